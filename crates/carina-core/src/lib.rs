@@ -1,0 +1,23 @@
+//! Carina's domain types, free of I/O, HTTP, SQL and tensors.
+//!
+//! - [`BBox`]: one box convention for the whole product — absolute pixel
+//!   coordinates `[x_min, y_min, x_max, y_max]` of the original image, validated.
+//! - [`findings`]: the default label set (nine findings) and the mappings from
+//!   the VinDr-CXR and NIH ChestX-ray14 class names.
+//! - [`provenance`]: who made a box (a radiologist or a model) and its review status.
+//!
+//! ```
+//! use carina_core::{BBox, findings::Finding};
+//! let b = BBox::new(10.0, 20.0, 110.0, 70.0).unwrap();
+//! assert_eq!(b.area(), 5000.0);
+//! assert!(BBox::new(5.0, 0.0, 1.0, 1.0).is_err());
+//! assert_eq!(Finding::from_vindr("Pleural effusion"), Some(Finding::PleuralEffusion));
+//! ```
+
+pub mod bbox;
+pub mod findings;
+pub mod provenance;
+
+pub use bbox::{BBox, BBoxError};
+pub use findings::{Finding, LabelSet};
+pub use provenance::{BoxStatus, Provenance};

@@ -1,0 +1,46 @@
+//! `carina`: parse the command line and dispatch; the work lives in the
+//! library crates. Errors are printed once, with their causes, and mapped to a
+//! non-zero exit status.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "carina", version, about = "AI-assisted annotation workbench for chest X-rays")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// One variant per area; each area's arguments and dispatch live in `cmd/<area>.rs`.
+#[derive(Subcommand)]
+enum Command {
+    /// Print the default label set (the nine findings) as JSON.
+    Labels,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CARINA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Labels => cmd::labels::run(),
+    }
+}

@@ -1,0 +1,20 @@
+//! Black-box tests of the `carina` binary: one module per subcommand area.
+
+mod labels;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs the built `carina` binary with `args`.
+pub fn carina(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_carina"))
+        .args(args)
+        .output()
+        .expect("run carina")
+}
+
+/// `../shared` beside the repository (CI lays it there).
+#[allow(dead_code)]
+pub fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
