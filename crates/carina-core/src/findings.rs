@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(Finding::from_nih("Mass"), Some(Finding::NoduleMass));
         assert_eq!(Finding::from_nih("Nodule"), Some(Finding::NoduleMass));
         assert_eq!(Finding::from_nih("Infiltrate"), Some(Finding::Infiltration));
-        assert_eq!(Finding::from_nih("Effusion"), Some(Finding::PleuralEffusion));
+        assert_eq!(
+            Finding::from_nih("Effusion"),
+            Some(Finding::PleuralEffusion)
+        );
         assert_eq!(Finding::from_nih("Pneumonia"), None);
         assert_eq!(
             Finding::from_vindr("Pleural thickening"),

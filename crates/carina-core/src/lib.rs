@@ -4,6 +4,8 @@
 //!   coordinates `[x_min, y_min, x_max, y_max]` of the original image, validated.
 //! - [`findings`]: the default label set (nine findings) and the mappings from
 //!   the VinDr-CXR and NIH ChestX-ray14 class names.
+//! - [`coco`] and [`manifest`]: the files datasets, training and evaluation exchange.
+//! - [`Letterbox`]: resize-and-pad to a model input and back.
 //! - [`provenance`]: who made a box (a radiologist or a model) and its review status.
 //!
 //! ```
@@ -15,9 +17,13 @@
 //! ```
 
 pub mod bbox;
+pub mod coco;
 pub mod findings;
+pub mod letterbox;
+pub mod manifest;
 pub mod provenance;
 
 pub use bbox::{BBox, BBoxError};
 pub use findings::{Finding, LabelSet};
+pub use letterbox::Letterbox;
 pub use provenance::{BoxStatus, Provenance};

@@ -74,8 +74,7 @@ mod tests {
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({"kind": "model", "model": "effdet-d0", "version": "3"})
         );
-        let r: Provenance =
-            serde_json::from_str(r#"{"kind":"radiologist","user":"ann"}"#).unwrap();
+        let r: Provenance = serde_json::from_str(r#"{"kind":"radiologist","user":"ann"}"#).unwrap();
         assert_eq!(r, Provenance::Radiologist { user: "ann".into() });
     }
 

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "carina", version, about = "AI-assisted annotation workbench for chest X-rays")]
+#[command(
+    name = "carina",
+    version,
+    about = "AI-assisted annotation workbench for chest X-rays"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,6 +23,12 @@ struct Cli {
 enum Command {
     /// Print the default label set (the nine findings) as JSON.
     Labels,
+    /// Datasets: import, merge readers, prepare, synthesise, export.
+    #[command(subcommand)]
+    Dataset(cmd::dataset::DatasetCommand),
+    /// Evaluate detections and models (COCO AP/AR, AUC, F1, confusion matrix).
+    #[command(subcommand)]
+    Eval(cmd::eval::EvalCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +52,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Labels => cmd::labels::run(),
+        Command::Dataset(c) => cmd::dataset::run(c),
+        Command::Eval(c) => cmd::eval::run(c),
     }
 }

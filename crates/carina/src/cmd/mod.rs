@@ -1,3 +1,5 @@
 //! One module per subcommand area.
 
+pub mod dataset;
+pub mod eval;
 pub mod labels;
