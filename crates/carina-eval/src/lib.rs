@@ -1,0 +1,17 @@
+//! Carina's evaluation toolkit, free of tensors and HTTP.
+//!
+//! - [`wbf`]: Weighted Boxes Fusion of several readers' (or models') boxes,
+//!   matching the `ensemble-boxes` reference (`conf_type="avg"`).
+//!
+//! ```
+//! use carina_core::BBox;
+//! use carina_eval::wbf::{weighted_boxes_fusion, WbfBox, WbfParams};
+//! let a = vec![WbfBox::new(0, BBox::new(10.0, 10.0, 50.0, 50.0).unwrap(), 1.0)];
+//! let b = vec![WbfBox::new(0, BBox::new(12.0, 10.0, 52.0, 50.0).unwrap(), 1.0)];
+//! let fused = weighted_boxes_fusion(&[a, b], None, &WbfParams::default()).unwrap();
+//! assert_eq!(fused.len(), 1);
+//! assert!((fused[0].bbox.x_min() - 11.0).abs() < 1e-9);
+//! assert!((fused[0].score - 1.0).abs() < 1e-12);
+//! ```
+
+pub mod wbf;
