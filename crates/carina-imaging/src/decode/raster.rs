@@ -1,0 +1,104 @@
+//! PNG and JPEG through the `image` crate.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat, ImageReader};
+
+use crate::window::percentile_window;
+use crate::{Decoded, Format, GrayImage, ImageMeta, ImagingError, Limits, Window};
+
+pub(super) fn decode_raster(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Decoded, ImagingError> {
+    let (image_format, name) = match format {
+        Format::Png => (ImageFormat::Png, "PNG"),
+        Format::Jpeg => (ImageFormat::Jpeg, "JPEG"),
+        Format::Dicom => unreachable!("DICOM is decoded elsewhere"),
+    };
+    let corrupt = |e: image::ImageError| ImagingError::CorruptImage {
+        format: name,
+        message: e.to_string(),
+    };
+    let reader = || {
+        let mut r = ImageReader::new(Cursor::new(bytes));
+        r.set_format(image_format);
+        r
+    };
+    // Header only: refuse huge declared sizes before allocating anything.
+    let (w, h) = reader().into_dimensions().map_err(corrupt)?;
+    limits.check_pixels(u64::from(w), u64::from(h), 1)?;
+
+    let mut r = reader();
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(w);
+    lim.max_image_height = Some(h);
+    // Decoders may hold the image at 8 bytes per pixel (RGBA16) plus working memory.
+    lim.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (64 << 20));
+    r.limits(lim);
+    let dynimg = r.decode().map_err(corrupt)?;
+    let (image, photometric) = to_gray(dynimg);
+    // 8-bit PNG/JPEG are already windowed for display: show them as they are.
+    let window = if image.bits == 8 {
+        Window::full_range(8)
+    } else {
+        percentile_window(&image)
+    };
+    let mut meta = ImageMeta::for_raster(&image, photometric, window);
+    meta.bits_stored = image.bits;
+    Ok(Decoded {
+        image,
+        meta,
+        format,
+    })
+}
+
+/// Gray stays gray; colour is converted to luma (Rec. 601 weights, as the
+/// `image` crate does). A colour file whose channels are all equal is reported
+/// as MONOCHROME2.
+fn to_gray(img: DynamicImage) -> (GrayImage, &'static str) {
+    let (w, h) = (img.width(), img.height());
+    let gray_rgb = is_gray_rgb(&img);
+    let colour_name = if gray_rgb { "MONOCHROME2" } else { "RGB" };
+    match img {
+        DynamicImage::ImageLuma8(b) => (u8_image(w, h, b.into_raw()), "MONOCHROME2"),
+        DynamicImage::ImageLumaA8(_) => (u8_image(w, h, img.to_luma8().into_raw()), "MONOCHROME2"),
+        DynamicImage::ImageLuma16(b) => (u16_image(w, h, b.into_raw()), "MONOCHROME2"),
+        DynamicImage::ImageLumaA16(_) => {
+            (u16_image(w, h, img.to_luma16().into_raw()), "MONOCHROME2")
+        }
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+            (u8_image(w, h, img.to_luma8().into_raw()), colour_name)
+        }
+        _ => (u16_image(w, h, img.to_luma16().into_raw()), colour_name),
+    }
+}
+
+fn is_gray_rgb(img: &DynamicImage) -> bool {
+    match img {
+        DynamicImage::ImageRgb8(b) => b.pixels().all(|p| p[0] == p[1] && p[1] == p[2]),
+        DynamicImage::ImageRgba8(b) => b.pixels().all(|p| p[0] == p[1] && p[1] == p[2]),
+        DynamicImage::ImageRgb16(b) => b.pixels().all(|p| p[0] == p[1] && p[1] == p[2]),
+        DynamicImage::ImageRgba16(b) => b.pixels().all(|p| p[0] == p[1] && p[1] == p[2]),
+        _ => false,
+    }
+}
+
+fn u8_image(width: u32, height: u32, data: Vec<u8>) -> GrayImage {
+    GrayImage {
+        width,
+        height,
+        bits: 8,
+        data: data.into_iter().map(u16::from).collect(),
+    }
+}
+
+fn u16_image(width: u32, height: u32, data: Vec<u16>) -> GrayImage {
+    GrayImage {
+        width,
+        height,
+        bits: 16,
+        data,
+    }
+}

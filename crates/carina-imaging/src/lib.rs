@@ -1,0 +1,57 @@
+//! Carina's radiograph I/O: every part of Carina reads and writes images
+//! through this crate (no HTTP, SQL or tensors here).
+//!
+//! - [`decode`]: DICOM (uncompressed, JPEG baseline/lossless, JPEG 2000, RLE;
+//!   with or without the preamble), PNG (8/16-bit, gray or colour) and JPEG,
+//!   recognised from their content, into one [`GrayImage`] plus [`ImageMeta`].
+//!   [`Limits`] on file size and declared pixel count are checked before any
+//!   pixel buffer is allocated.
+//! - Value convention of [`GrayImage`]: unsigned, `bits` significant bits,
+//!   **higher = brighter** for every source. MONOCHROME1 files are inverted
+//!   on decoding (`meta.photometric` still says MONOCHROME1); the file's
+//!   rescale slope/intercept and its window are expressed in this space
+//!   (`modality = data * meta.rescale_slope + meta.rescale_intercept`).
+//! - Display: [`render_window`] / [`render_png`] (DICOM linear VOI function),
+//!   [`thumbnail`], [`percentile_window`].
+//! - Model input and training images: [`letterbox`] (top-left, zero padding,
+//!   Pillow-style bilinear; returns [`carina_core::Letterbox`]), [`resize`],
+//!   [`to_u8_windowed`], [`to_unit_f32`], [`encode_png8`], [`encode_png16`],
+//!   [`encode_jpeg8`].
+//! - Viewer: [`to_secondary_capture`] writes any image as an uncompressed
+//!   DICOM Secondary Capture so the browser loads everything as DICOM.
+//!
+//! ```
+//! use carina_imaging::{decode, thumbnail, to_secondary_capture, GrayImage, ImageMeta, Limits, Window};
+//!
+//! // A 16-bit gradient, written as DICOM and read back.
+//! let data: Vec<u16> = (0..64 * 32).map(|i| (i * 16) as u16).collect();
+//! let img = GrayImage::new(64, 32, 16, data).unwrap();
+//! let meta = ImageMeta::for_raster(&img, "MONOCHROME2", Window { center: 16384.0, width: 32768.0 });
+//! let dcm = to_secondary_capture(&img, &meta).unwrap();
+//!
+//! let decoded = decode(&dcm, &Limits::default()).unwrap();
+//! assert_eq!(decoded.image, img);
+//! assert_eq!(decoded.meta.window.center, 16384.0);
+//! let png = thumbnail(&decoded.image, decoded.meta.window, 16).unwrap();
+//! assert!(png.starts_with(b"\x89PNG"));
+//!
+//! // Garbage is an error, never a panic.
+//! assert!(decode(b"hello", &Limits::default()).is_err());
+//! ```
+
+mod decode;
+mod encode;
+mod error;
+pub mod resize;
+mod sc;
+mod types;
+mod uid;
+pub mod window;
+
+pub use decode::{decode, sniff};
+pub use encode::{encode_jpeg8, encode_png8, encode_png16, render_png, thumbnail};
+pub use error::ImagingError;
+pub use resize::{letterbox, resize};
+pub use sc::to_secondary_capture;
+pub use types::{Decoded, Format, GrayImage, ImageMeta, Limits, Window};
+pub use window::{percentile_window, render_window, to_u8_windowed, to_unit_f32};

@@ -1,0 +1,181 @@
+//! Writing any [`GrayImage`] as an uncompressed DICOM Secondary Capture, so
+//! that the browser viewer loads every image through one DICOM path.
+
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+use crate::uid::{sha256, uid_from_hash};
+use crate::{GrayImage, ImageMeta, ImagingError};
+
+/// Our implementation class UID (2.25 root, fixed) and version name.
+pub(crate) const IMPLEMENTATION_CLASS_UID: &str = "2.25.178349563254208817327512958016632704577";
+pub(crate) const IMPLEMENTATION_VERSION: &str = "CARINA_010";
+
+/// Encode `img` as a Secondary Capture Image Storage file, Explicit VR Little
+/// Endian, MONOCHROME2, BitsStored = `img.bits` (8 or 16 bits allocated), with
+/// `meta.window` as its Window Center/Width and `meta.pixel_spacing` (if any)
+/// as Pixel Spacing.
+///
+/// The UIDs are derived from the pixel values, so the same pixels give the
+/// same file. A de-identified `meta` (from a de-identified DICOM) passes its
+/// patient/study/series pseudonyms on; nothing else about the patient is written.
+pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>, ImagingError> {
+    if img.data.len() as u64 != u64::from(img.width) * u64::from(img.height)
+        || img.width == 0
+        || img.height == 0
+        || img.width > 65535
+        || img.height > 65535
+    {
+        return Err(ImagingError::InvalidArgument(format!(
+            "cannot write a {}×{} image with {} values as DICOM",
+            img.width,
+            img.height,
+            img.data.len()
+        )));
+    }
+    let eight = img.bits <= 8;
+    let pixel_bytes: Vec<u8> = if eight {
+        img.data.iter().map(|&v| v.min(255) as u8).collect()
+    } else {
+        img.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+    };
+    let digest = sha256(&[
+        &img.width.to_le_bytes(),
+        &img.height.to_le_bytes(),
+        &[img.bits],
+        &pixel_bytes,
+    ]);
+    let derive = |what: &str| uid_from_hash(&sha256(&[what.as_bytes(), &digest]));
+    let sop_uid = derive("sop");
+    let study_uid = meta
+        .study_pseudonym
+        .clone()
+        .unwrap_or_else(|| derive("study"));
+    let series_uid = meta
+        .series_pseudonym
+        .clone()
+        .unwrap_or_else(|| derive("series"));
+    let patient = meta
+        .patient_pseudonym
+        .clone()
+        .unwrap_or_else(|| format!("CARINA-{}", &crate::uid::hex(&digest)[..12]));
+
+    let mut obj = InMemDicomObject::new_empty();
+    let mut put = |tag, vr, value: PrimitiveValue| {
+        obj.put(DataElement::new(tag, vr, value));
+    };
+    put(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192".into());
+    put(
+        tags::IMAGE_TYPE,
+        VR::CS,
+        PrimitiveValue::Strs(["DERIVED".into(), "SECONDARY".into()].into()),
+    );
+    put(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        uids::SECONDARY_CAPTURE_IMAGE_STORAGE.into(),
+    );
+    put(tags::SOP_INSTANCE_UID, VR::UI, sop_uid.clone().into());
+    put(tags::STUDY_DATE, VR::DA, "".into());
+    put(tags::STUDY_TIME, VR::TM, "".into());
+    put(tags::ACCESSION_NUMBER, VR::SH, "".into());
+    put(
+        tags::MODALITY,
+        VR::CS,
+        meta.modality.clone().unwrap_or_else(|| "OT".into()).into(),
+    );
+    put(tags::CONVERSION_TYPE, VR::CS, "WSD".into());
+    put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "".into());
+    put(tags::PATIENT_NAME, VR::PN, patient.clone().into());
+    put(tags::PATIENT_ID, VR::LO, patient.into());
+    put(tags::PATIENT_BIRTH_DATE, VR::DA, "".into());
+    put(tags::PATIENT_SEX, VR::CS, "".into());
+    put(tags::PATIENT_IDENTITY_REMOVED, VR::CS, "YES".into());
+    put(tags::STUDY_INSTANCE_UID, VR::UI, study_uid.into());
+    put(tags::SERIES_INSTANCE_UID, VR::UI, series_uid.into());
+    put(tags::STUDY_ID, VR::SH, "".into());
+    put(tags::SERIES_NUMBER, VR::IS, "1".into());
+    put(tags::INSTANCE_NUMBER, VR::IS, "1".into());
+    put(tags::PATIENT_ORIENTATION, VR::CS, "".into());
+    put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16));
+    put(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        "MONOCHROME2".into(),
+    );
+    put(tags::ROWS, VR::US, PrimitiveValue::from(img.height as u16));
+    put(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(img.width as u16),
+    );
+    if let Some([r, c]) = meta.pixel_spacing {
+        put(
+            tags::PIXEL_SPACING,
+            VR::DS,
+            PrimitiveValue::Strs([ds(r), ds(c)].into()),
+        );
+    }
+    let allocated: u16 = if eight { 8 } else { 16 };
+    put(
+        tags::BITS_ALLOCATED,
+        VR::US,
+        PrimitiveValue::from(allocated),
+    );
+    put(
+        tags::BITS_STORED,
+        VR::US,
+        PrimitiveValue::from(u16::from(img.bits)),
+    );
+    put(
+        tags::HIGH_BIT,
+        VR::US,
+        PrimitiveValue::from(u16::from(img.bits) - 1),
+    );
+    put(
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(0_u16),
+    );
+    put(tags::RESCALE_INTERCEPT, VR::DS, "0".into());
+    put(tags::RESCALE_SLOPE, VR::DS, "1".into());
+    put(tags::RESCALE_TYPE, VR::LO, "US".into());
+    put(tags::WINDOW_CENTER, VR::DS, ds(meta.window.center).into());
+    put(
+        tags::WINDOW_WIDTH,
+        VR::DS,
+        ds(meta.window.width.max(1.0)).into(),
+    );
+    put(tags::VOILUT_FUNCTION, VR::CS, "LINEAR".into());
+    put(
+        tags::PIXEL_DATA,
+        if eight { VR::OB } else { VR::OW },
+        PrimitiveValue::U8(pixel_bytes.into()),
+    );
+
+    let file = obj
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+                .media_storage_sop_class_uid(uids::SECONDARY_CAPTURE_IMAGE_STORAGE)
+                .media_storage_sop_instance_uid(sop_uid)
+                .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+                .implementation_version_name(IMPLEMENTATION_VERSION),
+        )
+        .map_err(|e| ImagingError::Encode(e.to_string()))?;
+    let mut out = Vec::new();
+    file.write_all(&mut out)
+        .map_err(|e| ImagingError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// A decimal string (DS, at most 16 characters).
+pub(crate) fn ds(v: f64) -> String {
+    let mut s = format!("{}", (v * 1e4).round() / 1e4);
+    if s.len() > 16 {
+        s = format!("{v:.6e}");
+    }
+    s
+}

@@ -1,0 +1,4 @@
+//! Integration tests of carina-imaging against real files and hostile input.
+
+mod common;
+mod samples;
