@@ -40,6 +40,7 @@
 //! ```
 
 mod decode;
+mod deid;
 mod encode;
 mod error;
 pub mod resize;
@@ -49,6 +50,7 @@ mod uid;
 pub mod window;
 
 pub use decode::{decode, sniff};
+pub use deid::{DeidConfig, DeidResult, deidentify_dicom};
 pub use encode::{encode_jpeg8, encode_png8, encode_png16, render_png, thumbnail};
 pub use error::ImagingError;
 pub use resize::{letterbox, resize};

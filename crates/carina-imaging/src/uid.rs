@@ -1,6 +1,18 @@
 //! Deterministic DICOM UIDs and pseudonyms from keyed hashes.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// HMAC-SHA256 of `domain || 0x00 || value` under `key`.
+pub(crate) fn keyed_hash(key: &[u8], domain: &str, value: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(domain.as_bytes());
+    mac.update(&[0]);
+    mac.update(value);
+    mac.finalize().into_bytes().into()
+}
 
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();

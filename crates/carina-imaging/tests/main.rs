@@ -1,4 +1,5 @@
 //! Integration tests of carina-imaging against real files and hostile input.
 
 mod common;
+mod deid;
 mod samples;

@@ -3,6 +3,8 @@
 mod dicom;
 mod raster;
 
+pub(crate) use dicom::read_object;
+
 use crate::{Decoded, Format, ImagingError, Limits};
 
 /// Which container `bytes` holds, judged from the content only (never the
