@@ -1,5 +1,9 @@
 //! Carina's evaluation toolkit, free of tensors and HTTP.
 //!
+//! - [`cocoeval`]: the twelve COCO box statistics and per-class AP, number
+//!   for number as pycocotools' `COCOeval`, read from files by [`input`].
+//! - [`auc`]: image-level ROC AUC per class (ties counted half).
+//! - [`synthetic`]: seeded generated data for the benchmark and property tests.
 //! - [`wbf`]: Weighted Boxes Fusion of several readers' (or models') boxes,
 //!   matching the `ensemble-boxes` reference (`conf_type="avg"`).
 //!
@@ -14,4 +18,11 @@
 //! assert!((fused[0].score - 1.0).abs() < 1e-12);
 //! ```
 
+pub mod auc;
+pub mod cocoeval;
+pub mod input;
+pub mod synthetic;
 pub mod wbf;
+
+pub use cocoeval::{CocoEval, CocoStats, evaluate};
+pub use input::{Category, Detection, GroundTruth, GtBox, InputError};
