@@ -2,4 +2,5 @@
 
 mod common;
 mod deid;
+mod hostile;
 mod samples;

@@ -27,8 +27,22 @@ pub(super) fn decode_raster(
         r
     };
     // Header only: refuse huge declared sizes before allocating anything.
-    let (w, h) = reader().into_dimensions().map_err(corrupt)?;
+    let (w, h) = match format {
+        Format::Png => png_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
+            format: name,
+            message: "no IHDR chunk at the start".into(),
+        })?,
+        _ => reader().into_dimensions().map_err(corrupt)?,
+    };
     limits.check_pixels(u64::from(w), u64::from(h), 1)?;
+
+    if format == Format::Jpeg && !jpeg_has_end(bytes) {
+        // The decoder would fill a cut-off scan with grey and say nothing.
+        return Err(ImagingError::CorruptImage {
+            format: name,
+            message: "the image data ends early (no end-of-image marker)".into(),
+        });
+    }
 
     let mut r = reader();
     let mut lim = image::Limits::default();
@@ -52,6 +66,26 @@ pub(super) fn decode_raster(
         meta,
         format,
     })
+}
+
+/// Width and height from the IHDR chunk, which PNG requires to come first.
+fn png_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(bytes.get(16..20)?.try_into().ok()?);
+    let h = u32::from_be_bytes(bytes.get(20..24)?.try_into().ok()?);
+    Some((w, h))
+}
+
+/// Whether an end-of-image marker follows the last start-of-scan marker.
+/// Entropy-coded data never contains `FF DA` or `FF D9` (a data `FF` is
+/// always followed by `00` or a restart marker), so this finds the real markers.
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let Some(last_sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    bytes[last_sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Gray stays gray; colour is converted to luma (Rec. 601 weights, as the

@@ -1,0 +1,201 @@
+//! Bad input: every malformed, truncated, oversized or foreign file gets an
+//! error, quickly, and never a panic.
+
+use std::time::{Duration, Instant};
+
+use carina_imaging::{ImagingError, Limits, decode};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::common::{all_samples, read_sample};
+
+#[test]
+fn empty_and_garbage_are_refused() {
+    let l = Limits::default();
+    assert!(matches!(decode(b"", &l), Err(ImagingError::Empty)));
+    assert!(matches!(
+        decode(b"hello world", &l),
+        Err(ImagingError::NotAnImage)
+    ));
+    assert!(matches!(
+        decode(&[0u8; 4096], &l),
+        Err(ImagingError::NotAnImage)
+    ));
+    // Right magic, nothing behind it.
+    assert!(decode(b"\x89PNG\r\n\x1a\n", &l).is_err());
+    assert!(decode(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l).is_err());
+    assert!(decode(b"DICM", &l).is_err());
+    let mut preamble_only = vec![0u8; 128];
+    preamble_only.extend_from_slice(b"DICM\x02\x00");
+    assert!(decode(&preamble_only, &l).is_err());
+}
+
+/// A PNG header (IHDR) declaring `w × h` 8-bit gray pixels and nothing else.
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(b"IHDR");
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let crc = crc32(&ihdr);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend_from_slice(&13u32.to_be_bytes());
+    out.extend_from_slice(&ihdr);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+#[test]
+fn png_claiming_100000_squared_is_refused_before_allocation() {
+    let start = Instant::now();
+    let err = decode(&png_header(100_000, 100_000), &Limits::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImagingError::TooManyPixels {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("100000×100000"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn limits_are_configurable() {
+    let png = read_sample("png/00000001_000.png");
+    let small = Limits {
+        max_bytes: 1000,
+        max_pixels: u64::MAX,
+    };
+    assert!(matches!(
+        decode(&png, &small),
+        Err(ImagingError::FileTooLarge { .. })
+    ));
+    let few_pixels = Limits {
+        max_bytes: u64::MAX,
+        max_pixels: 512 * 511,
+    };
+    assert!(matches!(
+        decode(&png, &few_pixels),
+        Err(ImagingError::TooManyPixels { .. })
+    ));
+    let dcm = read_sample("dicom/RG1_UNCR.dcm");
+    assert!(matches!(
+        decode(&dcm, &few_pixels),
+        Err(ImagingError::TooManyPixels { .. })
+    ));
+}
+
+#[test]
+fn truncated_files_are_errors() {
+    for name in all_samples() {
+        let bytes = read_sample(&name);
+        // (Cut just before the end, a JPEG 2000 or JPEG stream may still
+        // decode: both tolerate a missing end marker. Half a file may not.)
+        for cut in [bytes.len() / 2, 300, 133] {
+            let r = decode(&bytes[..cut], &Limits::default());
+            assert!(r.is_err(), "{name} cut at {cut} decoded");
+        }
+    }
+}
+
+#[test]
+fn unsupported_transfer_syntax_is_named() {
+    // Relabel the uncompressed file as JPEG-LS: dicom-rs has no pure-Rust
+    // JPEG-LS decoder, and the error must say which syntax it is.
+    let bytes = read_sample("dicom/RG1_UNCR.dcm");
+    let mut obj = dicom_object::OpenFileOptions::new()
+        .from_reader(&bytes[128..])
+        .unwrap();
+    obj.update_meta(|m| m.transfer_syntax = "1.2.840.10008.1.2.4.80".to_string());
+    let mut out = Vec::new();
+    obj.write_all(&mut out).unwrap();
+    match decode(&out, &Limits::default()) {
+        Err(ImagingError::UnsupportedTransferSyntax { uid, name }) => {
+            assert_eq!(uid, "1.2.840.10008.1.2.4.80");
+            assert!(name.contains("JPEG-LS"), "{name}");
+        }
+        other => panic!("expected UnsupportedTransferSyntax, got {other:?}"),
+    }
+}
+
+/// Random and mutated bytes through `decode` and `deidentify_dicom`: any
+/// result is fine, a panic or a hang is not.
+#[test]
+fn fuzzed_input_never_panics() {
+    let mut rng = StdRng::seed_from_u64(0xCA21A);
+    let cfg = carina_imaging::DeidConfig::new(b"k".to_vec());
+    let seeds: Vec<Vec<u8>> = [
+        "dicom/siim_cr_jpeg_baseline.dcm",
+        "png/00027426_000.png",
+        "jpeg/person1946_bacteria_4874.jpeg",
+    ]
+    .iter()
+    .map(|n| read_sample(n))
+    .collect();
+    let limits = Limits {
+        max_bytes: 64 << 20,
+        max_pixels: 20_000_000,
+    };
+    let start = Instant::now();
+    for i in 0..150 {
+        let mut data = seeds[i % seeds.len()].clone();
+        match rng.random_range(0..4) {
+            0 => {
+                // flip bytes in the header region, where the structure lives
+                for _ in 0..rng.random_range(1..8) {
+                    let pos = rng.random_range(0..data.len().min(2048));
+                    data[pos] = rng.random();
+                }
+            }
+            1 => {
+                for _ in 0..rng.random_range(1..32) {
+                    let pos = rng.random_range(0..data.len());
+                    data[pos] = rng.random();
+                }
+            }
+            2 => {
+                let cut = rng.random_range(0..data.len());
+                data.truncate(cut);
+            }
+            _ => {
+                let n = rng.random_range(0..4096);
+                let mut head = data[..data.len().min(140)].to_vec();
+                head.extend((0..n).map(|_| rng.random::<u8>()));
+                data = head;
+            }
+        }
+        let t = Instant::now();
+        let _ = decode(&data, &limits);
+        if t.elapsed() > Duration::from_millis(500) {
+            eprintln!("slow case {i}: {:?}", t.elapsed());
+        }
+        if data.len() > 132 && &data[128..132] == b"DICM" {
+            let _ = carina_imaging::deidentify_dicom(&data, &cfg);
+        }
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        start.elapsed()
+    );
+}
