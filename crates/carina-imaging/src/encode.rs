@@ -33,8 +33,8 @@ pub fn encode_png8(width: u32, height: u32, gray: &[u8]) -> Result<Vec<u8>, Imag
 /// image keeps values below 32768; it is not stretched).
 pub fn encode_png16(img: &GrayImage) -> Result<Vec<u8>, ImagingError> {
     check_len(img.width, img.height, img.data.len())?;
-    // PNG stores 16-bit samples big-endian.
-    let bytes: Vec<u8> = img.data.iter().flat_map(|v| v.to_be_bytes()).collect();
+    // The `image` encoder takes 16-bit samples in native byte order.
+    let bytes: Vec<u8> = img.data.iter().flat_map(|v| v.to_ne_bytes()).collect();
     let mut out = Vec::new();
     PngEncoder::new(Cursor::new(&mut out))
         .write_image(&bytes, img.width, img.height, ExtendedColorType::L16)

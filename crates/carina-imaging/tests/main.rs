@@ -3,4 +3,5 @@
 mod common;
 mod deid;
 mod hostile;
+mod output;
 mod samples;
