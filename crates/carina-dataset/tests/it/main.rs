@@ -1,0 +1,7 @@
+//! Integration tests of carina-dataset: one module per area.
+
+mod common;
+mod import_coco;
+mod import_nih;
+mod import_vindr;
+mod merge;
