@@ -4,4 +4,5 @@ mod common;
 mod deid;
 mod hostile;
 mod output;
+mod rle;
 mod samples;
