@@ -1,0 +1,48 @@
+// The help overlay (`?`): every keyboard shortcut and mouse gesture.
+import { h } from '../dom.js';
+
+export const SHORTCUTS = [
+  ['Mouse', [
+    ['Left-drag on the image', 'draw a box with the current label (Box mode)'],
+    ['Left-drag a box / its handles', 'move / resize it'],
+    ['Click a box', 'select it'],
+    ['Right-drag', 'window/level (horizontal: width, vertical: level)'],
+    ['Middle-drag', 'pan'],
+    ['Wheel', 'zoom'],
+  ]],
+  ['Tools', [
+    ['B', 'Box mode: left button draws and edits boxes'],
+    ['W', 'W/L mode: left-drag changes window/level'],
+    ['P', 'Pan mode: left-drag pans'],
+  ]],
+  ['Boxes and labels', [
+    ['1 … 9', 'choose a label (and relabel the selected box)'],
+    ['Tab / Shift+Tab', 'select next / previous box'],
+    ['Arrow keys (Shift: ×10)', 'nudge the selected box by one pixel'],
+    ['Delete / Backspace', 'delete the selected box (model boxes are marked rejected)'],
+    ['Esc', 'deselect / close this help'],
+    ['N', 'toggle the image-level "No finding" flag'],
+    ['Ctrl+Z', 'undo'],
+    ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],
+    ['Ctrl+S', 'save'],
+  ]],
+  ['View', [
+    ['Shift+1 … Shift+5', 'window presets: default (file), lung, bone, soft tissue, full range'],
+    ['R', 'reset window/level to the file default'],
+    ['I', 'invert'],
+    ['F', 'fit the image to the window'],
+    ['O', '1:1 (one image pixel per screen pixel)'],
+    ['+ / −', 'zoom in / out'],
+    ['?', 'show / hide this help'],
+  ]],
+];
+
+export function shortcutHelp(close) {
+  return h('div', { class: 'card help-card' },
+    h('h2', {}, 'Keyboard shortcuts'),
+    ...SHORTCUTS.map(([group, rows]) => h('section', {},
+      h('h3', {}, group),
+      h('table', {}, ...rows.map(([k, d]) => h('tr', {}, h('th', {}, h('kbd', {}, k)), h('td', {}, d)))))),
+    h('p', { class: 'muted small' }, 'Window presets are slices of each radiograph\'s own value range; radiograph values are not calibrated like CT.'),
+    h('button', { type: 'button', id: 'help-close', onclick: close }, 'Close'));
+}

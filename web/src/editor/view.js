@@ -1,0 +1,358 @@
+// The image page: Cornerstone viewer + box editor, label picker, "No
+// finding", undo/redo, save with If-Match and conflict handling, history
+// panel, help overlay and keyboard shortcuts.
+import { api, get, ApiError } from '../api.js';
+import { h, toast, fmtTime } from '../dom.js';
+import { session, setLeaveGuard } from '../main.js';
+import { AnnotationDoc, isModelBox } from './model.js';
+import { BoxOverlay } from './overlay.js';
+import { Viewer, PRESETS } from './viewport.js';
+import { shortcutHelp } from './shortcuts.js';
+
+const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
+
+export async function renderEditor(app, imageId) {
+  const idPath = `/images/${encodeURIComponent(imageId)}`;
+  const canEdit = session.user.role === 'admin' || session.user.role === 'radiologist';
+
+  const vpEl = h('div', { class: 'viewport', id: 'viewport', tabindex: '-1' });
+  const errorBanner = h('div', { class: 'error-banner', id: 'image-error', role: 'alert', hidden: true });
+  const conflict = h('div', { class: 'conflict-banner', id: 'conflict', role: 'alert', hidden: true });
+  const wlDisplay = h('span', { id: 'wl-display', class: 'wl' }, 'W – / L –');
+  const zoomDisplay = h('span', { id: 'zoom-display', class: 'muted small' });
+  const saveState = h('span', { id: 'save-state', class: 'muted small' });
+  const title = h('span', { class: 'title', id: 'image-title' }, `image ${imageId}`);
+  const labelList = h('ol', { class: 'labels', id: 'label-list' });
+  const boxList = h('ul', { class: 'boxes', id: 'box-list' });
+  const historyList = h('ol', { class: 'history', id: 'history-list' }, h('li', { class: 'muted' }, 'Loading…'));
+  const helpOverlay = h('div', { class: 'help-overlay', id: 'help', hidden: true });
+  const noFinding = h('input', { type: 'checkbox', id: 'no-finding', disabled: !canEdit });
+  const presetSel = h('select', { id: 'preset', title: 'Window presets (Shift+1…5)' },
+    ...PRESETS.map((p) => h('option', { value: p.id }, p.name)));
+  const statusSel = h('select', { id: 'image-status', disabled: !canEdit },
+    ...Object.entries(STATUS_NAMES).map(([v, n]) => h('option', { value: v }, n)));
+
+  const modeButtons = {};
+  const modeBtn = (mode, text, key) => {
+    modeButtons[mode] = h('button', { type: 'button', class: 'mode', id: `mode-${mode}`, title: `${text} (${key})`, onclick: () => setMode(mode) }, text);
+    return modeButtons[mode];
+  };
+  const btn = (id, text, title, fn) => h('button', { type: 'button', id, title, onclick: fn }, text);
+  const saveBtn = h('button', { type: 'button', id: 'save', class: 'primary', title: 'Save (Ctrl+S)', disabled: !canEdit, onclick: () => save() }, 'Save');
+  const undoBtn = btn('undo', 'Undo', 'Undo (Ctrl+Z)', () => undo());
+  const redoBtn = btn('redo', 'Redo', 'Redo (Ctrl+Shift+Z)', () => redo());
+
+  app.append(
+    h('section', { class: 'editor' },
+      h('div', { class: 'editor-toolbar' },
+        h('a', { href: '#/images', id: 'back' }, '‹ Library'), title,
+        h('span', { class: 'group' }, canEdit ? modeBtn('box', 'Box', 'B') : null, modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
+        h('span', { class: 'group' }, presetSel, btn('invert', 'Invert', 'Invert (I)', () => viewer.invert()),
+          btn('fit', 'Fit', 'Fit to window (F)', () => viewer.fit()), btn('one-to-one', '1:1', 'One image pixel per screen pixel (O)', () => viewer.oneToOne())),
+        wlDisplay, zoomDisplay,
+        h('span', { class: 'spacer' }),
+        canEdit ? h('span', { class: 'group' }, undoBtn, redoBtn) : null,
+        h('label', { class: 'nofinding' }, noFinding, ' No finding (N)'),
+        statusSel, saveBtn, saveState,
+        btn('help-btn', '?', 'Keyboard shortcuts (?)', () => toggleHelp())),
+      conflict,
+      h('div', { class: 'editor-main' },
+        h('div', { class: 'viewport-wrap' }, vpEl, errorBanner),
+        h('aside', { class: 'side' },
+          h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), labelList,
+          h('h3', {}, 'Boxes'), boxList,
+          h('h3', {}, 'History'), historyList)),
+      helpOverlay),
+  );
+
+  let labels = new Map();
+  let activeLabels = [];
+  let currentClass = null;
+  let mode = canEdit ? 'box' : 'wl';
+  let meta = null;
+  let destroyed = false;
+
+  const showError = (msg) => {
+    errorBanner.textContent = `The image could not be shown: ${msg}`;
+    errorBanner.hidden = false;
+  };
+
+  const viewer = new Viewer(vpEl, { onError: showError, onChange: () => refreshView() });
+  let doc = new AnnotationDoc(1, 1);
+  let overlay = null;
+
+  function refreshView() {
+    if (destroyed || !viewer.viewport) return;
+    const wl = viewer.windowLevel();
+    if (wl) {
+      wlDisplay.textContent = `W ${Math.round(wl.width)} / L ${Math.round(wl.center)}`;
+      wlDisplay.dataset.width = String(wl.width);
+      wlDisplay.dataset.center = String(wl.center);
+    }
+    try {
+      const z = viewer.viewport.getZoom();
+      zoomDisplay.textContent = `zoom ${z.toFixed(2)}×${viewer.isInverted() ? ' · inverted' : ''}`;
+    } catch {
+      zoomDisplay.textContent = '';
+    }
+    if (overlay) overlay.render();
+  }
+
+  function refreshDoc() {
+    if (overlay) overlay.render();
+    noFinding.checked = doc.noFinding;
+    undoBtn.disabled = !doc.undoStack.length;
+    redoBtn.disabled = !doc.redoStack.length;
+    const dirty = doc.isDirty();
+    saveBtn.disabled = !canEdit || !dirty;
+    saveState.textContent = dirty ? 'unsaved changes' : doc.version !== null ? `saved · version ${doc.version}` : '';
+    saveState.classList.toggle('dirty', dirty);
+    boxList.replaceChildren(...doc.boxes.map((b) => {
+      const label = labels.get(b.class_id);
+      const src = isModelBox(b) ? `${b.source.model || 'model'} ${b.source.version || ''} · ${typeof b.score === 'number' ? b.score.toFixed(2) : ''}` : (b.source && b.source.user) || session.user.username;
+      return h('li', {
+        class: `box-item${b.key === doc.selected ? ' selected' : ''}${isModelBox(b) ? ' model' : ''}`,
+        dataset: { key: String(b.key), classId: String(b.class_id), bbox: JSON.stringify(b.bbox), status: b.status },
+        onclick: () => { doc.selected = b.key; refreshDoc(); },
+      },
+      h('span', { class: 'swatch', style: { background: (label && label.color) || '#fc0' } }),
+      h('span', { class: 'box-name' }, label ? label.name : `class ${b.class_id}`),
+      h('span', { class: 'muted small' }, ` ${b.status} · ${src} · [${b.bbox.map((v) => Math.round(v)).join(', ')}]`));
+    }));
+    if (!doc.boxes.length) boxList.append(h('li', { class: 'muted' }, canEdit ? 'No boxes. Drag on the image to draw one.' : 'No boxes.'));
+    for (const li of labelList.children) li.classList.toggle('active', Number(li.dataset.classId) === currentClass);
+  }
+
+  function setMode(m) {
+    if (m === 'box' && !canEdit) return;
+    mode = m;
+    for (const [k, b] of Object.entries(modeButtons)) b.classList.toggle('active', k === m);
+    if (viewer.viewport) viewer.setLeftTool(m === 'box' ? null : m);
+    vpEl.dataset.mode = m;
+  }
+
+  function setLabel(classId) {
+    currentClass = classId;
+    if (canEdit && doc.selected !== null) doc.setClass(doc.selected, classId);
+    refreshDoc();
+  }
+
+  function undo() {
+    if (doc.undo()) refreshDoc();
+  }
+  function redo() {
+    if (doc.redo()) refreshDoc();
+  }
+
+  function toggleHelp(force) {
+    helpOverlay.hidden = force === undefined ? !helpOverlay.hidden : !force;
+  }
+
+  async function loadHistory() {
+    try {
+      const data = await get(`${idPath}/history`);
+      const entries = (data.entries || []).slice().reverse();
+      historyList.replaceChildren(...entries.map((e) => {
+        const nb = (s) => (s && Array.isArray(s.boxes) ? s.boxes.length : 0);
+        return h('li', { class: 'history-entry' },
+          h('strong', {}, `v${e.version}`), ` ${e.action} by ${e.user} `,
+          h('span', { class: 'muted small' }, `${fmtTime(e.at)} · ${nb(e.before)} → ${nb(e.after)} boxes${e.after && e.after.no_finding ? ' · no finding' : ''}`));
+      }));
+      if (!entries.length) historyList.append(h('li', { class: 'muted' }, 'No changes yet.'));
+    } catch (e) {
+      historyList.replaceChildren(h('li', { class: 'form-error' }, `History unavailable: ${e.message}`));
+    }
+  }
+
+  async function reloadAnnotations() {
+    const state = await get(`${idPath}/annotations`);
+    doc.load(state);
+    conflict.hidden = true;
+    refreshDoc();
+  }
+
+  function showConflict(err) {
+    conflict.replaceChildren(
+      h('strong', {}, 'Save conflict: '),
+      `someone else saved this image's annotations after you opened it (${err.message}). Your changes were NOT saved. `,
+      h('button', { type: 'button', id: 'conflict-reload', class: 'primary', onclick: async () => {
+        try {
+          await reloadAnnotations();
+          loadHistory();
+          toast('Loaded the latest annotations; your unsaved changes were discarded.');
+        } catch (e) {
+          toast(e.message, 'error');
+        }
+      } }, 'Reload latest (discard mine)'),
+      ' ',
+      h('button', { type: 'button', id: 'conflict-dismiss', onclick: () => { conflict.hidden = true; } }, 'Keep editing'));
+    conflict.hidden = false;
+  }
+
+  let saving = false;
+  async function save() {
+    if (!canEdit || saving) return;
+    saving = true;
+    saveState.textContent = 'saving…';
+    try {
+      const { data } = await api('PUT', `${idPath}/annotations`, {
+        body: doc.putBody(),
+        headers: { 'If-Match': `"${doc.version}"` },
+      });
+      const sel = doc.selected;
+      doc.load(data);
+      doc.selected = doc.boxes.some((b) => b.key === sel) ? sel : null;
+      conflict.hidden = true;
+      toast('Saved');
+      loadHistory();
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 409 || e.status === 412)) showConflict(e);
+      else toast(`Save failed: ${e.message}`, 'error');
+    } finally {
+      saving = false;
+      refreshDoc();
+    }
+  }
+
+  function onKey(e) {
+    const t = e.target;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const k = e.key;
+    let handled = true;
+    if (ctrl && (k === 'z' || k === 'Z') && !e.shiftKey) undo();
+    else if (ctrl && (((k === 'z' || k === 'Z') && e.shiftKey) || k === 'y')) redo();
+    else if (ctrl && (k === 's' || k === 'S')) save();
+    else if (ctrl || e.altKey) handled = false;
+    else if (e.shiftKey && /^Digit[1-5]$/.test(e.code)) {
+      const p = PRESETS.find((x) => x.key === e.code);
+      presetSel.value = p.id;
+      viewer.applyPreset(p.id);
+    } else if (/^[1-9]$/.test(k)) {
+      const l = activeLabels[Number(k) - 1];
+      if (l) setLabel(l.id);
+    } else if (k === 'Delete' || k === 'Backspace') {
+      if (canEdit && doc.selected !== null && doc.remove(doc.selected)) refreshDoc();
+    } else if (k === 'Escape') {
+      if (!helpOverlay.hidden) toggleHelp(false);
+      else doc.selected = null;
+      refreshDoc();
+    } else if (k === 'Tab') {
+      if (!doc.boxes.length) return;
+      const i = doc.boxes.findIndex((b) => b.key === doc.selected);
+      const n = doc.boxes.length;
+      doc.selected = doc.boxes[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
+      refreshDoc();
+    } else if (k.startsWith('Arrow') && doc.selected !== null && canEdit) {
+      const step = e.shiftKey ? 10 : 1;
+      const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[k];
+      const b = doc.find(doc.selected);
+      if (b) {
+        const [x0, y0, x1, y1] = b.bbox;
+        const dx = Math.min(doc.width - x1, Math.max(-x0, d[0]));
+        const dy = Math.min(doc.height - y1, Math.max(-y0, d[1]));
+        doc.setBBox(b.key, [x0 + dx, y0 + dy, x1 + dx, y1 + dy]);
+        refreshDoc();
+      }
+    } else if (k === 'b' || k === 'B') setMode('box');
+    else if (k === 'w' || k === 'W') setMode('wl');
+    else if (k === 'p' || k === 'P') setMode('pan');
+    else if (k === 'i' || k === 'I') viewer.invert();
+    else if (k === 'f' || k === 'F') viewer.fit();
+    else if (k === 'o' || k === 'O') viewer.oneToOne();
+    else if (k === '+' || k === '=') viewer.zoomBy(1.25);
+    else if (k === '-') viewer.zoomBy(0.8);
+    else if (k === 'r' || k === 'R') {
+      presetSel.value = 'default';
+      viewer.applyPreset('default');
+    } else if ((k === 'n' || k === 'N') && canEdit) {
+      doc.setNoFinding(!doc.noFinding);
+      refreshDoc();
+    } else if (k === '?') toggleHelp();
+    else handled = false;
+    if (handled) e.preventDefault();
+  }
+
+  function beforeUnload(e) {
+    if (doc.isDirty()) {
+      e.preventDefault();
+      e.returnValue = '';
+    }
+  }
+
+  // Wire up controls.
+  presetSel.addEventListener('change', () => viewer.applyPreset(presetSel.value));
+  noFinding.addEventListener('change', () => {
+    doc.setNoFinding(noFinding.checked);
+    refreshDoc();
+  });
+  statusSel.addEventListener('change', async () => {
+    try {
+      const { data } = await api('PATCH', idPath, { body: { status: statusSel.value } });
+      meta = data || meta;
+      toast(`Status: ${STATUS_NAMES[statusSel.value]}`);
+    } catch (e) {
+      toast(`Could not change status: ${e.message}`, 'error');
+      if (meta) statusSel.value = meta.status;
+    }
+  });
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('beforeunload', beforeUnload);
+  setLeaveGuard(() => !doc.isDirty() || confirm('This image has unsaved changes. Leave without saving them?'));
+  helpOverlay.append(shortcutHelp(() => toggleHelp(false)));
+
+  const cleanup = () => {
+    destroyed = true;
+    document.removeEventListener('keydown', onKey);
+    window.removeEventListener('beforeunload', beforeUnload);
+    if (overlay) overlay.destroy();
+    viewer.destroy();
+  };
+
+  try {
+    const [m, labelData, state] = await Promise.all([get(idPath), get('/labels'), get(`${idPath}/annotations`)]);
+    meta = m;
+    title.textContent = meta.original_filename || `image ${imageId}`;
+    title.title = `${meta.width}×${meta.height} · ${meta.format} · ${meta.bits_stored || '?'} bit · ${meta.photometric || ''}`;
+    statusSel.value = meta.status;
+    labels = new Map(labelData.labels.map((l) => [l.id, l]));
+    activeLabels = labelData.labels.filter((l) => !l.retired).sort((a, b) => a.id - b.id);
+    currentClass = activeLabels.length ? activeLabels[0].id : null;
+    labelList.replaceChildren(...activeLabels.map((l, i) => h('li', {
+      class: 'label-item', dataset: { classId: String(l.id) }, onclick: () => setLabel(l.id),
+    }, h('kbd', {}, i < 9 ? String(i + 1) : ''), h('span', { class: 'swatch', style: { background: l.color } }), ` ${l.name}`)));
+    doc = new AnnotationDoc(meta.width, meta.height);
+    doc.load(state);
+  } catch (e) {
+    showError(e.message);
+    refreshDoc();
+    return cleanup;
+  }
+  loadHistory();
+
+  try {
+    await viewer.open(`/api/v1${idPath}/file`);
+  } catch (e) {
+    if (!destroyed) showError(e && e.message ? e.message : String(e));
+    refreshDoc();
+    return cleanup;
+  }
+  if (destroyed) return cleanup;
+  const sz = viewer.size();
+  if (sz && (sz.width !== meta.width || sz.height !== meta.height)) {
+    showError(`the file is ${sz.width}×${sz.height} but the library says ${meta.width}×${meta.height}`);
+  }
+  vpEl.dataset.ready = 'true';
+  overlay = new BoxOverlay(vpEl, viewer, doc, {
+    labels: () => labels,
+    currentClass: () => currentClass,
+    canEdit: () => canEdit,
+    enabled: () => mode === 'box',
+    onChange: () => refreshDoc(),
+  });
+  setMode(mode);
+  refreshDoc();
+  refreshView();
+  vpEl.focus();
+  return cleanup;
+}

@@ -1,0 +1,134 @@
+// Image library: upload (button or drag-and-drop, with progress), search,
+// status filter, paging, thumbnails, delete for admins.
+import { api, get, uploadFiles, ApiError } from './api.js';
+import { h, toast, fmtTime } from './dom.js';
+import { session, navigate } from './main.js';
+
+const PER_PAGE = 24;
+const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
+
+function libraryHash(q, status, page) {
+  const p = new URLSearchParams();
+  if (q) p.set('q', q);
+  if (status) p.set('status', status);
+  if (page > 1) p.set('page', String(page));
+  const s = p.toString();
+  return '#/images' + (s ? '?' + s : '');
+}
+
+export function renderLibrary(app, params) {
+  const q = params.get('q') || '';
+  const status = params.get('status') || '';
+  const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
+  const canUpload = session.user.role === 'admin' || session.user.role === 'radiologist';
+  const isAdmin = session.user.role === 'admin';
+
+  const search = h('input', { type: 'search', id: 'search', placeholder: 'Search file name, study…', value: q });
+  const statusSel = h('select', { id: 'status-filter' },
+    h('option', { value: '' }, 'any status'),
+    ...Object.entries(STATUS_NAMES).map(([v, n]) => h('option', { value: v, selected: v === status }, n)),
+  );
+  const apply = () => navigate(libraryHash(search.value.trim(), statusSel.value, 1));
+  const filterForm = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); apply(); } },
+    search, statusSel, h('button', { type: 'submit' }, 'Search'));
+  statusSel.addEventListener('change', apply);
+
+  const fileInput = h('input', { type: 'file', id: 'file-input', multiple: true, hidden: true,
+    accept: '.dcm,.dicom,.png,.jpg,.jpeg,application/dicom,image/png,image/jpeg' });
+  const progress = h('progress', { id: 'upload-progress', max: 100, value: 0, hidden: true });
+  const progressText = h('span', { id: 'upload-status', class: 'muted' });
+  const drop = h('div', { class: 'dropzone', id: 'dropzone' },
+    h('button', { type: 'button', id: 'upload-btn', class: 'primary', onclick: () => fileInput.click() }, 'Upload images…'),
+    ' or drop DICOM / PNG / JPEG files here ', progress, ' ', progressText);
+
+  const grid = h('div', { class: 'grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
+  const pager = h('nav', { class: 'pager', id: 'pager' });
+
+  async function doUpload(files) {
+    if (!files.length) return;
+    progress.hidden = false;
+    progress.value = 0;
+    progressText.textContent = `uploading ${files.length} file(s)…`;
+    try {
+      await uploadFiles(files, (loaded, total) => {
+        progress.value = Math.round((100 * loaded) / total);
+        progressText.textContent = `uploading ${files.length} file(s)… ${progress.value}%`;
+      });
+      progressText.textContent = `uploaded ${files.length} file(s)`;
+      toast(`Uploaded ${files.length} file(s)`);
+      load();
+    } catch (e) {
+      progressText.textContent = '';
+      toast(e instanceof ApiError ? `Upload failed: ${e.message}` : String(e), 'error');
+    } finally {
+      progress.hidden = true;
+    }
+  }
+  fileInput.addEventListener('change', () => {
+    doUpload([...fileInput.files]);
+    fileInput.value = '';
+  });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    if (canUpload) doUpload([...e.dataTransfer.files]);
+  });
+
+  async function remove(img) {
+    if (!confirm(`Delete ${img.original_filename || 'image ' + img.id} and all its annotations?`)) return;
+    try {
+      await api('DELETE', `/images/${encodeURIComponent(img.id)}`);
+      toast('Image deleted');
+      load();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  }
+
+  function card(img) {
+    const open = `#/images/${encodeURIComponent(img.id)}`;
+    return h('article', { class: 'image-card', dataset: { id: String(img.id) } },
+      h('a', { href: open, class: 'thumb' },
+        h('img', { src: `/api/v1/images/${encodeURIComponent(img.id)}/thumbnail`, alt: '', loading: 'lazy' })),
+      h('div', { class: 'meta' },
+        h('a', { href: open, class: 'name' }, img.original_filename || `image ${img.id}`),
+        h('div', {},
+          h('span', { class: `status status-${img.status}` }, STATUS_NAMES[img.status] || img.status),
+          ` ${img.width}×${img.height} ${img.format || ''}`,
+          img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
+          img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null),
+        h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
+        isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null));
+  }
+
+  async function load() {
+    const p = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
+    if (q) p.set('q', q);
+    if (status) p.set('status', status);
+    try {
+      const data = await get('/images?' + p);
+      const images = Array.isArray(data) ? data : data.images;
+      const total = Array.isArray(data) ? images.length : data.total ?? images.length;
+      grid.replaceChildren(...(images.length ? images.map(card) : [h('p', { class: 'muted' }, 'No images yet.')]));
+      const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+      pager.replaceChildren(
+        h('a', { href: libraryHash(q, status, page - 1), class: page > 1 ? '' : 'disabled' }, '‹ previous'),
+        ` page ${page} of ${pages} · ${total} image(s) `,
+        h('a', { href: libraryHash(q, status, page + 1), class: page < pages ? '' : 'disabled' }, 'next ›'));
+    } catch (e) {
+      grid.replaceChildren(h('p', { class: 'form-error' }, `Could not list images: ${e.message}`));
+    }
+  }
+
+  app.append(
+    h('section', { class: 'library' },
+      h('div', { class: 'toolbar' }, filterForm),
+      canUpload ? drop : null, fileInput, grid, pager),
+  );
+  load();
+}

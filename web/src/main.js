@@ -1,0 +1,118 @@
+// Entry point: session state, the top bar and a hash router
+// (#/login, #/images, #/images/<id>). Hash routes keep every asset URL
+// relative, so the server only has to serve dist/ at `/`.
+import { api, get, setCsrfToken, ApiError } from './api.js';
+import { h } from './dom.js';
+import { renderLogin } from './login.js';
+import { renderLibrary } from './library.js';
+
+export const session = { user: null };
+
+// The view that is showing may veto leaving it (unsaved changes). It returns
+// true when leaving is fine.
+let leaveGuard = null;
+let cleanup = null;
+let currentHash = null;
+
+export function setLeaveGuard(fn) {
+  leaveGuard = fn;
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function renderWhoami() {
+  const who = document.getElementById('whoami');
+  const logout = document.getElementById('logout');
+  who.replaceChildren();
+  if (session.user) {
+    who.append(
+      h('span', { class: 'user', id: 'current-user' }, session.user.username),
+      ' ',
+      h('span', { class: 'role role-' + session.user.role, id: 'current-role' }, session.user.role),
+    );
+    logout.hidden = false;
+  } else {
+    logout.hidden = true;
+  }
+}
+
+export function setUser(user, csrf) {
+  session.user = user;
+  setCsrfToken(csrf);
+  renderWhoami();
+}
+
+async function logout() {
+  if (leaveGuard && !leaveGuard()) return;
+  leaveGuard = null;
+  try {
+    await api('POST', '/auth/logout');
+  } catch (e) {
+    // The session may already be gone; the user still ends up logged out here.
+    if (!(e instanceof ApiError)) throw e;
+  }
+  setUser(null, null);
+  navigate('#/login');
+}
+
+async function route() {
+  const hash = location.hash || '#/images';
+  if (cleanup) {
+    const c = cleanup;
+    cleanup = null;
+    c();
+  }
+  leaveGuard = null;
+  currentHash = hash;
+  const app = document.getElementById('app');
+  app.replaceChildren();
+  const [path, query] = hash.slice(1).split('?');
+  const params = new URLSearchParams(query || '');
+  if (path === '/login' || !session.user) {
+    if (path !== '/login') {
+      location.replace('#/login?next=' + encodeURIComponent(hash));
+      return;
+    }
+    renderLogin(app, params);
+    return;
+  }
+  const m = path.match(/^\/images\/([^/]+)$/);
+  if (m) {
+    // The viewer pulls in Cornerstone; load it only when an image is opened.
+    const { renderEditor } = await import('./editor/view.js');
+    if (currentHash !== hash) return;
+    cleanup = await renderEditor(app, decodeURIComponent(m[1]));
+    return;
+  }
+  renderLibrary(app, params);
+}
+
+window.addEventListener('hashchange', (e) => {
+  if (leaveGuard && !leaveGuard()) {
+    // Put the old address back (replaceState fires no hashchange), so the
+    // editor stays as it is.
+    history.replaceState(null, '', new URL(e.oldURL).hash || '#/images');
+    return;
+  }
+  route();
+});
+
+document.getElementById('logout').addEventListener('click', () => {
+  logout().catch((e) => console.error(e));
+});
+
+async function start() {
+  try {
+    const me = await get('/me');
+    setUser({ id: me.id, username: me.username, role: me.role }, me.csrf_token);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) console.error(e);
+    setUser(null, null);
+  }
+  route();
+}
+
+start();
