@@ -34,6 +34,19 @@ if [ -f tests-e2e/package.json ]; then
   (cd tests-e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The editor's build (web/dist) is committed and embedded in the binary: it
+# must be exactly what its sources build to (the build is deterministic).
+if [ -f web/package.json ]; then
+  echo "== web/dist is current"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent -- --logLevel error)
+  if ! git diff --exit-code --stat -- web/dist || [ -n "$(git status --porcelain --untracked-files=all -- web/dist)" ]; then
+    git status --short -- web/dist | head -n 20
+    echo "error: the committed web/dist does not match web/ sources;" \
+      "run (cd web && npm ci && npm run build) and commit web/dist" >&2
+    exit 1
+  fi
+fi
+
 echo "== cargo test"
 cargo test --workspace --locked "$@"
 
