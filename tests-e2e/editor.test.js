@@ -309,4 +309,12 @@ describe('web editor in headless Chromium', () => {
     assert.deepEqual(alice.problems.filter((p) => /Content Security Policy|page error/i.test(p)), []);
     assert.deepEqual(bob.problems.filter((p) => /Content Security Policy|page error/i.test(p)), []);
   });
+
+  it('says so when an image cannot be shown', async () => {
+    const { page } = bob;
+    await page.goto(`${server.url}/#/images/999999`);
+    const err = page.locator('#image-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /could not be shown/);
+  });
 });

@@ -84,7 +84,10 @@ async function route() {
     // The viewer pulls in Cornerstone; load it only when an image is opened.
     const { renderEditor } = await import('./editor/view.js');
     if (currentHash !== hash) return;
-    cleanup = await renderEditor(app, decodeURIComponent(m[1]));
+    const done = await renderEditor(app, decodeURIComponent(m[1]));
+    // The user may have moved on while the image was loading.
+    if (currentHash !== hash) done();
+    else cleanup = done;
     return;
   }
   renderLibrary(app, params);

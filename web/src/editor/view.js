@@ -17,6 +17,7 @@ export async function renderEditor(app, imageId) {
 
   const vpEl = h('div', { class: 'viewport', id: 'viewport', tabindex: '-1' });
   const errorBanner = h('div', { class: 'error-banner', id: 'image-error', role: 'alert', hidden: true });
+  const loading = h('div', { class: 'loading', id: 'image-loading' }, 'Loading image…');
   const conflict = h('div', { class: 'conflict-banner', id: 'conflict', role: 'alert', hidden: true });
   const wlDisplay = h('span', { id: 'wl-display', class: 'wl' }, 'W – / L –');
   const zoomDisplay = h('span', { id: 'zoom-display', class: 'muted small' });
@@ -57,7 +58,7 @@ export async function renderEditor(app, imageId) {
         btn('help-btn', '?', 'Keyboard shortcuts (?)', () => toggleHelp())),
       conflict,
       h('div', { class: 'editor-main' },
-        h('div', { class: 'viewport-wrap' }, vpEl, errorBanner),
+        h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
         h('aside', { class: 'side' },
           h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), labelList,
           h('h3', {}, 'Boxes'), boxList,
@@ -73,6 +74,7 @@ export async function renderEditor(app, imageId) {
   let destroyed = false;
 
   const showError = (msg) => {
+    loading.hidden = true;
     errorBanner.textContent = `The image could not be shown: ${msg}`;
     errorBanner.hidden = false;
   };
@@ -300,6 +302,9 @@ export async function renderEditor(app, imageId) {
   window.addEventListener('beforeunload', beforeUnload);
   setLeaveGuard(() => !doc.isDirty() || confirm('This image has unsaved changes. Leave without saving them?'));
   helpOverlay.append(shortcutHelp(() => toggleHelp(false)));
+  helpOverlay.addEventListener('click', (e) => {
+    if (e.target === helpOverlay) toggleHelp(false);
+  });
 
   const cleanup = () => {
     destroyed = true;
@@ -342,6 +347,7 @@ export async function renderEditor(app, imageId) {
   if (sz && (sz.width !== meta.width || sz.height !== meta.height)) {
     showError(`the file is ${sz.width}×${sz.height} but the library says ${meta.width}×${meta.height}`);
   }
+  loading.hidden = true;
   vpEl.dataset.ready = 'true';
   overlay = new BoxOverlay(vpEl, viewer, doc, {
     labels: () => labels,

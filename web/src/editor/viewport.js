@@ -23,9 +23,9 @@ import {
 import { init as dicomInit } from '@cornerstonejs/dicom-image-loader';
 
 const { MouseBindings } = ToolEnums;
-const ENGINE_ID = 'carina-engine';
-const VIEWPORT_ID = 'carina-stack';
-const TOOLGROUP_ID = 'carina-tools';
+// Each opened image gets its own ids, so a page that is still loading never
+// clashes with the next one.
+let instances = 0;
 
 let initialised = null;
 
@@ -119,6 +119,8 @@ export class Viewer {
     this.viewport = null;
     this.stats = null;
     this.leftTool = null;
+    instances += 1;
+    this.ids = { engine: `carina-engine-${instances}`, viewport: `carina-stack-${instances}`, tools: `carina-tools-${instances}` };
     this._onLoadError = (evt) => {
       const d = evt.detail || {};
       if (d.imageId && d.imageId !== this.imageId) return;
@@ -135,19 +137,19 @@ export class Viewer {
   async open(fileUrl) {
     await ensureInit();
     eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, this._onLoadError);
-    this.engine = new RenderingEngine(ENGINE_ID);
+    this.engine = new RenderingEngine(this.ids.engine);
     this.engine.enableElement({
-      viewportId: VIEWPORT_ID,
+      viewportId: this.ids.viewport,
       type: Enums.ViewportType.STACK,
       element: this.element,
       defaultOptions: { background: [0, 0, 0] },
     });
-    this.viewport = this.engine.getViewport(VIEWPORT_ID);
-    const tg = ToolGroupManager.createToolGroup(TOOLGROUP_ID);
+    this.viewport = this.engine.getViewport(this.ids.viewport);
+    const tg = ToolGroupManager.createToolGroup(this.ids.tools);
     tg.addTool(WindowLevelTool.toolName);
     tg.addTool(PanTool.toolName);
     tg.addTool(ZoomTool.toolName);
-    tg.addViewport(VIEWPORT_ID, ENGINE_ID);
+    tg.addViewport(this.ids.viewport, this.ids.engine);
     this.toolGroup = tg;
     this.setLeftTool(null);
     this.element.addEventListener('contextmenu', preventDefault);
@@ -294,7 +296,7 @@ export class Viewer {
     eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, this._onLoadError);
     this._resize.disconnect();
     this.element.removeEventListener('contextmenu', preventDefault);
-    if (this.toolGroup) ToolGroupManager.destroyToolGroup(TOOLGROUP_ID);
+    if (this.toolGroup) ToolGroupManager.destroyToolGroup(this.ids.tools);
     if (this.engine) this.engine.destroy();
     if (this.imageId) cache.removeImageLoadObject(this.imageId, { force: true });
     this.engine = null;
