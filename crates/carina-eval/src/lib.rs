@@ -3,6 +3,9 @@
 //! - [`cocoeval`]: the twelve COCO box statistics and per-class AP, number
 //!   for number as pycocotools' `COCOeval`, read from files by [`input`].
 //! - [`auc`]: image-level ROC AUC per class (ties counted half).
+//! - [`operating`] and [`confusion`]: precision, recall, F1, accuracy, the
+//!   best-F1 threshold, matched IoUs and a confusion matrix at one score threshold.
+//! - [`summary`]: all of the above for `carina eval coco`, as JSON or a table.
 //! - [`synthetic`]: seeded generated data for the benchmark and property tests.
 //! - [`wbf`]: Weighted Boxes Fusion of several readers' (or models') boxes,
 //!   matching the `ensemble-boxes` reference (`conf_type="avg"`).
@@ -20,9 +23,13 @@
 
 pub mod auc;
 pub mod cocoeval;
+pub mod confusion;
 pub mod input;
+pub mod operating;
+pub mod summary;
 pub mod synthetic;
 pub mod wbf;
 
 pub use cocoeval::{CocoEval, CocoStats, evaluate};
 pub use input::{Category, Detection, GroundTruth, GtBox, InputError};
+pub use summary::{EvalSummary, summarize};

@@ -29,6 +29,12 @@ fn check_case(case: &str) {
             (got - want).abs() <= TOL,
             "{case}: {name} = {got}, pycocotools says {want}"
         );
+        // Same operations in the same order as numpy: equal to the last bit.
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "{case}: {name} {got} vs {want}"
+        );
     }
     let per_class = expected["per_class"].as_object().unwrap();
     assert_eq!(per_class.len(), ev.categories.len(), "{case}: class count");

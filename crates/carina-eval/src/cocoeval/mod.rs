@@ -25,6 +25,7 @@ mod image;
 
 use crate::input::{Category, Detection, GroundTruth, GtBox, InputError};
 use accumulate::{CategoryCurves, accumulate_category, p_index, r_index};
+pub(crate) use image::coco_iou;
 use image::{PairEval, evaluate_pair};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -321,14 +322,43 @@ fn pair_groups(
     out
 }
 
-/// `np.mean(s[s > -1])`, or -1 when nothing is defined.
+/// `np.mean(s[s > -1])`, or -1 when nothing is defined. The sum is numpy's
+/// pairwise summation, so the result is the reference's to the last bit.
 fn mean_defined(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut n) = (0.0, 0usize);
-    for v in values.filter(|v| *v > -1.0) {
-        sum += v;
-        n += 1;
+    let v: Vec<f64> = values.filter(|v| *v > -1.0).collect();
+    if v.is_empty() {
+        -1.0
+    } else {
+        pairwise_sum(&v) / v.len() as f64
     }
-    if n == 0 { -1.0 } else { sum / n as f64 }
+}
+
+/// numpy's `pairwise_sum` for float64 (8 accumulators, blocks of 128).
+fn pairwise_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(0.0, |s, v| s + v)
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&a[..8]);
+        let full = n - n % 8;
+        let mut i = 8;
+        while i < full {
+            for j in 0..8 {
+                r[j] += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for v in &a[full..] {
+            res += v;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+    }
 }
 
 /// `COCOeval.summarize()` for boxes.
@@ -367,7 +397,6 @@ fn summarize(curves: &[CategoryCurves]) -> CocoStats {
 
 #[cfg(test)]
 mod tests {
-    use super::image::coco_iou;
     use super::*;
 
     #[test]

@@ -4,9 +4,16 @@
 
 use clap::Subcommand;
 
+pub mod coco;
+
 #[derive(Subcommand)]
-pub enum EvalCommand {}
+pub enum EvalCommand {
+    /// COCO AP/AR (as pycocotools), per-class AP and AUC, F1, confusion matrix.
+    Coco(coco::Args),
+}
 
 pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
-    match cmd {}
+    match cmd {
+        EvalCommand::Coco(a) => coco::run(a),
+    }
 }

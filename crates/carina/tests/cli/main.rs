@@ -1,5 +1,6 @@
 //! Black-box tests of the `carina` binary: one module per subcommand area.
 
+mod eval;
 mod labels;
 
 use std::path::PathBuf;
