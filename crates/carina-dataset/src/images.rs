@@ -91,15 +91,22 @@ fn ext_rank(p: &Path) -> usize {
         .unwrap_or(EXTENSIONS.len())
 }
 
-/// Width and height of an image file (PNG, JPEG or DICOM), reading as little
-/// as the format allows.
+/// Width and height of an image file (PNG, JPEG or DICOM), judged from its
+/// content. PNG and JPEG sizes come from the header; DICOM files are decoded
+/// with `carina-imaging`, which also proves the pixel data readable.
 pub fn probe_size(path: &Path) -> Result<(u32, u32), String> {
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    if reader.format().is_some() {
-        return reader.into_dimensions().map_err(|e| e.to_string());
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    match carina_imaging::sniff(&bytes) {
+        Some(carina_imaging::Format::Dicom) => {
+            let d = carina_imaging::decode(&bytes, &carina_imaging::Limits::default())
+                .map_err(|e| e.to_string())?;
+            Ok((d.image.width, d.image.height))
+        }
+        Some(_) => image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .map_err(|e| e.to_string())?
+            .into_dimensions()
+            .map_err(|e| e.to_string()),
+        None => Err(carina_imaging::ImagingError::NotAnImage.to_string()),
     }
-    Err("not a PNG or JPEG image (DICOM is not supported yet)".into())
 }

@@ -5,6 +5,9 @@
 //!   class, provenance, status), with an [`ImportReport`] that counts what was
 //!   kept and dropped per source class and lists every problem by file and line.
 //! - [`cocoext`]: the normalised dataset as a COCO file (with Carina's extras).
+//! - [`merge`]: fusing readers with Weighted Boxes Fusion (`carina_eval::wbf`).
+//! - [`prepare`] and [`split`]: a prepared training folder (letterboxed images,
+//!   fused readers, seeded stratified split, manifest).
 //!
 //! ```no_run
 //! use carina_dataset::{import, classes::SourceFormat};
@@ -22,7 +25,10 @@ pub mod images;
 pub mod import;
 pub mod merge;
 pub mod model;
+pub mod prepare;
 pub mod report;
+pub mod split;
+mod time;
 
 pub use error::DatasetError;
 pub use model::{Annotation, Dataset, Filter, ImageRecord, SourceKind};

@@ -5,3 +5,4 @@ mod import_coco;
 mod import_nih;
 mod import_vindr;
 mod merge;
+mod prepare;
