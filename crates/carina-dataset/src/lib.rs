@@ -5,6 +5,8 @@
 //!   class, provenance, status), with an [`ImportReport`] that counts what was
 //!   kept and dropped per source class and lists every problem by file and line.
 //! - [`cocoext`]: the normalised dataset as a COCO file (with Carina's extras).
+//! - [`export`]: COCO JSON, VinDr-style CSV and YOLO text files, after a
+//!   [`Filter`] on source (radiologist, model, fused) and review status.
 //! - [`merge`]: fusing readers with Weighted Boxes Fusion (`carina_eval::wbf`).
 //! - [`prepare`] and [`split`]: a prepared training folder (letterboxed images,
 //!   fused readers, seeded stratified split, manifest).
@@ -21,6 +23,7 @@
 pub mod classes;
 pub mod cocoext;
 pub mod error;
+pub mod export;
 pub mod images;
 pub mod import;
 pub mod merge;
