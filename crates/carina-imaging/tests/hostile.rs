@@ -118,24 +118,38 @@ fn truncated_files_are_errors() {
     }
 }
 
-#[test]
-fn unsupported_transfer_syntax_is_named() {
-    // Relabel the uncompressed file as JPEG-LS: dicom-rs has no pure-Rust
-    // JPEG-LS decoder, and the error must say which syntax it is.
+/// The uncompressed sample relabelled with another transfer syntax UID.
+fn relabelled(ts: &str) -> Vec<u8> {
     let bytes = read_sample("dicom/RG1_UNCR.dcm");
     let mut obj = dicom_object::OpenFileOptions::new()
         .from_reader(&bytes[128..])
         .unwrap();
-    obj.update_meta(|m| m.transfer_syntax = "1.2.840.10008.1.2.4.80".to_string());
+    obj.update_meta(|m| m.transfer_syntax = ts.to_string());
     let mut out = Vec::new();
     obj.write_all(&mut out).unwrap();
-    match decode(&out, &Limits::default()) {
+    out
+}
+
+fn assert_unsupported(ts: &str, expected_name: &str) {
+    match decode(&relabelled(ts), &Limits::default()) {
         Err(ImagingError::UnsupportedTransferSyntax { uid, name }) => {
-            assert_eq!(uid, "1.2.840.10008.1.2.4.80");
-            assert!(name.contains("JPEG-LS"), "{name}");
+            assert_eq!(uid, ts);
+            assert!(name.contains(expected_name), "{name}");
         }
         other => panic!("expected UnsupportedTransferSyntax, got {other:?}"),
     }
+}
+
+#[test]
+fn unsupported_transfer_syntax_is_named() {
+    assert_unsupported("1.2.840.10008.1.2.4.100", "MPEG2");
+}
+
+/// Without the `jpegls` feature (CharLS) JPEG-LS is refused by name.
+#[cfg(not(feature = "jpegls"))]
+#[test]
+fn jpeg_ls_without_charls_is_named() {
+    assert_unsupported("1.2.840.10008.1.2.4.80", "JPEG-LS");
 }
 
 /// Random and mutated bytes through `decode` and `deidentify_dicom`: any

@@ -3,6 +3,8 @@
 mod common;
 mod deid;
 mod hostile;
+#[cfg(feature = "jpegls")]
+mod jpegls;
 mod output;
 mod rle;
 mod samples;
