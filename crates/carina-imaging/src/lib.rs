@@ -1,20 +1,29 @@
 //! Carina's radiograph I/O: every part of Carina reads and writes images
 //! through this crate (no HTTP, SQL or tensors here).
 //!
-//! - [`decode`]: DICOM (uncompressed, JPEG baseline/lossless, JPEG 2000, RLE;
-//!   with or without the preamble), PNG (8/16-bit, gray or colour) and JPEG,
-//!   recognised from their content, into one [`GrayImage`] plus [`ImageMeta`].
+//! - [`decode`]: DICOM (uncompressed explicit/implicit VR little endian, JPEG
+//!   baseline and lossless, JPEG 2000 via the pure-Rust `openjp2`, RLE; JPEG-LS
+//!   with the optional `jpegls` feature, which builds CharLS and needs cmake
+//!   and g++), PNG (8/16-bit, gray or colour) and JPEG, recognised from their
+//!   content (never the file name), into one [`GrayImage`] plus [`ImageMeta`].
 //!   [`Limits`] on file size and declared pixel count are checked before any
-//!   pixel buffer is allocated.
+//!   pixel buffer is allocated; codec panics are caught and reported as
+//!   [`ImagingError::CorruptPixelData`]. [`probe`] reads only the header.
 //! - Value convention of [`GrayImage`]: unsigned, `bits` significant bits,
 //!   **higher = brighter** for every source. MONOCHROME1 files are inverted
-//!   on decoding (`meta.photometric` still says MONOCHROME1); the file's
-//!   rescale slope/intercept and its window are expressed in this space
-//!   (`modality = data * meta.rescale_slope + meta.rescale_intercept`).
+//!   on decoding (`meta.photometric` still says MONOCHROME1); signed data is
+//!   shifted to offset binary; the modality rescale is not applied to the
+//!   values but folded into `meta.rescale_slope/intercept`
+//!   (`modality value = data * slope + intercept`), so decoding is exact.
+//!   The file's first Window Center/Width, translated into this space, is
+//!   `meta.window`; without one, the 0.5–99.5 percentile range (8-bit PNG/JPEG:
+//!   the full range). Only the first frame of a multi-frame file is decoded.
+//! - [`deidentify_dicom`]: a new DICOM file with the PS3.15 basic profile
+//!   applied, keyed-hash pseudonym and UIDs, pixel data untouched.
 //! - Display: [`render_window`] / [`render_png`] (DICOM linear VOI function),
 //!   [`thumbnail`], [`percentile_window`].
 //! - Model input and training images: [`letterbox`] (top-left, zero padding,
-//!   Pillow-style bilinear; returns [`carina_core::Letterbox`]), [`resize`],
+//!   Pillow-style bilinear; returns [`carina_core::Letterbox`]), [`resize()`],
 //!   [`to_u8_windowed`], [`to_unit_f32`], [`encode_png8`], [`encode_png16`],
 //!   [`encode_jpeg8`].
 //! - Viewer: [`to_secondary_capture`] writes any image as an uncompressed
@@ -37,6 +46,13 @@
 //!
 //! // Garbage is an error, never a panic.
 //! assert!(decode(b"hello", &Limits::default()).is_err());
+//!
+//! // De-identify: a new file that carries a stable pseudonym instead of the patient.
+//! use carina_imaging::{deidentify_dicom, DeidConfig};
+//! let deid = deidentify_dicom(&dcm, &DeidConfig::new(b"server secret".to_vec())).unwrap();
+//! let again = decode(&deid.bytes, &Limits::default()).unwrap();
+//! assert_eq!(again.image, img);
+//! assert_eq!(again.meta.patient_pseudonym.as_deref(), Some(deid.patient_pseudonym.as_str()));
 //! ```
 
 mod decode;
@@ -49,7 +65,7 @@ mod types;
 mod uid;
 pub mod window;
 
-pub use decode::{decode, sniff};
+pub use decode::{Probe, decode, probe, sniff};
 pub use deid::{DeidConfig, DeidResult, deidentify_dicom};
 pub use encode::{encode_jpeg8, encode_png8, encode_png16, render_png, thumbnail};
 pub use error::ImagingError;

@@ -76,6 +76,8 @@ fn png_claiming_100000_squared_is_refused_before_allocation() {
         "{err}"
     );
     assert!(err.to_string().contains("100000×100000"), "{err}");
+    let err = carina_imaging::probe(&png_header(100_000, 100_000), &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImagingError::TooManyPixels { .. }), "{err}");
     assert!(start.elapsed() < Duration::from_secs(1));
 }
 

@@ -137,3 +137,17 @@ fn siim_monochrome1_relabelling_is_the_inverse() {
         assert_eq!(a + b, 255);
     }
 }
+
+#[test]
+fn probe_agrees_with_decode() {
+    for name in all_samples() {
+        let bytes = read_sample(&name);
+        let p = carina_imaging::probe(&bytes, &Limits::default()).unwrap();
+        let d = decode(&bytes, &Limits::default()).unwrap();
+        assert_eq!(
+            (p.format, p.width, p.height),
+            (d.format, d.image.width, d.image.height),
+            "{name}"
+        );
+    }
+}

@@ -44,6 +44,27 @@ pub(crate) fn ts_name(uid: &str) -> String {
         .unwrap_or_else(|| "unknown transfer syntax".to_string())
 }
 
+/// Columns, rows and frames from the attributes.
+pub(super) fn dimensions(bytes: &[u8]) -> Result<(u32, u32, u32), ImagingError> {
+    let obj = read_object(bytes)?;
+    if obj.get(tags::PIXEL_DATA).is_none() {
+        return Err(ImagingError::NoPixelData);
+    }
+    let rows = int(&obj, tags::ROWS).ok_or_else(|| missing("Rows"))?;
+    let cols = int(&obj, tags::COLUMNS).ok_or_else(|| missing("Columns"))?;
+    let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    if rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535 {
+        return Err(ImagingError::Unsupported(format!(
+            "the image declares {cols}×{rows} pixels"
+        )));
+    }
+    Ok((
+        cols as u32,
+        rows as u32,
+        frames.min(i64::from(u32::MAX)) as u32,
+    ))
+}
+
 pub(super) fn decode_dicom(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
     let obj = read_object(bytes)?;
     if obj.get(tags::PIXEL_DATA).is_none() {

@@ -32,6 +32,39 @@ pub(crate) fn dicom_offset(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// What a file's header says, without decoding its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Format and dimensions from the header only (a DICOM file is parsed, its
+/// pixel data is not decoded), with the same [`Limits`] checks as [`decode`].
+/// Cheap enough for listing a data set; [`decode`] may still fail on a file
+/// whose pixel data is corrupt.
+pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, ImagingError> {
+    if bytes.is_empty() {
+        return Err(ImagingError::Empty);
+    }
+    limits.check_bytes(bytes.len())?;
+    let format = sniff(bytes).ok_or(ImagingError::NotAnImage)?;
+    let (width, height, frames) = match format {
+        Format::Dicom => dicom::dimensions(bytes)?,
+        _ => {
+            let (w, h) = raster::dimensions(bytes, format)?;
+            (w, h, 1)
+        }
+    };
+    limits.check_pixels(u64::from(width), u64::from(height), u64::from(frames))?;
+    Ok(Probe {
+        format,
+        width,
+        height,
+    })
+}
+
 /// Decode a DICOM, PNG or JPEG file into a [`GrayImage`](crate::GrayImage)
 /// and its [`ImageMeta`](crate::ImageMeta).
 ///

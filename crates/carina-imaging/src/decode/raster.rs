@@ -12,28 +12,18 @@ pub(super) fn decode_raster(
     format: Format,
     limits: &Limits,
 ) -> Result<Decoded, ImagingError> {
-    let (image_format, name) = match format {
-        Format::Png => (ImageFormat::Png, "PNG"),
-        Format::Jpeg => (ImageFormat::Jpeg, "JPEG"),
-        Format::Dicom => unreachable!("DICOM is decoded elsewhere"),
-    };
+    let name = format_name(format);
     let corrupt = |e: image::ImageError| ImagingError::CorruptImage {
         format: name,
         message: e.to_string(),
     };
     let reader = || {
         let mut r = ImageReader::new(Cursor::new(bytes));
-        r.set_format(image_format);
+        r.set_format(image_format(format));
         r
     };
     // Header only: refuse huge declared sizes before allocating anything.
-    let (w, h) = match format {
-        Format::Png => png_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
-            format: name,
-            message: "no IHDR chunk at the start".into(),
-        })?,
-        _ => reader().into_dimensions().map_err(corrupt)?,
-    };
+    let (w, h) = dimensions(bytes, format)?;
     limits.check_pixels(u64::from(w), u64::from(h), 1)?;
 
     if format == Format::Jpeg && !jpeg_has_end(bytes) {
@@ -66,6 +56,39 @@ pub(super) fn decode_raster(
         meta,
         format,
     })
+}
+
+fn image_format(format: Format) -> ImageFormat {
+    match format {
+        Format::Png => ImageFormat::Png,
+        _ => ImageFormat::Jpeg,
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Png => "PNG",
+        _ => "JPEG",
+    }
+}
+
+/// Width and height from the header (PNG: the IHDR chunk; JPEG: the frame header).
+pub(super) fn dimensions(bytes: &[u8], format: Format) -> Result<(u32, u32), ImagingError> {
+    let name = format_name(format);
+    match format {
+        Format::Png => png_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
+            format: name,
+            message: "no IHDR chunk at the start".into(),
+        }),
+        _ => {
+            let mut r = ImageReader::new(Cursor::new(bytes));
+            r.set_format(image_format(format));
+            r.into_dimensions().map_err(|e| ImagingError::CorruptImage {
+                format: name,
+                message: e.to_string(),
+            })
+        }
+    }
 }
 
 /// Width and height from the IHDR chunk, which PNG requires to come first.

@@ -281,6 +281,10 @@ fn rule_for(tag: Tag, vr: VR, cfg: &DeidConfig) -> Action {
     if group == 0x0002 {
         return Action::Keep;
     }
+    // Group lengths (retired) would be wrong after the edits below.
+    if tag.element() == 0x0000 {
+        return Action::Remove;
+    }
     if cfg.retain_patient_characteristics && PATIENT_CHARACTERISTICS.contains(&tag) {
         return Action::Keep;
     }
