@@ -3,6 +3,7 @@
 mod common;
 mod deid;
 mod hostile;
+mod jpeg_lossless;
 #[cfg(feature = "jpegls")]
 mod jpegls;
 mod output;
