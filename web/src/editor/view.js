@@ -201,9 +201,13 @@ export async function renderEditor(app, imageId) {
         body: doc.putBody(),
         headers: { 'If-Match': `"${doc.version}"` },
       });
-      const sel = doc.selected;
-      doc.load(data);
-      doc.selected = doc.boxes.some((b) => b.key === sel) ? sel : null;
+      // The answer is the new state; should it ever be shorter, read it back.
+      const state = data && Array.isArray(data.boxes) ? data : await get(`${idPath}/annotations`);
+      // Keep the selection on the same box (local keys are new after a load).
+      const sel = doc.find(doc.selected);
+      doc.load(state);
+      const same = sel && doc.boxes.find((b) => b.class_id === sel.class_id && b.bbox.every((v, i) => v === sel.bbox[i]));
+      doc.selected = same ? same.key : null;
       conflict.hidden = true;
       toast('Saved');
       loadHistory();
