@@ -9,3 +9,4 @@ mod jpegls;
 mod output;
 mod rle;
 mod samples;
+mod values;
