@@ -115,15 +115,9 @@ fn monochrome1_with_slope_is_inverted_and_mapped() {
         let modality = f64::from(data) * d.meta.rescale_slope + d.meta.rescale_intercept;
         assert_eq!(modality, stored * 2.0 + 5.0);
     }
-    // Window 105±25 in modality values = stored 50 ± 12.5 → data 205 ± 12.5.
-    assert!(
-        (d.meta.window.center - 205.0).abs() < 0.6,
-        "{:?}",
-        d.meta.window
-    );
-    assert!(
-        (d.meta.window.width - 26.0).abs() < 0.6,
-        "{:?}",
-        d.meta.window
-    );
+    // The linear window c=105, w=51 covers modality (79.5, 129.5], i.e. stored
+    // (37.25, 62.25], i.e. data [192.75, 217.75): centre 205.25 + 0.5, width 25 + 1.
+    let w = d.meta.window;
+    assert!((w.center - 205.75).abs() < 1e-9, "{w:?}");
+    assert!((w.width - 26.0).abs() < 1e-9, "{w:?}");
 }
