@@ -27,6 +27,7 @@ const PHI: &[&str] = &[
     "CHEST FOR JANE DOE",
     "1.2.999.123456.7",
     "20240229",
+    "UNKNOWN-PHI-55",
 ];
 
 fn s(v: &str) -> PrimitiveValue {
@@ -69,6 +70,12 @@ fn file_with_phi(patient_id: &str) -> (Vec<u8>, Vec<String>) {
         tags::CONTENT_SEQUENCE,
         VR::SQ,
         DataSetSequence::new(vec![item], Length::UNDEFINED),
+    ));
+    // A public-group tag this dictionary does not know, as an implicit-VR file would give.
+    obj.put(DataElement::new(
+        Tag(0x0040, 0x9999),
+        VR::UN,
+        PrimitiveValue::U8(b"UNKNOWN-PHI-55".to_vec().into()),
     ));
     obj.put(DataElement::new(Tag(0x0029, 0x0010), VR::LO, s("ACME 1.0")));
     obj.put(DataElement::new(
@@ -263,6 +270,10 @@ fn real_samples_deidentify_and_still_decode() {
         identifying_values(&obj, &mut values);
         assert!(!values.is_empty(), "{name}: nothing to check");
         let out = deidentify_dicom(&input, &cfg).unwrap();
+        assert!(
+            out.bytes[..128].iter().all(|&b| b == 0),
+            "{name}: preamble kept"
+        );
         for v in &values {
             assert!(!contains(&out.bytes, v), "{name}: {v} survived");
         }

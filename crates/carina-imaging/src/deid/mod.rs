@@ -76,11 +76,14 @@ pub const DEID_METHOD: &str = "Carina: DICOM PS3.15 E.1.1 Basic Profile";
 /// by keyed-hash UIDs (`2.25.…`), so re-uploads map consistently; private
 /// attributes, overlays and curves are removed. Beyond the table, as a safety
 /// net, every remaining person name (PN) is emptied, every remaining date and
-/// time (DA, DT, TM) is emptied, free text (LT, ST, UT) is removed, and every
+/// time (DA, DT, TM) is emptied, free text (LT, ST, UT) and values of unknown
+/// VR (UN) are removed, and every
 /// non-standard UID is replaced. Sequences are processed recursively.
 /// PatientIdentityRemoved (0012,0062) = YES and DeidentificationMethod are set.
 ///
-/// The pixel data is not touched (compressed stays compressed). Text burned
+/// The 128-byte preamble is written as zeros (a TIFF/DICOM dual-personality
+/// preamble can carry its own tags). The pixel data is not touched
+/// (compressed stays compressed). Text burned
 /// into the pixels is not detected.
 pub fn deidentify_dicom(bytes: &[u8], cfg: &DeidConfig) -> Result<DeidResult, ImagingError> {
     if bytes.is_empty() {
@@ -294,7 +297,9 @@ fn rule_for(tag: Tag, vr: VR, cfg: &DeidConfig) -> Action {
     // Safety net for attributes the table does not list.
     match vr {
         VR::PN | VR::DA | VR::DT | VR::TM => Action::Empty,
-        VR::LT | VR::ST | VR::UT => Action::Remove,
+        // Free text, and values of unknown meaning (UN: a tag missing from the
+        // dictionary of an implicit-VR file), may hold anything.
+        VR::LT | VR::ST | VR::UT | VR::UN => Action::Remove,
         _ => Action::Keep,
     }
 }
