@@ -5,6 +5,8 @@
 //! - [`auc`]: image-level ROC AUC per class (ties counted half).
 //! - [`operating`] and [`confusion`]: precision, recall, F1, accuracy, the
 //!   best-F1 threshold, matched IoUs and a confusion matrix at one score threshold.
+//! - [`plot`]: precision–recall, ROC, confusion and loss figures as PNG.
+//! - [`report`]: a self-contained HTML report with the figures inlined.
 //! - [`summary`]: all of the above for `carina eval coco`, as JSON or a table.
 //! - [`synthetic`]: seeded generated data for the benchmark and property tests.
 //! - [`wbf`]: Weighted Boxes Fusion of several readers' (or models') boxes,
@@ -26,6 +28,8 @@ pub mod cocoeval;
 pub mod confusion;
 pub mod input;
 pub mod operating;
+pub mod plot;
+pub mod report;
 pub mod summary;
 pub mod synthetic;
 pub mod wbf;

@@ -4,7 +4,7 @@
 //! numbers, `per_class` (`{name: AP}`) and `auc` (`{name: AUC or null}`) —
 //! and adds `operating_point`, `confusion_matrix` and `warnings`.
 
-use crate::auc::{image_scores, roc_auc};
+use crate::auc::{image_scores, roc_auc, roc_curve};
 use crate::cocoeval::{CocoEval, CocoStats, evaluate};
 use crate::confusion::{ConfusionMatrix, confusion_matrix};
 use crate::input::{Detection, GroundTruth, InputError};
@@ -22,6 +22,8 @@ pub struct EvalSummary {
     pub coco: CocoEval,
     /// Per category (ascending id), `None` where undefined.
     pub auc: Vec<Option<f64>>,
+    /// Per category: the image-level ROC curve (empty where the AUC is undefined).
+    pub roc_curves: Vec<Vec<(f64, f64)>>,
     pub operating_point: OperatingPoint,
     pub confusion: ConfusionMatrix,
 }
@@ -33,13 +35,19 @@ pub fn summarize(
     score_thr: f64,
 ) -> Result<EvalSummary, InputError> {
     let coco = evaluate(gt, dets)?;
-    let auc = image_scores(gt, dets)
+    let scores = image_scores(gt, dets);
+    let auc = scores
         .iter()
         .map(|s| roc_auc(&s.scores, &s.labels))
+        .collect();
+    let roc_curves = scores
+        .iter()
+        .map(|s| roc_curve(&s.scores, &s.labels))
         .collect();
     Ok(EvalSummary {
         coco,
         auc,
+        roc_curves,
         operating_point: operating_point(gt, dets, score_thr, OPERATING_IOU),
         confusion: confusion_matrix(gt, dets, score_thr, OPERATING_IOU),
     })
