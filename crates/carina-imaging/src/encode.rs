@@ -71,6 +71,7 @@ pub fn render_png(img: &GrayImage, window: Window, invert: bool) -> Result<Vec<u
 /// A PNG no larger than `max_side` on its longer side (aspect kept, never
 /// enlarged), rendered with `window` (pass `meta.window` for the default).
 pub fn thumbnail(img: &GrayImage, window: Window, max_side: u32) -> Result<Vec<u8>, ImagingError> {
+    img.validate()?;
     if max_side == 0 {
         return Err(ImagingError::InvalidArgument("max_side must be > 0".into()));
     }

@@ -87,6 +87,7 @@ pub(crate) fn resample_u8(src: &[u8], w: u32, h: u32, tw: u32, th: u32) -> Vec<u
 
 /// Resize to `width × height` (aspect not kept) with the triangle filter.
 pub fn resize(img: &GrayImage, width: u32, height: u32) -> Result<GrayImage, ImagingError> {
+    img.validate()?;
     if width == 0 || height == 0 {
         return Err(ImagingError::InvalidArgument(format!(
             "cannot resize to {width}×{height}"
@@ -115,6 +116,7 @@ pub fn resize(img: &GrayImage, width: u32, height: u32) -> Result<GrayImage, Ima
 /// ([`Letterbox::to_model`] / [`Letterbox::to_original`]). An image that is
 /// already `size × size` is returned unchanged, without resampling.
 pub fn letterbox(img: &GrayImage, size: u32) -> Result<(GrayImage, Letterbox), ImagingError> {
+    img.validate()?;
     if size == 0 {
         return Err(ImagingError::InvalidArgument(
             "letterbox size must be > 0".into(),
@@ -165,6 +167,31 @@ mod tests {
         let (out, t) = letterbox(&img, 64).unwrap();
         assert_eq!(out, img);
         assert!(t.is_identity());
+    }
+
+    #[test]
+    fn inconsistent_images_are_errors_not_panics() {
+        let bad = GrayImage {
+            width: 10,
+            height: 10,
+            bits: 8,
+            data: vec![300; 50],
+        };
+        assert!(letterbox(&bad, 8).is_err());
+        assert!(resize(&bad, 5, 5).is_err());
+        assert!(crate::thumbnail(&bad, crate::Window::full_range(8), 4).is_err());
+        // Values above the bit depth are clamped, not an index out of bounds.
+        let loud = GrayImage {
+            width: 2,
+            height: 1,
+            bits: 8,
+            data: vec![300, 10],
+        };
+        assert_eq!(
+            crate::render_window(&loud, crate::Window::full_range(8), false),
+            vec![255, 10]
+        );
+        assert_eq!(crate::percentile_window(&loud).width, 246.0);
     }
 
     #[test]

@@ -119,13 +119,33 @@ impl GrayImage {
         )
     }
 
+    /// Whether the public fields are consistent (they can be set directly):
+    /// `data.len() == width * height`, both sides > 0, `1 <= bits <= 16`.
+    /// Values above `2^bits - 1` are tolerated everywhere (clamped).
+    pub fn validate(&self) -> Result<(), crate::ImagingError> {
+        if self.width == 0
+            || self.height == 0
+            || self.data.len() as u64 != u64::from(self.width) * u64::from(self.height)
+            || !(1..=16).contains(&self.bits)
+        {
+            return Err(crate::ImagingError::InvalidArgument(format!(
+                "inconsistent image: {}×{} with {} values and {} bits",
+                self.width,
+                self.height,
+                self.data.len(),
+                self.bits
+            )));
+        }
+        Ok(())
+    }
+
     /// The largest value the image's bit depth allows (`2^bits - 1`).
     pub fn max_value(&self) -> u16 {
         Self::max_for_bits(self.bits)
     }
 
     pub(crate) fn max_for_bits(bits: u8) -> u16 {
-        ((1u32 << bits) - 1) as u16
+        ((1u32 << bits.clamp(1, 16)) - 1) as u16
     }
 
     pub fn get(&self, x: u32, y: u32) -> u16 {

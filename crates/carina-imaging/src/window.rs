@@ -11,9 +11,10 @@ pub fn percentile_window(img: &GrayImage) -> Window {
 
 /// The window spanning the `lo`–`hi` quantiles (0..=1) of the pixel values.
 pub fn percentile_window_range(img: &GrayImage, lo: f64, hi: f64) -> Window {
-    let mut hist = vec![0u64; usize::from(img.max_value()) + 1];
+    let max = img.max_value();
+    let mut hist = vec![0u64; usize::from(max) + 1];
     for &v in &img.data {
-        hist[usize::from(v)] += 1;
+        hist[usize::from(v.min(max))] += 1;
     }
     let n = img.data.len() as u64;
     let quantile = |q: f64| -> usize {
@@ -44,7 +45,11 @@ pub fn percentile_window_range(img: &GrayImage, lo: f64, hi: f64) -> Window {
 /// A width below 1 is treated as 1 (a hard threshold at the centre).
 pub fn render_window(img: &GrayImage, window: Window, invert: bool) -> Vec<u8> {
     let lut = window_lut(img.bits, window, invert);
-    img.data.iter().map(|&v| lut[usize::from(v)]).collect()
+    let max = img.max_value();
+    img.data
+        .iter()
+        .map(|&v| lut[usize::from(v.min(max))])
+        .collect()
 }
 
 /// Same as [`render_window`] without inversion: what the dataset tools write
@@ -58,7 +63,11 @@ pub fn to_unit_f32(img: &GrayImage, window: Window) -> Vec<f32> {
     let lut: Vec<f32> = (0..=u32::from(img.max_value()))
         .map(|v| window_value(f64::from(v), window) as f32)
         .collect();
-    img.data.iter().map(|&v| lut[usize::from(v)]).collect()
+    let max = img.max_value();
+    img.data
+        .iter()
+        .map(|&v| lut[usize::from(v.min(max))])
+        .collect()
 }
 
 fn window_lut(bits: u8, window: Window, invert: bool) -> Vec<u8> {
