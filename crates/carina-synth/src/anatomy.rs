@@ -127,7 +127,14 @@ impl Heart {
     pub fn thickness(&self, u: f32, v: f32) -> f32 {
         let dv = v - self.v;
         let du = u - self.u - self.shear * dv;
-        let x = du / if du < 0.0 { self.r_right } else { self.r_left };
+        // Narrower towards the top, where it hangs from the great vessels.
+        let narrow = if dv < 0.0 {
+            let t = (dv / self.r_top).min(1.0);
+            0.5 + 0.5 * (1.0 - t * t)
+        } else {
+            1.0
+        };
+        let x = du / (narrow * if du < 0.0 { self.r_right } else { self.r_left });
         let y = dv / if dv < 0.0 { self.r_top } else { self.r_bot };
         let f = x * x + y * y;
         if f >= 1.0 { 0.0 } else { (1.0 - f).sqrt() }
@@ -251,10 +258,10 @@ impl Anatomy {
         let right_share = rng.random_range(0.33..0.42);
         a.heart = Heart {
             u: rng.random_range(0.08..0.16),
-            v: rng.random_range(0.76..0.84),
+            v: rng.random_range(0.82..0.9),
             r_right: width * right_share,
             r_left: width * (1.0 - right_share),
-            r_top: rng.random_range(0.3..0.38),
+            r_top: rng.random_range(0.27..0.33),
             r_bot: rng.random_range(0.26..0.32),
             shear: rng.random_range(0.15..0.35),
         };

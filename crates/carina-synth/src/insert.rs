@@ -233,15 +233,33 @@ pub fn render_insert(bg: &Background, seed: u64, size: usize, findings: &[Findin
     let mut deficit = Field::new(w, h);
     let mut lung = Field::new(w, h);
     let sm2 = atten.blurred(3.0 * size as f32 / 512.0);
+    let mut in_lung: Vec<f32> = Vec::new();
     for y in 0..h {
         for x in 0..w {
             let (u, v) = frame.to_patient(x as f32, y as f32);
             let (_, m) = anat.margins_at(u, v);
             let i = y * w + x;
-            let l = smoothstep(-0.05, 0.03, m.min());
-            lung.data[i] = l;
-            deficit.data[i] = (soft_ref - sm2.data[i]).max(0.0) * l;
+            lung.data[i] = smoothstep(-0.05, 0.03, m.min());
+            if m.min() > 0.05 {
+                in_lung.push(sm2.data[i]);
+            }
         }
+    }
+    // Only pixels about as dark as lung hold air: the template is rough,
+    // and chest-wall soft tissue inside it must not be "filled".
+    let lung_ref = if in_lung.is_empty() {
+        soft_ref * 0.4
+    } else {
+        let k = in_lung.len() / 4;
+        *in_lung.select_nth_unstable_by(k, f32::total_cmp).1
+    };
+    let (lo, hi) = (
+        lung_ref + 0.35 * (soft_ref - lung_ref),
+        lung_ref + 0.75 * (soft_ref - lung_ref),
+    );
+    for i in 0..w * h {
+        let a = sm2.data[i];
+        deficit.data[i] = (soft_ref - a).max(0.0) * lung.data[i] * smoothstep(hi, lo, a);
     }
     let sigma = noise_sigma(&img, &lung);
     let scene = Scene {

@@ -20,7 +20,7 @@ pub struct Base {
 // Densities, in units where the chest's full soft-tissue path is about 1.
 const SOFT: f32 = 1.0;
 const AIR: f32 = 0.62;
-const HEART: f32 = 0.14;
+const HEART: f32 = 0.1;
 const RIB: f32 = 0.085;
 const CLAVICLE: f32 = 0.13;
 const SPINE: f32 = 0.1;

@@ -22,7 +22,7 @@ pub fn render_vessels<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> F
             // into one bright spot.
             let off = rng.random_range(0.02..0.07);
             let start = (hu + dir.0 * off, hv + dir.1 * off);
-            branch(a, &mut f, rng, start, dir, 0.011, 0.035 * strength, 0);
+            branch(a, &mut f, rng, start, dir, 0.011, 0.05 * strength, 0);
         }
     }
     f

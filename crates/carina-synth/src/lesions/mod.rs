@@ -32,6 +32,17 @@ pub struct Scene<'a> {
     pub procedural: bool,
 }
 
+impl Scene<'_> {
+    /// Opacity that fills a share `k` of the air at pixel `i`, plus a
+    /// little tissue density `extra` wherever there is air to fill (and
+    /// none where there is not, e.g. outside the lungs of a real image).
+    #[inline]
+    pub fn fill(&self, i: usize, k: f32, extra: f32) -> f32 {
+        let d = self.deficit.data[i];
+        k * d + extra * (d / 0.12).min(1.0)
+    }
+}
+
 /// One rendered finding.
 pub struct Lesion {
     pub finding: Finding,

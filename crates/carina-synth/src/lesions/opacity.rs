@@ -30,7 +30,7 @@ pub fn nodule<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
     let lob = Noise::new(rng, 8);
     let lob_amp = rng.random_range(0.03..0.14);
     let edge = rng.random_range(0.06..0.25);
-    let peak = (0.08 + 0.6 * r).min(0.3) * rng.random_range(0.8..1.2);
+    let peak = (0.1 + 0.7 * r).min(0.3) * rng.random_range(0.8..1.2);
     let mut delta = Field::new(s.w, s.h);
     let m = r * (1.0 + lob_amp + edge) + 0.01;
     let (cx, cy) = (t.u, t.v);
@@ -92,7 +92,7 @@ pub fn airspace<R: Rng>(s: &Scene, rng: &mut R, dense: bool) -> Lesion {
             } else {
                 smoothstep(0.0, 0.5, e * 0.8 + 0.7 * n) * smoothstep(-0.2, 0.2, e)
             };
-            patch * smoothstep(-0.01, 0.02, m) * (fill * s.deficit.data[i] + 0.02)
+            patch * smoothstep(-0.01, 0.02, m) * s.fill(i, fill, 0.02)
         },
     );
     if dense && rng.random::<f32>() < 0.7 {
@@ -173,7 +173,7 @@ pub fn fibrosis<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
             let lines = smoothstep(0.55, 0.9, ridge);
             env * smoothstep(-0.01, 0.015, m.min())
                 * (strength * lines + 0.12)
-                * (s.deficit.data[i] + 0.05)
+                * s.fill(i, 1.0, 0.05)
         },
     );
     let extent = delta.blurred(4.0);
@@ -227,7 +227,7 @@ pub fn atelectasis<R: Rng>(s: &Scene, rng: &mut R, side: Option<Side>) -> Lesion
                     let thk = th * (1.0 - (2.0 * tt - 1.0).powi(2)).max(0.0).sqrt().max(0.3);
                     smoothstep(thk, thk * 0.4, d)
                         * smoothstep(-0.01, 0.02, mg)
-                        * (fill * s.deficit.data[i] + 0.04)
+                        * s.fill(i, fill, 0.04)
                 },
             );
         }
@@ -252,7 +252,7 @@ pub fn atelectasis<R: Rng>(s: &Scene, rng: &mut R, side: Option<Side>) -> Lesion
                 smoothstep(-0.05, 0.15, e)
                     * smoothstep(0.0, 0.012, fissure)
                     * smoothstep(-0.01, 0.02, mg)
-                    * (fill * s.deficit.data[i] + 0.03)
+                    * s.fill(i, fill, 0.03)
             },
         );
     }

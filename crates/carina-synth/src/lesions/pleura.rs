@@ -49,7 +49,7 @@ pub fn effusion<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
             // The fluid's upper surface, higher laterally.
             let surface = top - meniscus * x * x;
             let f = smoothstep(surface - 0.01, surface + fade, v);
-            f * smoothstep(-0.015, 0.01, m.min()) * (fill * s.deficit.data[i] + 0.03)
+            f * smoothstep(-0.015, 0.01, m.min()) * s.fill(i, fill, 0.03)
         },
     );
     Lesion {
@@ -140,7 +140,7 @@ pub fn thickening<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
         let along = smoothstep(v0, v0 + 0.06, v) * smoothstep(v1, v1 - 0.06, v);
         let th = thick * along * (1.0 + 0.25 * lumpy.get(v * 8.0, u * 3.0));
         let band = smoothstep(th + 0.004, th - 0.004, m.wall) * smoothstep(-0.01, 0.005, m.min());
-        band * (fill * s.deficit.data[i] + 0.05)
+        band * s.fill(i, fill, 0.05)
     });
     Lesion {
         finding: Finding::PleuralThickening,
