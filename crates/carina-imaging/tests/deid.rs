@@ -28,6 +28,7 @@ const PHI: &[&str] = &[
     "1.2.999.123456.7",
     "20240229",
     "UNKNOWN-PHI-55",
+    "OLD-MRN-31337",
 ];
 
 fn s(v: &str) -> PrimitiveValue {
@@ -48,6 +49,7 @@ fn file_with_phi(patient_id: &str) -> (Vec<u8>, Vec<String>) {
     put(tags::PATIENT_ADDRESS, VR::LO, "42 WALLABY WAY SYDNEY");
     put(tags::PATIENT_TELEPHONE_NUMBERS, VR::SH, "+1-555-0199");
     put(tags::PATIENT_SEX, VR::CS, "F");
+    put(Tag(0x0010, 0x1000), VR::LO, "OLD-MRN-31337");
     put(tags::INSTITUTION_NAME, VR::LO, "ST ELSEWHERE HOSPITAL");
     put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "HOUSE^GREGORY");
     put(tags::ACCESSION_NUMBER, VR::SH, "ACC-99887766");
@@ -238,6 +240,7 @@ fn identifying_values(obj: &InMemDicomObject, out: &mut Vec<String>) {
         let identifying = matches!(e.vr(), VR::PN | VR::DA | VR::DT | VR::UI)
             || [
                 tags::PATIENT_ID,
+                Tag(0x0010, 0x1000), // Other Patient IDs
                 tags::ACCESSION_NUMBER,
                 tags::INSTITUTION_NAME,
                 tags::STUDY_ID,

@@ -24,11 +24,14 @@ pub(super) enum Action {
 // Retired in the standard but still written by older modalities.
 const ETHNIC_GROUP: Tag = Tag(0x0010, 0x2160);
 const MEDICAL_RECORD_LOCATOR: Tag = Tag(0x0010, 0x1090);
+const OTHER_PATIENT_IDS: Tag = Tag(0x0010, 0x1000);
+const REASON_FOR_THE_IMAGING_SERVICE_REQUEST: Tag = Tag(0x0040, 0x2001);
 
 /// Patient characteristics that the basic profile removes but the "Retain
 /// Patient Characteristics" option (PS3.15 E.3.6) keeps.
 pub(super) const PATIENT_CHARACTERISTICS: &[Tag] = &[
     t::PATIENT_SEX,
+    Tag(0x0010, 0x2203), // Patient's Sex Neutered
     t::PATIENT_AGE,
     t::PATIENT_SIZE,
     t::PATIENT_WEIGHT,
@@ -51,6 +54,8 @@ pub(super) const TABLE: &[(Tag, Action)] = &[
     (t::PATIENT_WEIGHT, Action::Remove),
     (t::OTHER_PATIENT_I_DS_SEQUENCE, Action::Remove),
     (t::OTHER_PATIENT_NAMES, Action::Remove),
+    (OTHER_PATIENT_IDS, Action::Remove),
+    (Tag(0x0010, 0x2203), Action::Remove), // Patient's Sex Neutered
     (t::PATIENT_BIRTH_NAME, Action::Remove),
     (t::PATIENT_MOTHER_BIRTH_NAME, Action::Remove),
     (t::PATIENT_ADDRESS, Action::Remove),
@@ -106,6 +111,17 @@ pub(super) const TABLE: &[(Tag, Action)] = &[
     (t::REQUESTED_PROCEDURE_DESCRIPTION, Action::Remove),
     (t::REQUESTED_PROCEDURE_ID, Action::Remove),
     (t::REQUEST_ATTRIBUTES_SEQUENCE, Action::Remove),
+    (REASON_FOR_THE_IMAGING_SERVICE_REQUEST, Action::Remove),
+    (Tag(0x0032, 0x4000), Action::Remove), // Study Comments
+    (Tag(0x0038, 0x0300), Action::Remove), // Current Patient Location
+    (Tag(0x0038, 0x0400), Action::Remove), // Patient's Institution Residence
+    (Tag(0x0040, 0x0241), Action::Remove), // Performed Station AE Title
+    (Tag(0x0040, 0x0242), Action::Remove), // Performed Station Name
+    (Tag(0x0040, 0x0243), Action::Remove), // Performed Location
+    (Tag(0x0040, 0x0555), Action::Remove), // Acquisition Context Sequence
+    (Tag(0x0040, 0x2016), Action::Remove), // Placer Order Number / Imaging Service Request
+    (Tag(0x0040, 0x2017), Action::Remove), // Filler Order Number / Imaging Service Request
+    (Tag(0x0400, 0x0100), Action::Remove), // Digital Signature UID
     (t::SCHEDULED_PROCEDURE_STEP_ID, Action::Remove),
     (t::PERFORMED_PROCEDURE_STEP_ID, Action::Remove),
     (t::PERFORMED_PROCEDURE_STEP_DESCRIPTION, Action::Remove),
