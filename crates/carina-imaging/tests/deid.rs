@@ -302,4 +302,6 @@ fn garbage_is_refused() {
     let png = read_sample("png/00000001_000.png");
     assert!(deidentify_dicom(&png, &cfg).is_err());
     assert!(format!("{cfg:?}").contains("redacted"));
+    let dcm = read_sample("dicom/siim_cr_jpeg_baseline.dcm");
+    assert!(deidentify_dicom(&dcm, &DeidConfig::new(Vec::new())).is_err());
 }

@@ -82,6 +82,29 @@ fn png_claiming_100000_squared_is_refused_before_allocation() {
 }
 
 #[test]
+fn jpeg_claiming_65535_squared_is_refused() {
+    // SOI, a baseline frame header for 65535×65535 gray, then EOI.
+    let mut jpeg = vec![
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0xFF, 0xFF, 0xFF, 0xFF,
+    ];
+    jpeg.extend_from_slice(&[0x01, 0x01, 0x11, 0x00, 0xFF, 0xD9]);
+    let start = Instant::now();
+    let err = decode(&jpeg, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImagingError::TooManyPixels {
+                width: 65535,
+                height: 65535,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
 fn limits_are_configurable() {
     let png = read_sample("png/00000001_000.png");
     let small = Limits {

@@ -80,14 +80,40 @@ pub(super) fn dimensions(bytes: &[u8], format: Format) -> Result<(u32, u32), Ima
             format: name,
             message: "no IHDR chunk at the start".into(),
         }),
-        _ => {
-            let mut r = ImageReader::new(Cursor::new(bytes));
-            r.set_format(image_format(format));
-            r.into_dimensions().map_err(|e| ImagingError::CorruptImage {
-                format: name,
-                message: e.to_string(),
-            })
+        _ => jpeg_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
+            format: name,
+            message: "no frame header before the image data".into(),
+        }),
+    }
+}
+
+/// Width and height from the first frame header (SOFn), walking the marker
+/// segments from the start of the file.
+fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let mut pos = 2; // after SOI
+    loop {
+        // Markers may be preceded by fill bytes 0xFF.
+        while *bytes.get(pos)? == 0xFF && *bytes.get(pos + 1)? == 0xFF {
+            pos += 1;
         }
+        if *bytes.get(pos)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(pos + 1)?;
+        let len = usize::from(u16::from_be_bytes([
+            *bytes.get(pos + 2)?,
+            *bytes.get(pos + 3)?,
+        ]));
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let h = u16::from_be_bytes([*bytes.get(pos + 5)?, *bytes.get(pos + 6)?]);
+            let w = u16::from_be_bytes([*bytes.get(pos + 7)?, *bytes.get(pos + 8)?]);
+            return Some((u32::from(w), u32::from(h)));
+        }
+        if marker == 0xDA || marker == 0xD9 || len < 2 {
+            return None; // image data or end before any frame header
+        }
+        pos += 2 + len;
     }
 }
 

@@ -86,6 +86,12 @@ pub const DEID_METHOD: &str = "Carina: DICOM PS3.15 E.1.1 Basic Profile";
 /// (compressed stays compressed). Text burned
 /// into the pixels is not detected.
 pub fn deidentify_dicom(bytes: &[u8], cfg: &DeidConfig) -> Result<DeidResult, ImagingError> {
+    if cfg.secret.is_empty() {
+        // Unkeyed hashes of patient IDs could be reversed by guessing IDs.
+        return Err(ImagingError::InvalidArgument(
+            "the de-identification secret must not be empty".into(),
+        ));
+    }
     if bytes.is_empty() {
         return Err(ImagingError::Empty);
     }
