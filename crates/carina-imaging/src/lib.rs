@@ -21,13 +21,17 @@
 //! - [`deidentify_dicom`]: a new DICOM file with the PS3.15 basic profile
 //!   applied, keyed-hash pseudonym and UIDs, pixel data untouched.
 //! - Display: [`render_window`] / [`render_png`] (DICOM linear VOI function),
-//!   [`thumbnail`], [`percentile_window`].
+//!   [`thumbnail`], [`percentile_window`]. A [`Window`] is `{center, width}`
+//!   in [`GrayImage`] values (what the HTTP API calls `level` and `window`).
 //! - Model input and training images: [`letterbox`] (top-left, zero padding,
 //!   Pillow-style bilinear; returns [`carina_core::Letterbox`]), [`resize()`],
 //!   [`to_u8_windowed`], [`to_unit_f32`], [`encode_png8`], [`encode_png16`],
 //!   [`encode_jpeg8`].
 //! - Viewer: [`to_secondary_capture`] writes any image as an uncompressed
 //!   DICOM Secondary Capture so the browser loads everything as DICOM.
+//!
+//! `examples/` has small tools: `render` (decode + PNG + timings), `deid`,
+//! `to_dicom`.
 //!
 //! ```
 //! use carina_imaging::{decode, thumbnail, to_secondary_capture, GrayImage, ImageMeta, Limits, Window};
