@@ -2,11 +2,18 @@
 //! datasets. Each subcommand's arguments and body live in their own module
 //! under `cmd/dataset/`; this file only lists and dispatches them.
 
+pub mod synth;
+
 use clap::Subcommand;
 
 #[derive(Subcommand)]
-pub enum DatasetCommand {}
+pub enum DatasetCommand {
+    /// Generate synthetic chest radiographs with boxes, as a prepared dataset.
+    Synth(synth::Args),
+}
 
 pub fn run(cmd: DatasetCommand) -> anyhow::Result<()> {
-    match cmd {}
+    match cmd {
+        DatasetCommand::Synth(a) => synth::run(a),
+    }
 }

@@ -2,6 +2,7 @@
 
 mod eval;
 mod labels;
+mod synth;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
