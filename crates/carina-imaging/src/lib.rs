@@ -1,7 +1,8 @@
 //! Carina's radiograph I/O: every part of Carina reads and writes images
 //! through this crate (no HTTP, SQL or tensors here).
 //!
-//! - [`decode`]: DICOM (uncompressed explicit/implicit VR little endian, JPEG
+//! - [`decode`]: DICOM (uncompressed explicit/implicit VR little endian,
+//!   deflated explicit VR, JPEG
 //!   baseline and lossless, JPEG 2000 via the pure-Rust `openjp2`, RLE; JPEG-LS
 //!   with the optional `jpegls` feature, which builds CharLS and needs cmake
 //!   and g++), PNG (8/16-bit, gray or colour) and JPEG, recognised from their

@@ -2,11 +2,11 @@
 
 mod common;
 mod deid;
+mod encodings;
 mod hostile;
 mod jpeg_lossless;
 #[cfg(feature = "jpegls")]
 mod jpegls;
 mod output;
-mod rle;
 mod samples;
 mod values;

@@ -1,6 +1,6 @@
-//! RLE Lossless: no sample file is in RLE, so the test encodes one (PS3.5
-//! Annex G) from the uncompressed sample and checks that it decodes to the
-//! same pixels.
+//! Transfer syntaxes no sample file uses (RLE Lossless, Deflated Explicit VR):
+//! the tests build them from the uncompressed sample and check that they
+//! decode to the same pixels.
 
 use carina_imaging::{Limits, decode};
 use dicom_core::value::{PixelFragmentSequence, Value};
@@ -83,4 +83,19 @@ fn rle_lossless_decodes_to_the_uncompressed_pixels() {
     assert_eq!(got.meta.transfer_syntax.as_deref(), Some("RLE Lossless"));
     assert!(got.image == expected.image, "RLE pixels differ");
     assert_eq!(got.meta.window, expected.meta.window);
+}
+
+#[test]
+fn deflated_explicit_vr_decodes() {
+    // dicom-rs deflates the data set itself when the meta says so.
+    let plain = read_sample("dicom/RG1_UNCR.dcm");
+    let mut obj = OpenFileOptions::new().from_reader(&plain[128..]).unwrap();
+    obj.update_meta(|m| m.transfer_syntax = "1.2.840.10008.1.2.1.99".to_string());
+    let mut deflated = Vec::new();
+    obj.write_all(&mut deflated).unwrap();
+    assert!(deflated.len() < plain.len(), "the data set was not deflated");
+    let got = decode(&deflated, &Limits::default()).unwrap();
+    let expected = decode(&plain, &Limits::default()).unwrap();
+    assert!(got.meta.transfer_syntax.as_deref().unwrap().contains("Deflate"));
+    assert!(got.image == expected.image, "deflated pixels differ");
 }
