@@ -171,6 +171,14 @@ describe('web editor in headless Chromium', () => {
     console.log('window/level before', before, 'after', after, await wl.textContent());
     assert.ok(Math.abs(after.w - before.w) > 1 || Math.abs(after.c - before.c) > 1, 'window/level did not change');
     await shot(page, '04-viewer-after-wl-drag', page.locator('#viewport'));
+    // In W/L mode the left button does the same, and draws no box.
+    await page.keyboard.press('w');
+    await drag(page, c, [c[0] - 100, c[1] - 60]);
+    await page.waitForTimeout(200);
+    const left = Number(await wl.getAttribute('data-width'));
+    assert.ok(Math.abs(left - after.w) > 1, 'left-drag in W/L mode changes the window');
+    assert.equal((await boxItems(page)).length, 0, 'no box drawn in W/L mode');
+    await page.keyboard.press('b');
     // A preset and the file default are one key away.
     await page.keyboard.press('Shift+Digit2');
     await page.waitForTimeout(200);
