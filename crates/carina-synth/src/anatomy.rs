@@ -174,6 +174,9 @@ pub struct Anatomy {
     pub rib0: f32,
     pub rib_dv: f32,
     pub rib_w: f32,
+    /// Per-rib offsets of the posterior ribs (v units): real rib cages are
+    /// not perfectly regular.
+    pub rib_jitter: [f32; 12],
     pub trachea_u: f32,
     pub carina_v: f32,
     pub knob: f32,
@@ -222,6 +225,7 @@ impl Anatomy {
             rib0: -0.1,
             rib_dv: 0.105,
             rib_w: 0.024,
+            rib_jitter: [0.0; 12],
             trachea_u: 0.01,
             carina_v: 0.38,
             knob: 0.07,
@@ -277,6 +281,9 @@ impl Anatomy {
         a.rib0 = rng.random_range(-0.14..-0.08);
         a.rib_dv = rng.random_range(0.095..0.115);
         a.rib_w = rng.random_range(0.02..0.028);
+        for j in &mut a.rib_jitter {
+            *j = rng.random_range(-0.012..0.012);
+        }
         a.trachea_u = rng.random_range(-0.02..0.03);
         a.carina_v = rng.random_range(0.34..0.42);
         a.knob = rng.random_range(0.05..0.09);

@@ -213,7 +213,11 @@ pub fn render_insert(bg: &Background, seed: u64, size: usize, findings: &[Findin
     for (a, v) in atten.data.iter_mut().zip(&img.data) {
         *a = display_to_atten(*v);
     }
-    let smooth = atten.blurred(1.8 * size as f32 / 512.0);
+    let smooth = if findings.contains(&Finding::Pneumothorax) {
+        atten.blurred(1.8 * size as f32 / 512.0)
+    } else {
+        atten.clone()
+    };
     // Soft tissue reference: the mediastinum between apex and dome.
     let mut med: Vec<f32> = Vec::new();
     for y in 0..h {

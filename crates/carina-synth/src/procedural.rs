@@ -56,7 +56,12 @@ pub fn render_procedural(seed: u64, size: usize, findings: &[Finding]) -> Render
     {
         *a += v * l;
     }
-    let smooth = base.atten.blurred(1.8 * size as f32 / 512.0);
+    // Only a pneumothorax needs the markings wiped out.
+    let smooth = if findings.contains(&Finding::Pneumothorax) {
+        base.atten.blurred(1.8 * size as f32 / 512.0)
+    } else {
+        base.atten.clone()
+    };
     let scene = Scene {
         anat: &anat,
         w,

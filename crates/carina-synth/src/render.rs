@@ -172,7 +172,7 @@ pub fn render_base<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> Base
                         continue;
                     }
                     let hw = a.rib_w * (1.0 + 0.04 * kk);
-                    let d = (base - kk * a.rib_dv).abs() / hw;
+                    let d = (base - kk * a.rib_dv - a.rib_jitter[kk as usize]).abs() / hw;
                     at += RIB * cage * bone_profile(d);
                 }
                 // Anterior ribs: fainter, fading out medially where they

@@ -22,7 +22,7 @@ pub fn render_vessels<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> F
             // into one bright spot.
             let off = rng.random_range(0.02..0.07);
             let start = (hu + dir.0 * off, hv + dir.1 * off);
-            branch(a, &mut f, rng, start, dir, 0.011, 0.05 * strength, 0);
+            branch(a, &mut f, rng, start, dir, 0.011, 0.04 * strength, 0);
         }
     }
     f
@@ -53,7 +53,7 @@ fn branch<R: Rng>(
         }
         let pa = fr.to_image(p.0, p.1);
         let pb = fr.to_image(q.0, q.1);
-        let sigma = (radius * fr.px_per_unit()).max(0.8);
+        let sigma = (radius * fr.px_per_unit()).max(1.0);
         // Fade towards the pleura: peripheral vessels are below resolution.
         let fade = (m.wall / 0.12).clamp(0.15, 1.0);
         paint_segment(f, pa, pb, sigma, density * fade);

@@ -116,7 +116,7 @@ pub fn airspace<R: Rng>(s: &Scene, rng: &mut R, dense: bool) -> Lesion {
                     dir.0 * turn.sin() + dir.1 * turn.cos(),
                 );
                 let q = (p.0 + dir.0 * 0.05, p.1 + dir.1 * 0.05);
-                let sigma = rng.random_range(0.9..1.6) * a.frame.su / 200.0;
+                let sigma = rng.random_range(0.6..1.0) * a.frame.su / 200.0;
                 paint_segment(
                     &mut br,
                     a.frame.to_image(p.0, p.1),
@@ -131,9 +131,11 @@ pub fn airspace<R: Rng>(s: &Scene, rng: &mut R, dense: bool) -> Lesion {
         for (d, b) in delta.data.iter_mut().zip(&br.data) {
             // Only where the opacity is dense enough to show them.
             let k = smoothstep(0.4, 0.8, *d / m);
-            *d *= 1.0 - 0.55 * b.min(1.0) * k;
+            *d *= 1.0 - 0.3 * b.min(1.0) * k;
         }
     }
+    // Air-space disease has ill-defined margins.
+    let delta = delta.blurred(1.5 * a.frame.su / 190.0);
     let extent = delta.blurred(3.0);
     lesion(s, f, delta, Some(extent), 0.3)
 }
@@ -149,9 +151,9 @@ pub fn fibrosis<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
     );
     let noise = Noise::new(rng, 64);
     let ph = rng.random_range(0.0..64.0f32);
-    // Cells of a few millimetres: about 12-20 per patient unit.
-    let freq = rng.random_range(11.0..18.0);
-    let strength = rng.random_range(0.35..0.6);
+    // Cells of a few millimetres: about 22-34 per patient unit.
+    let freq = rng.random_range(22.0..34.0);
+    let strength = rng.random_range(0.15..0.3);
     let side = t.side;
     // Reticulation hugs the pleura: pull the centre towards the wall.
     let cu = t.u + side.sign() * 0.08;
@@ -170,7 +172,7 @@ pub fn fibrosis<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
             let env =
                 smoothstep(-0.1, 0.4, e) * (0.4 + 0.6 * smoothstep(0.3, 0.02, m.wall.min(m.dome)));
             let ridge = 1.0 - noise.fbm(u * freq + ph, v * freq, 2).abs() * 2.2;
-            let lines = smoothstep(0.55, 0.9, ridge);
+            let lines = smoothstep(0.7, 0.95, ridge);
             env * smoothstep(-0.01, 0.015, m.min())
                 * (strength * lines + 0.12)
                 * s.fill(i, 1.0, 0.05)

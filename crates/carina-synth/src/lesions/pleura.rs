@@ -210,7 +210,7 @@ pub fn cardiomegaly<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
             (u0 - 0.05, v0 - 0.05, u1 + 0.05, v1 + 0.05),
             |u, v, i| {
                 let t = heart.thickness(u, v);
-                smoothstep(0.0, 0.15, t) * 0.9 * s.deficit.data[i]
+                smoothstep(0.0, 0.5, t) * 0.8 * s.deficit.data[i]
             },
         );
     }
