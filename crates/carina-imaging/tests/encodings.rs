@@ -93,9 +93,18 @@ fn deflated_explicit_vr_decodes() {
     obj.update_meta(|m| m.transfer_syntax = "1.2.840.10008.1.2.1.99".to_string());
     let mut deflated = Vec::new();
     obj.write_all(&mut deflated).unwrap();
-    assert!(deflated.len() < plain.len(), "the data set was not deflated");
+    assert!(
+        deflated.len() < plain.len(),
+        "the data set was not deflated"
+    );
     let got = decode(&deflated, &Limits::default()).unwrap();
     let expected = decode(&plain, &Limits::default()).unwrap();
-    assert!(got.meta.transfer_syntax.as_deref().unwrap().contains("Deflate"));
+    assert!(
+        got.meta
+            .transfer_syntax
+            .as_deref()
+            .unwrap()
+            .contains("Deflate")
+    );
     assert!(got.image == expected.image, "deflated pixels differ");
 }

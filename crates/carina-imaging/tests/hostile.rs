@@ -105,6 +105,32 @@ fn jpeg_claiming_65535_squared_is_refused() {
 }
 
 #[test]
+fn embedded_frame_larger_than_declared_is_refused() {
+    // RG1_J2KR with its JPEG 2000 SIZ segment claiming 60000×60000 pixels:
+    // the codec would allocate for that, so it must never be asked to.
+    let mut bytes = read_sample("dicom/RG1_J2KR.dcm");
+    let siz = bytes
+        .windows(4)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
+        .unwrap()
+        + 2;
+    bytes[siz + 6..siz + 10].copy_from_slice(&60_000u32.to_be_bytes());
+    bytes[siz + 10..siz + 14].copy_from_slice(&60_000u32.to_be_bytes());
+    let start = Instant::now();
+    let err = decode(&bytes, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImagingError::CorruptPixelData(_)), "{err}");
+    assert!(err.to_string().contains("60000×60000"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+
+    // The same for a JPEG frame in the baseline sample.
+    let mut bytes = read_sample("dicom/siim_cr_jpeg_baseline.dcm");
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    bytes[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+    let err = decode(&bytes, &Limits::default()).unwrap_err();
+    assert!(err.to_string().contains("65535×65535"), "{err}");
+}
+
+#[test]
 fn limits_are_configurable() {
     let png = read_sample("png/00000001_000.png");
     let small = Limits {

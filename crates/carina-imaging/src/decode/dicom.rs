@@ -97,6 +97,8 @@ pub(super) fn decode_dicom(bytes: &[u8], limits: &Limits) -> Result<Decoded, Ima
         });
     }
 
+    check_codestream_dimensions(&obj, cols as u32, rows as u32)?;
+
     // Codecs (some ported from C) must not take the server down on hostile
     // input: a panic inside them becomes a corrupt-pixel-data error.
     let px = catch_unwind(AssertUnwindSafe(|| obj.decode_pixel_data_frame(0)))
@@ -147,6 +149,48 @@ pub(super) fn decode_dicom(bytes: &[u8], limits: &Limits) -> Result<Decoded, Ima
         meta,
         format: Format::Dicom,
     })
+}
+
+/// A compressed frame carries its own dimensions, and the codec allocates
+/// for those, not for Rows × Columns: a hostile file could declare a small
+/// image and embed a huge JPEG or JPEG 2000 frame. Refuse any mismatch
+/// before decoding.
+fn check_codestream_dimensions(
+    obj: &DefaultDicomObject,
+    cols: u32,
+    rows: u32,
+) -> Result<(), ImagingError> {
+    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+        return Ok(());
+    };
+    let Some(first) = elem.fragments().and_then(|f| f.first()) else {
+        return Ok(()); // native pixel data: its size is checked after decoding
+    };
+    let embedded = if first.starts_with(&[0xFF, 0xD8]) {
+        super::raster::jpeg_dimensions(first)
+    } else {
+        j2k_dimensions(first)
+    };
+    match embedded {
+        Some((w, h)) if (w, h) != (cols, rows) => Err(ImagingError::CorruptPixelData(format!(
+            "the compressed frame is {w}×{h} pixels but the file declares {cols}×{rows}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Width and height from a JPEG 2000 codestream's SIZ segment (also inside
+/// a JP2 container): `Xsiz - XOsiz` × `Ysiz - YOsiz`.
+fn j2k_dimensions(data: &[u8]) -> Option<(u32, u32)> {
+    let head = &data[..data.len().min(4096)];
+    let pos = head
+        .windows(4)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
+    let siz = data.get(pos + 2..pos + 2 + 24)?;
+    let u = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
+    // marker(2) length(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz
+    let (x, y, xo, yo) = (u(6), u(10), u(14), u(18));
+    Some((x.checked_sub(xo)?, y.checked_sub(yo)?))
 }
 
 fn missing(name: &str) -> ImagingError {

@@ -89,7 +89,7 @@ pub(super) fn dimensions(bytes: &[u8], format: Format) -> Result<(u32, u32), Ima
 
 /// Width and height from the first frame header (SOFn), walking the marker
 /// segments from the start of the file.
-fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+pub(super) fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let mut pos = 2; // after SOI
     loop {
         // Markers may be preceded by fill bytes 0xFF.
