@@ -1,0 +1,264 @@
+//! `Detector::load(path)?.predict(&image, &options)`: weights in, boxes in original pixels out.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use carina_core::{BBox, LabelSet};
+use serde::{Deserialize, Serialize};
+
+use crate::DetectError;
+use crate::anchors::Anchors;
+use crate::config::EfficientDetConfig;
+use crate::model::{EfficientDet, HeadOutputs};
+use crate::postprocess::{LevelOutput, RawDetection, postprocess};
+use crate::preprocess::{InputImage, prepare};
+use crate::weights::{ClassHead, WeightsFile, load_weights};
+
+/// What `predict` keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictOptions {
+    /// Detections scoring below this are dropped (after NMS and the `max_det` cut).
+    pub score_thr: f32,
+    /// At most this many detections (the best ones) survive NMS.
+    pub max_det: usize,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        Self {
+            score_thr: 0.05,
+            max_det: 100,
+        }
+    }
+}
+
+/// One box, in the original image's pixels (product.md's `carina predict` row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub class_id: usize,
+    pub class_name: String,
+    pub score: f32,
+    pub bbox: BBox,
+}
+
+/// `model.json` beside `model.safetensors` in a model folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub arch: String,
+    pub num_classes: usize,
+    #[serde(default)]
+    pub class_names: Vec<String>,
+}
+
+/// What the caller expects of a weights file; a mismatch is an error, not a surprise.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The architecture the weights must have.
+    pub arch: Option<String>,
+    /// The class count the weights must have.
+    pub num_classes: Option<usize>,
+}
+
+/// A loaded model ready to predict on a CPU.
+pub struct Detector {
+    model: EfficientDet,
+    anchors: Anchors,
+    class_names: Vec<String>,
+    device: Device,
+}
+
+impl Detector {
+    /// Loads a `.safetensors` / effdet `.pth` file, or a folder holding `model.safetensors`
+    /// and (optionally) `model.json`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, DetectError> {
+        Self::load_with(path, &LoadOptions::default())
+    }
+
+    pub fn load_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, DetectError> {
+        let path = path.as_ref();
+        let (file, card) = if path.is_dir() {
+            let weights = path.join("model.safetensors");
+            let card_path = path.join("model.json");
+            let card = if card_path.exists() {
+                let text = std::fs::read_to_string(&card_path)
+                    .map_err(|e| DetectError::io(&card_path, e))?;
+                Some(serde_json::from_str::<ModelCard>(&text).map_err(|e| {
+                    DetectError::format(&card_path, format!("not a model card: {e}"))
+                })?)
+            } else {
+                None
+            };
+            (weights, card)
+        } else {
+            (PathBuf::from(path), None)
+        };
+        let weights = WeightsFile::read(&file)?;
+        let arch = match &card {
+            Some(c) => c.arch.clone(),
+            None => weights.arch()?,
+        };
+        if let Some(expected) = &opts.arch
+            && *expected != arch
+        {
+            return Err(DetectError::ArchMismatch {
+                expected: expected.clone(),
+                found: arch,
+            });
+        }
+        let probe = EfficientDetConfig::from_arch(&arch, 1)?;
+        let num_classes = weights.num_classes(probe.num_anchors())?;
+        for expected in [card.as_ref().map(|c| c.num_classes), opts.num_classes]
+            .into_iter()
+            .flatten()
+        {
+            if expected != num_classes {
+                return Err(DetectError::ClassCountMismatch {
+                    expected,
+                    found: num_classes,
+                });
+            }
+        }
+        let config = EfficientDetConfig::from_arch(&arch, num_classes)?;
+        let device = Device::flex();
+        let mut model = EfficientDet::new(&config, &device)?;
+        load_weights(&mut model, &weights.tensors, ClassHead::Load)?;
+        let names = match card.filter(|c| !c.class_names.is_empty()) {
+            Some(c) => Some(c.class_names),
+            None => weights.class_names()?,
+        };
+        Self::from_model(model, names)
+    }
+
+    /// Wraps a model (e.g. fresh from training). Without names, a nine-class model gets the
+    /// default label set's names and any other `class_<id>`.
+    pub fn from_model(
+        model: EfficientDet,
+        class_names: Option<Vec<String>>,
+    ) -> Result<Self, DetectError> {
+        let n = model.config.num_classes;
+        let class_names = match class_names {
+            Some(names) if names.len() == n => names,
+            Some(names) => {
+                return Err(DetectError::Config(format!(
+                    "{} class names for a {n}-class model",
+                    names.len()
+                )));
+            }
+            None => {
+                let defaults = LabelSet::default().names();
+                if defaults.len() == n {
+                    defaults
+                } else {
+                    (0..n).map(|i| format!("class_{i}")).collect()
+                }
+            }
+        };
+        let device = crate::weights::model_device(&model);
+        Ok(Self {
+            anchors: Anchors::new(&model.config),
+            model,
+            class_names,
+            device,
+        })
+    }
+
+    pub fn config(&self) -> &EfficientDetConfig {
+        &self.model.config
+    }
+
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    pub fn model(&self) -> &EfficientDet {
+        &self.model
+    }
+
+    /// Detections on a grayscale image (values in [0, 1]), in its own pixel coordinates.
+    pub fn predict(
+        &self,
+        image: &InputImage<'_>,
+        opts: &PredictOptions,
+    ) -> Result<Vec<Detection>, DetectError> {
+        let prepared = prepare(image, &self.model.config);
+        let raw = self.detect_normalised(&prepared.data, opts.max_det)?;
+        let lb = prepared.letterbox;
+        raw.into_iter()
+            .filter(|d| d.score >= opts.score_thr)
+            .map(|d| {
+                let [x0, y0, x1, y1] = d.bbox.map(f64::from);
+                let model_box = BBox::new(x0, y0, x1, y1).map_err(|e| {
+                    DetectError::Input(format!("the model produced an invalid box: {e}"))
+                })?;
+                Ok(Detection {
+                    class_id: d.class_id,
+                    class_name: self.class_names[d.class_id].clone(),
+                    score: d.score,
+                    bbox: lb.to_original(&model_box),
+                })
+            })
+            .collect()
+    }
+
+    /// effdet's `DetBenchPredict` on an already normalised `[3, S, S]` input: up to `max_det`
+    /// detections in model-input pixels, unclipped, best first.
+    pub fn detect_normalised(
+        &self,
+        input: &[f32],
+        max_det: usize,
+    ) -> Result<Vec<RawDetection>, DetectError> {
+        let cfg = &self.model.config;
+        let s = cfg.image_size;
+        if input.len() != 3 * s * s {
+            return Err(DetectError::Input(format!(
+                "expected {} values for a 3x{s}x{s} input, got {}",
+                3 * s * s,
+                input.len()
+            )));
+        }
+        let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, s, s]), &self.device);
+        let out = self.model.forward(x);
+        Ok(self.detections_from_heads(&out, 0, max_det))
+    }
+
+    /// Post-processes image `index` of a batch of raw head outputs (see
+    /// [`Self::detect_normalised`]).
+    pub fn detections_from_heads(
+        &self,
+        out: &HeadOutputs,
+        index: usize,
+        max_det: usize,
+    ) -> Vec<RawDetection> {
+        let cfg = &self.model.config;
+        let host = |t: &Tensor<4>| -> (Vec<f32>, usize, usize) {
+            let [_, _, h, w] = t.dims();
+            let one = t.clone().narrow(0, index, 1);
+            let v = one
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("float tensor");
+            (v, h, w)
+        };
+        let class: Vec<_> = out.class.iter().map(host).collect();
+        let boxes: Vec<_> = out.boxes.iter().map(host).collect();
+        let levels: Vec<LevelOutput<'_>> = class
+            .iter()
+            .zip(&boxes)
+            .map(|((c, h, w), (b, _, _))| LevelOutput {
+                class_logits: c,
+                box_codes: b,
+                height: *h,
+                width: *w,
+            })
+            .collect();
+        postprocess(
+            &levels,
+            &self.anchors,
+            cfg.num_classes,
+            cfg.max_detection_points,
+            cfg.nms_iou,
+            max_det,
+        )
+    }
+}

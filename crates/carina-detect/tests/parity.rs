@@ -1,0 +1,135 @@
+//! Parity with effdet 0.4.1: the fixtures in `../shared/fixtures/effdet` hold, for seeded random
+//! D0 and Lite0 weights, an input, every intermediate and the final detections.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use burn::prelude::*;
+use carina_detect::weights::{ClassHead, HostTensor, WeightsFile, load_weights, read_safetensors};
+use carina_detect::{Detector, EfficientDet, EfficientDetConfig};
+
+fn fixture_dir(arch: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/effdet")
+        .join(arch)
+}
+
+fn max_abs_diff(got: &Tensor<4>, want: &HostTensor) -> f32 {
+    assert_eq!(got.dims().to_vec(), want.shape, "shape");
+    let got = got
+        .to_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
+    got.iter()
+        .zip(&want.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+/// (class, [x0, y0, x1, y1], score) rows of effdet's `detections.json`.
+fn expected_detections(arch: &str) -> Vec<(usize, [f32; 4], f32)> {
+    let text = std::fs::read_to_string(fixture_dir(arch).join("detections.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let r: Vec<f64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            (
+                r[5] as usize,
+                [r[0] as f32, r[1] as f32, r[2] as f32, r[3] as f32],
+                r[4] as f32,
+            )
+        })
+        .collect()
+}
+
+fn check(arch: &str) {
+    let dir = fixture_dir(arch);
+    let weights = WeightsFile::read(&dir.join("weights.safetensors")).unwrap();
+    assert_eq!(weights.arch().unwrap(), arch);
+    let cfg = EfficientDetConfig::from_arch(arch, weights.num_classes(9).unwrap()).unwrap();
+    let device = Device::flex();
+    let mut model = EfficientDet::new(&cfg, &device).unwrap();
+    load_weights(&mut model, &weights.tensors, ClassHead::Load).unwrap();
+
+    let input = read_safetensors(&dir.join("input.safetensors"))
+        .unwrap()
+        .tensors
+        .remove("image")
+        .unwrap();
+    let expected: HashMap<String, HostTensor> = read_safetensors(&dir.join("outputs.safetensors"))
+        .unwrap()
+        .tensors;
+    let x = Tensor::<4>::from_data(
+        TensorData::new(input.data.clone(), input.shape.clone()),
+        &device,
+    );
+    let started = std::time::Instant::now();
+    let f = model.forward_features(x);
+    eprintln!("{arch}: forward {:?}", started.elapsed());
+
+    let groups = [
+        ("backbone", &f.backbone),
+        ("fpn", &f.fpn),
+        ("class", &f.heads.class),
+        ("box", &f.heads.boxes),
+    ];
+    for (name, maps) in groups {
+        for (i, got) in maps.iter().enumerate() {
+            let want = &expected[&format!("{name}.{i}")];
+            let scale = want.data.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            let diff = max_abs_diff(got, want);
+            eprintln!("{arch}: {name}.{i} max abs diff {diff:.2e} (max |ref| {scale:.1})");
+            // effdet's README: about 1e-4 absolute; relative to the values' size where they are
+            // far above 1 (Lite0's unnormalised ReLU6 backbone reaches ~50).
+            assert!(diff <= 1e-4 * scale, "{arch} {name}.{i}: {diff}");
+        }
+    }
+
+    let detector = Detector::from_model(model, None).unwrap();
+    let ours = detector.detections_from_heads(&f.heads, 0, 100);
+    let want = expected_detections(arch);
+    assert_eq!(ours.len(), want.len(), "{arch}: number of detections");
+    for w in ours.windows(2) {
+        assert!(w[0].score >= w[1].score, "best first");
+    }
+    let mut used = vec![false; ours.len()];
+    let mut worst_box = 0.0f32;
+    let mut worst_score = 0.0f32;
+    for (class, bbox, score) in &want {
+        let found = ours.iter().enumerate().position(|(j, d)| {
+            !used[j]
+                && d.class_id == *class
+                && (d.score - score).abs() <= 1e-5
+                && d.bbox.iter().zip(bbox).all(|(a, b)| (a - b).abs() <= 0.01)
+        });
+        let j = found.unwrap_or_else(|| panic!("{arch}: no match for {class} {bbox:?} {score}"));
+        used[j] = true;
+        let d = &ours[j];
+        worst_score = worst_score.max((d.score - score).abs());
+        for (a, b) in d.bbox.iter().zip(bbox) {
+            worst_box = worst_box.max((a - b).abs());
+        }
+    }
+    eprintln!(
+        "{arch}: detections max |box diff| {worst_box:.2e} px, max |score diff| {worst_score:.2e}"
+    );
+}
+
+#[test]
+fn d0_matches_effdet() {
+    check("tf_efficientdet_d0");
+}
+
+#[test]
+fn lite0_matches_effdet() {
+    check("tf_efficientdet_lite0");
+}
