@@ -272,7 +272,7 @@ impl Anatomy {
         a.chest_w = rng.random_range(1.15..1.38);
         a.shoulder_w = a.chest_w + rng.random_range(0.2..0.4);
         a.neck_w = rng.random_range(0.3..0.4);
-        a.arms = rng.random::<f32>() < 0.6;
+        a.arms = rng.random::<f32>() < 0.35;
         a.breasts = if rng.random::<f32>() < 0.35 {
             rng.random_range(0.05..0.14)
         } else {

@@ -127,23 +127,48 @@ pub fn estimate_frame(img: &Field) -> Frame {
         .collect();
     let cols = smooth1d(&cols, w / 64);
     let mid = argext(&cols, (wf * 0.38) as usize, (wf * 0.62) as usize, true);
-    let ll = argext(
-        &cols,
-        (wf * 0.1) as usize,
-        mid.saturating_sub(w / 12),
-        false,
-    );
-    let rl = argext(&cols, mid + w / 12, (wf * 0.9) as usize, false);
+    // The body's edges: going out from the mediastinum, where the profile
+    // drops to air. The lungs' darkest columns are searched inside them.
+    let air_level = 0.3 * cols[mid];
+    let mut bl = mid;
+    while bl > 0 && cols[bl] > air_level {
+        bl -= 1;
+    }
+    let mut br = mid;
+    while br < w - 1 && cols[br] > air_level {
+        br += 1;
+    }
+    let inset = w / 40;
+    let l_hi = mid.saturating_sub(w / 12);
+    // A lung's darkest column lies within about a third of the width
+    // from the midline (darker soft tissue or arms may lie further out).
+    let reach = (wf * 0.33) as usize;
+    let l_lo = (bl + inset)
+        .max(mid.saturating_sub(reach))
+        .min(l_hi.saturating_sub(1));
+    let ll = argext(&cols, l_lo, l_hi, false);
+    let r_lo = mid + w / 12;
+    let r_hi = br.saturating_sub(inset).min(mid + reach).max(r_lo + 1);
+    let rl = argext(&cols, r_lo, r_hi, false);
+    // Walk out from a lung's darkest column to the chest wall: where the
+    // profile has climbed a quarter of the way to the mediastinum (thin
+    // children's chest walls are much darker than the mediastinum), but
+    // never further than a lung can reach.
     let edge = |from: usize, step: isize| {
-        let thr = cols[from] + 0.5 * (cols[mid] - cols[from]);
+        let range = (cols[mid] - cols[from]).max(1e-6);
+        let thr = cols[from] + 0.25 * range;
         let mut x = from as isize;
-        while x > 0 && x < w as isize - 1 && cols[x as usize] < thr {
+        while x > 0 && x < w as isize - 1 {
+            let c = cols[x as usize];
+            if c >= thr || (x - mid as isize).unsigned_abs() > reach + w / 10 {
+                break;
+            }
             x += step;
         }
         x as f32
     };
     let (el, er) = (edge(ll, -1), edge(rl, 1));
-    let su = (((mid as f32 - el) + (er - mid as f32)) * 0.5 / 0.95).clamp(wf * 0.25, wf * 0.48);
+    let su = (((mid as f32 - el) + (er - mid as f32)) * 0.5 / 0.95).clamp(wf * 0.25, wf * 0.42);
     // Rows through the middle of the right (image-left) lung.
     let band = (su * 0.25) as usize;
     let rows: Vec<f32> = (0..h)
@@ -153,7 +178,7 @@ pub fn estimate_frame(img: &Field) -> Frame {
         })
         .collect();
     let rows = smooth1d(&rows, h / 24);
-    let dark = argext(&rows, (hf * 0.2) as usize, (hf * 0.7) as usize, false);
+    let dark = argext(&rows, (hf * 0.25) as usize, (hf * 0.6) as usize, false);
     let bright_below = rows[dark..].iter().copied().fold(f32::MIN, f32::max);
     let thr_down = rows[dark] + 0.5 * (bright_below - rows[dark]);
     let mut dome = dark;
@@ -166,12 +191,19 @@ pub fn estimate_frame(img: &Field) -> Frame {
     let thr_lung = cols[ll] + 0.5 * (cols[mid] - cols[ll]);
     let (x0, x1) = (el.max(0.0) as usize, mid);
     let need = ((x1 - x0) as f32 * 0.12).max(2.0) as usize;
-    let dark_count = |y: usize| (x0..x1).filter(|&x| b.at(x, y) < thr_lung).count();
+    // Air outside the body (the corners beside the neck) is darker still.
+    let air = cols[ll] * 0.5;
+    let dark_count = |y: usize| {
+        (x0..x1)
+            .filter(|&x| (air..thr_lung).contains(&b.at(x, y)))
+            .count()
+    };
     let mut apex = dark;
     while apex > 0 && dark_count(apex - 1) >= need {
         apex -= 1;
     }
-    let apex = (apex as f32).clamp(hf * 0.02, hf * 0.35);
+    // Collimated radiographs show some neck above the apices.
+    let apex = (apex as f32).clamp(hf * 0.07, hf * 0.35);
     let sv = (dome as f32 - apex).clamp(hf * 0.3, hf * 0.8);
     Frame::new(mid as f32, apex, su, sv, 0.0)
 }

@@ -130,6 +130,22 @@ pub fn target_in_lung<R: Rng>(rng: &mut R, a: &Anatomy, f: Finding, margin: f32)
     t
 }
 
+/// Like [`target_in_lung`], and also where the image itself is lung-dark
+/// (the anatomy is only a template on real radiographs).
+pub fn target_in_air<R: Rng>(rng: &mut R, s: &Scene, f: Finding, margin: f32) -> Target {
+    let dmax = s.deficit.max().max(1e-6);
+    let mut t = target_in_lung(rng, s.anat, f, margin);
+    for _ in 0..30 {
+        let (x, y) = s.anat.frame.to_image(t.u, t.v);
+        let inside = x >= 0.0 && y >= 0.0 && (x as usize) < s.w && (y as usize) < s.h;
+        if inside && s.deficit.at(x as usize, y as usize) > 0.35 * dmax {
+            break;
+        }
+        t = target_in_lung(rng, s.anat, f, margin);
+    }
+    t
+}
+
 /// Evaluates `g(u, v, x, y)` over the pixels covering a patient-frame
 /// rectangle and adds the result into `f`.
 pub fn paint(

@@ -1,7 +1,7 @@
 //! Parenchymal findings: nodules and masses, air-space opacities
 //! (consolidation, infiltration), reticulation (fibrosis), atelectasis.
 
-use super::{Lesion, Scene, paint, side_margins, target_in_lung};
+use super::{Lesion, Scene, paint, side_margins, target_in_air};
 use crate::anatomy::Side;
 use crate::field::{Field, Noise, paint_segment, smoothstep};
 use carina_core::Finding;
@@ -23,7 +23,7 @@ fn lesion(s: &Scene, finding: Finding, delta: Field, extent: Option<Field>, thr:
 pub fn nodule<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
     let a = s.anat;
     let fr = &a.frame;
-    let t = target_in_lung(rng, a, Finding::NoduleMass, 0.05);
+    let t = target_in_air(rng, s, Finding::NoduleMass, 0.05);
     let ppu = fr.px_per_unit();
     // Radius in patient units from the NIH box size, kept inside the chest.
     let r = (0.25 * (t.du + t.dv)).clamp(3.0 / ppu, 0.22);
@@ -61,7 +61,7 @@ pub fn airspace<R: Rng>(s: &Scene, rng: &mut R, dense: bool) -> Lesion {
     } else {
         Finding::Infiltration
     };
-    let t = target_in_lung(rng, a, f, 0.06);
+    let t = target_in_air(rng, s, f, 0.06);
     let (ru, rv) = (
         (t.du * 0.5).clamp(0.08, 0.45),
         (t.dv * 0.5).clamp(0.08, 0.5),
@@ -144,7 +144,7 @@ pub fn airspace<R: Rng>(s: &Scene, rng: &mut R, dense: bool) -> Lesion {
 /// bases, over a faint haze.
 pub fn fibrosis<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
     let a = s.anat;
-    let t = target_in_lung(rng, a, Finding::PulmonaryFibrosis, 0.06);
+    let t = target_in_air(rng, s, Finding::PulmonaryFibrosis, 0.06);
     let (ru, rv) = (
         (t.du * 0.55).clamp(0.12, 0.45),
         (t.dv * 0.55).clamp(0.12, 0.5),
@@ -187,12 +187,12 @@ pub fn fibrosis<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
 /// anatomy in procedural images).
 pub fn atelectasis<R: Rng>(s: &Scene, rng: &mut R, side: Option<Side>) -> Lesion {
     let a = s.anat;
-    let mut t = target_in_lung(rng, a, Finding::Atelectasis, 0.05);
+    let mut t = target_in_air(rng, s, Finding::Atelectasis, 0.05);
     for _ in 0..20 {
         if side.is_none_or(|sd| sd == t.side) {
             break;
         }
-        t = target_in_lung(rng, a, Finding::Atelectasis, 0.05);
+        t = target_in_air(rng, s, Finding::Atelectasis, 0.05);
     }
     let side = t.side;
     let mut delta = Field::new(s.w, s.h);

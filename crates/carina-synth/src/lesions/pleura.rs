@@ -100,8 +100,12 @@ pub fn pneumothorax<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
             }
             let wall = m.wall.min(m.dome + 0.05);
             let inside = smoothstep(-0.01, 0.004, m.min());
-            let rim = smoothstep(g + 0.003, g - 0.003, wall) * inside;
-            let line = (-((wall - g) / line_w).powi(2)).exp() * inside * smoothstep(0.0, 0.01, g);
+            // Only where there is lung (air) to collapse: on real images
+            // the template may reach beyond it.
+            let air = smoothstep(0.0, 0.05, s.deficit.data[y * s.w + x]);
+            let rim = smoothstep(g + 0.003, g - 0.003, wall) * inside * air;
+            let line =
+                (-((wall - g) / line_w).powi(2)).exp() * inside * air * smoothstep(0.0, 0.01, g);
             let i = y * s.w + x;
             // No markings in the rim (the smoothed image), more air, and the
             // pleural line.
@@ -127,7 +131,7 @@ pub fn thickening<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
     let side = t.side;
     let (v0, v1) = ((t.v - t.dv * 0.5).max(-0.05), (t.v + t.dv * 0.5).min(1.0));
     let thick = (t.du * rng.random_range(0.3..0.6)).clamp(0.018, 0.07);
-    let fill = rng.random_range(0.6..0.9);
+    let fill = rng.random_range(0.8..1.0);
     let lumpy = crate::field::Noise::new(rng, 16);
     let mut delta = Field::new(s.w, s.h);
     let sg = side.sign();
@@ -140,7 +144,7 @@ pub fn thickening<R: Rng>(s: &Scene, rng: &mut R) -> Lesion {
         let along = smoothstep(v0, v0 + 0.06, v) * smoothstep(v1, v1 - 0.06, v);
         let th = thick * along * (1.0 + 0.25 * lumpy.get(v * 8.0, u * 3.0));
         let band = smoothstep(th + 0.004, th - 0.004, m.wall) * smoothstep(-0.01, 0.005, m.min());
-        band * s.fill(i, fill, 0.05)
+        band * s.fill(i, fill, 0.08)
     });
     Lesion {
         finding: Finding::PleuralThickening,
