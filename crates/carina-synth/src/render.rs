@@ -149,7 +149,7 @@ pub fn render_base<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> Base
                 let ped = (-(((au - 0.06) / 0.015).powi(2) + ((ph - 0.3) / 0.12).powi(2))).exp();
                 at += SPINE
                     * (col * disc * 0.8 + 0.4 * ped * col)
-                    * (1.0 - 0.6 * smoothstep(1.0, 1.3, v));
+                    * (1.0 - 0.75 * smoothstep(1.0, 1.3, v));
             }
             // Clavicles: S-shaped struts from the sternum to the shoulder.
             {
