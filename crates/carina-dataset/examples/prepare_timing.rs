@@ -30,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for r in 0..3 {
             let c = ["Cardiomegaly", "Pleural effusion", "Nodule/Mass"][(i % 3) as usize];
             let o = f64::from(r) * 5.0;
-            csv += &format!("im{i},{c},0,R{r},{},{},{},{}\n", 100.0 + o, 200.0, 900.0 + o, 1000.0);
+            csv += &format!(
+                "im{i},{c},0,R{r},{},{},{},{}\n",
+                100.0 + o,
+                200.0,
+                900.0 + o,
+                1000.0
+            );
         }
     }
     let csv_path = dir.path().join("train.csv");
@@ -44,7 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t_import = t.elapsed();
     assert!(report.issues.is_empty());
     let t = Instant::now();
-    prepare(&ds, &dir.path().join("out"), &PrepareOptions::default(), &|| {})?;
+    prepare(
+        &ds,
+        &dir.path().join("out"),
+        &PrepareOptions::default(),
+        &|| {},
+    )?;
     let t_prep = t.elapsed();
     println!(
         "{n} generated {w}x{h} 16-bit PNGs on {} threads: import {:.1} ms/image, prepare (512 px, 8-bit JPEG) {:.1} ms/image",

@@ -60,7 +60,7 @@ pub fn fuse_readers(
 /// Images whose readers drew no box (only "No finding") give no rows.
 pub fn merge_csv(path: &Path, params: &WbfParams) -> Result<Vec<MergedRow>, DatasetError> {
     let mut problems = Vec::new();
-    let rows = read_rows(path, |line, kind, msg| problems.push((line, kind, msg)))?;
+    let rows = read_rows(path, |line, kind, msg, _| problems.push((line, kind, msg)))?;
     // Class ids label the fusion; each id must keep one name.
     let mut names: HashMap<u32, (String, Option<u64>)> = HashMap::new();
     let mut order: Vec<String> = Vec::new();

@@ -154,6 +154,8 @@ pub fn import_coco(
             }
         }
     }
-    let ds = col.finish(SourceFormat::Coco, path, opts, &mut report)?;
+    let mut ds = col.finish(SourceFormat::Coco, path, opts, &mut report)?;
+    // A prepared or synthetic COCO file says so per image; keep the flag.
+    ds.synthetic = coco.images.iter().any(|i| i.synthetic == Some(true));
     Ok((ds, report))
 }

@@ -93,6 +93,7 @@ pub fn import_nih(
             Err(msg) => {
                 report.rows_rejected += 1;
                 report.issue(line, IssueKind::MalformedRow, msg);
+                report.class_mut(&label, None).dropped_with_issue += 1;
                 continue;
             }
             Ok(Err(msg)) => {
@@ -102,6 +103,7 @@ pub fn import_nih(
                     IssueKind::InvalidBox,
                     format!("{label} on {id}: {msg}"),
                 );
+                report.class_mut(&label, None).dropped_with_issue += 1;
                 continue;
             }
             Ok(Ok(b)) => b,

@@ -33,11 +33,12 @@ const COLUMNS: [&str; 7] = [
 ];
 
 /// Reads the rows of a VinDr-format CSV. Rows that cannot be used are
-/// reported as issues (`on_issue(line, kind, message)`) and skipped; only a
+/// reported as issues (`on_issue(line, kind, message, class_name)`, the class
+/// when the row got far enough to name one) and skipped; only a
 /// file that cannot be read at all is an error.
 pub(crate) fn read_rows(
     path: &Path,
-    mut on_issue: impl FnMut(Option<u64>, IssueKind, String),
+    mut on_issue: impl FnMut(Option<u64>, IssueKind, String, Option<&str>),
 ) -> Result<Vec<VindrRow>, DatasetError> {
     let mut rdr = open_csv(path)?;
     let cols = header_columns(&mut rdr, path, &COLUMNS)?;
@@ -54,7 +55,7 @@ pub(crate) fn read_rows(
             }
             Err(e) => {
                 let (line, msg) = csv_record_error(&e);
-                on_issue(line, IssueKind::MalformedRow, msg);
+                on_issue(line, IssueKind::MalformedRow, msg, None);
                 continue;
             }
         };
@@ -64,6 +65,7 @@ pub(crate) fn read_rows(
                 line,
                 IssueKind::MalformedRow,
                 format!("{} fields, the header has {width}", rec.len()),
+                rec.get(cols[1]).map(str::trim).filter(|c| !c.is_empty()),
             );
             continue;
         }
@@ -75,6 +77,7 @@ pub(crate) fn read_rows(
                 line,
                 IssueKind::MalformedRow,
                 "image_id or class_name is empty".into(),
+                None,
             );
             continue;
         }
@@ -89,7 +92,7 @@ pub(crate) fn read_rows(
                 .collect();
             match parsed {
                 Err(msg) => {
-                    on_issue(line, IssueKind::MalformedRow, msg);
+                    on_issue(line, IssueKind::MalformedRow, msg, Some(&class_name));
                     continue;
                 }
                 Ok(v) => match valid_box(BBox::new(v[0], v[1], v[2], v[3])) {
@@ -99,6 +102,7 @@ pub(crate) fn read_rows(
                             line,
                             IssueKind::InvalidBox,
                             format!("{class_name} on {image_id}: {msg}"),
+                            Some(&class_name),
                         );
                         continue;
                     }
@@ -128,9 +132,14 @@ pub fn import_vindr(
 ) -> Result<(Dataset, ImportReport), DatasetError> {
     let mut report = ImportReport::new(&path.display().to_string(), "vindr");
     let mut pending = Vec::new();
-    let rows = read_rows(path, |line, kind, msg| pending.push((line, kind, msg)))?;
-    for (line, kind, msg) in pending {
+    let rows = read_rows(path, |line, kind, msg, class| {
+        pending.push((line, kind, msg, class.map(str::to_string)))
+    })?;
+    for (line, kind, msg, class) in pending {
         report.issue(line, kind, msg);
+        if let Some(c) = class {
+            report.class_mut(&c, None).dropped_with_issue += 1;
+        }
     }
     report.rows_rejected = report.issues.len();
     report.rows = rows.len() + report.rows_rejected;

@@ -39,7 +39,7 @@ fn coco_bad_references_are_reported() {
     let p = dir.path().join("bad.json");
     let json = serde_json::json!({
         "images": [
-            {"id": 1, "file_name": "a.png", "width": 100, "height": 100},
+            {"id": 1, "file_name": "a.png", "width": 100, "height": 100, "synthetic": true},
             {"id": 1, "file_name": "b.png", "width": 100, "height": 100},
         ],
         "annotations": [
@@ -66,6 +66,7 @@ fn coco_bad_references_are_reported() {
         ]
     );
     assert_eq!(ds.box_count(), 1);
+    assert!(ds.synthetic, "the images' synthetic flag is kept");
     assert_eq!(ds.images[0].annotations[0].class_id, 8);
     assert_eq!(report.per_class["Lung Opacity"].dropped_not_in_label_set, 1);
 }

@@ -59,6 +59,10 @@ fn vindr_with_images_reports_every_bad_row() {
     assert_eq!((pneumo.kept, pneumo.dropped_with_issue), (0, 1));
     assert_eq!(report.per_class["Cardiomegaly"].kept, 2);
     assert_eq!(report.per_class["Cardiomegaly"].dropped_with_issue, 1);
+    // Rows refused while parsing still count against their class.
+    assert_eq!(report.per_class["Nodule/Mass"].dropped_with_issue, 1);
+    assert_eq!(report.per_class["Atelectasis"].dropped_with_issue, 2);
+    assert_eq!(report.per_class["Infiltration"].dropped_with_issue, 1);
     assert_eq!(
         report.per_class["Pleural effusion"].mapped_to.as_deref(),
         Some("Pleural Effusion")
