@@ -33,7 +33,7 @@ impl Side {
     }
 }
 
-/// One lung: a superellipse (apex and lateral wall) cut by the diaphragm
+/// One lung: a superellipse of exponent 2.5 (apex and lateral wall) cut by the diaphragm
 /// dome below and the mediastinum medially. `s` is the distance from the
 /// midline into this lung (`s = sign · u`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,7 +43,6 @@ pub struct LungShape {
     pub a: f32,
     pub b_top: f32,
     pub b_bot: f32,
-    pub p: f32,
     /// Height of the dome's top and where across it lies.
     pub dome_top: f32,
     pub dome_sc: f32,
@@ -76,9 +75,11 @@ impl LungShape {
 
     pub fn margins(&self, s: f32, v: f32) -> Margins {
         let b = if v < self.vc { self.b_top } else { self.b_bot };
-        let fx = ((s - self.sc).abs() / self.a).powf(self.p);
-        let fy = ((v - self.vc).abs() / b).powf(self.p);
-        let r = (fx + fy).powf(1.0 / self.p);
+        // Exponent 2.5 (x² · √x) keeps this cheap: it runs for every pixel.
+        let pow25 = |x: f32| x * x * x.sqrt();
+        let fx = pow25((s - self.sc).abs() / self.a);
+        let fy = pow25((v - self.vc).abs() / b);
+        let r = (fx + fy).powf(0.4);
         let wall = (1.0 - r) * self.a.min(b);
         let med = self.med_top + (self.med_bot - self.med_top) * smoothstep(0.2, 0.7, v);
         Margins {
@@ -195,7 +196,6 @@ impl Anatomy {
             a: 0.42,
             b_top: 0.58,
             b_bot: 0.85,
-            p: 2.6,
             dome_top: 1.0,
             dome_sc: 0.45,
             dome_k: 1.1,
@@ -248,7 +248,6 @@ impl Anatomy {
             l.a *= rng.random_range(0.94..1.06);
             l.sc = 0.53 + rng.random_range(-0.03..0.03);
             l.vc += rng.random_range(-0.04..0.04);
-            l.p = rng.random_range(2.3..3.0);
             l.dome_top = if i == 0 {
                 1.0
             } else {

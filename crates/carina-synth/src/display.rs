@@ -52,17 +52,46 @@ pub fn gauss<R: Rng>(rng: &mut R) -> f32 {
     (rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5) * 2.0
 }
 
+/// A tabulated function of attenuation in [0, `LUT_MAX`], linearly
+/// interpolated: the display curve costs one lookup per pixel.
+struct Lut {
+    table: Vec<f32>,
+}
+
+const LUT_MAX: f32 = 3.0;
+const LUT_N: usize = 4096;
+
+impl Lut {
+    fn new(f: impl Fn(f32) -> f32) -> Self {
+        let table = (0..=LUT_N)
+            .map(|i| f(i as f32 * LUT_MAX / LUT_N as f32))
+            .collect();
+        Self { table }
+    }
+
+    #[inline]
+    fn get(&self, x: f32) -> f32 {
+        let p = (x.max(0.0) * (LUT_N as f32 / LUT_MAX)).min(LUT_N as f32 - 1e-3);
+        let i = p as usize;
+        let t = p - i as f32;
+        self.table[i] * (1.0 - t) + self.table[i + 1] * t
+    }
+}
+
 /// Renders attenuation into display values in [0, 1].
 pub fn expose<R: Rng>(atten: &Field, e: &Exposure, rng: &mut R) -> Field {
     let a = atten.blurred(e.blur);
     // CR/DR consoles show log-exposure, which is linear in attenuation,
     // through a LUT whose shoulder rolls off the densest parts instead of
     // clipping them.
+    let lut = Lut::new(|x| {
+        let x = x * e.mu;
+        let soft = x / (1.0 + (x / 1.05).powi(6)).powf(1.0 / 6.0);
+        soft.powf(e.gamma)
+    });
     let mut out = a.clone();
     for v in &mut out.data {
-        let x = (v.max(0.0) * e.mu).max(0.0);
-        let soft = x / (1.0 + (x / 1.05).powi(6)).powf(1.0 / 6.0);
-        *v = soft.powf(e.gamma);
+        *v = lut.get(*v);
     }
     if e.unsharp > 0.0 {
         let low = out.blurred(e.unsharp_sigma);

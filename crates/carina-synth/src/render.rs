@@ -71,7 +71,7 @@ pub fn render_base<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> Base
             let au = u.abs();
             if au < bw + 0.02 {
                 let r = (au / bw).min(1.0);
-                soft = (1.0 - r * r).max(0.0).powf(0.45) * smoothstep(bw + 0.02, bw - 0.02, au);
+                soft = (1.0 - r * r).max(0.0).sqrt() * smoothstep(bw + 0.02, bw - 0.02, au);
             }
             // Arms beside the chest, separated by the axilla.
             if a.arms && v > -0.15 {
@@ -81,7 +81,7 @@ pub fn render_base<R: Rng>(a: &Anatomy, w: usize, h: usize, rng: &mut R) -> Base
                     soft = soft.max(0.8 * (1.0 - d * d).sqrt() * smoothstep(-0.15, 0.0, v));
                 }
             }
-            let tissue = soft * (1.0 + 0.04 * tex.fbm(u * 3.0 + tex_phase, v * 3.0, 3));
+            let tissue = soft * (1.0 + 0.04 * tex.fbm(u * 3.0 + tex_phase, v * 3.0, 2));
             let mut at = SOFT * tissue;
 
             // Lungs: air thickness is largest mid-lung and thins to the pleura.
