@@ -341,7 +341,7 @@ fn coco_for(ds: &Dataset) -> CocoDataset {
 
 /// Writes JSON through a temporary file and a rename, so a reader never sees
 /// half a file.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), DatasetError> {
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), DatasetError> {
     let tmp: PathBuf = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;

@@ -1,10 +1,11 @@
 //! `carina dataset import`: VinDr-CXR / NIH / COCO → the normalised dataset
 //! as COCO JSON, with a report of what was kept and dropped.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use carina_dataset::classes::SourceFormat;
 use carina_dataset::cocoext::to_coco;
 use carina_dataset::import::{ImportOptions, import};
+use carina_dataset::prepare::write_json;
 use carina_dataset::{Dataset, ImportReport};
 use std::path::{Path, PathBuf};
 
@@ -80,8 +81,7 @@ pub fn import_and_report(
 }
 
 fn write_report(p: &Path, report: &ImportReport) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(report)?;
-    std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))
+    Ok(write_json(p, report)?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -94,8 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.max_issues,
     )?;
     if let Some(out) = &args.output {
-        let json = serde_json::to_vec_pretty(&to_coco(&ds))?;
-        std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+        write_json(out, &to_coco(&ds))?;
         println!(
             "wrote {} images, {} boxes to {}",
             ds.images.len(),

@@ -28,7 +28,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rows = merge_csv(&args.input, &params)?;
     let mut buf = Vec::new();
     write_merged(&rows, &mut buf)?;
-    std::fs::write(&args.output, buf)
+    // Through a temporary file, so a failed write leaves no partial CSV.
+    let tmp = args.output.with_extension("csv.tmp");
+    std::fs::write(&tmp, buf).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     let images: std::collections::HashSet<&str> =
         rows.iter().map(|r| r.image_id.as_str()).collect();
