@@ -22,6 +22,7 @@ pub struct Args {
     /// A COCO JSON (Carina's, with provenance and status, or plain COCO).
     #[arg(long)]
     pub from: PathBuf,
+    /// Output format.
     #[arg(long, value_enum)]
     pub format: Format,
     /// Output file (coco, vindr) or folder (yolo).

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Input format.
     #[arg(long, value_enum)]
     pub format: Format,
     /// The annotation file.
@@ -31,8 +32,10 @@ pub struct Args {
     /// Keep every reader's boxes instead of fusing them.
     #[arg(long)]
     pub no_fuse: bool,
+    /// Share of images in the validation split (stratified by class).
     #[arg(long, default_value_t = 0.2)]
     pub val_fraction: f64,
+    /// Seed of the split: the same seed gives the same split.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// JPEG quality of 8-bit images.
