@@ -1,0 +1,225 @@
+//! Layered configuration: built-in defaults, then an optional TOML file,
+//! then `CARINA_*` environment variables (and finally the command line,
+//! applied by the caller). Secrets are redacted in `Debug`.
+
+use carina_store::Role;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A value that must not appear in logs (`Debug` prints `[redacted]`).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `HOST:PORT` to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// Where the SQLite database and the local object store live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; unset means SQLite under `data_dir`.
+    pub database_url: Option<Secret>,
+    /// `s3://bucket/prefix`; unset means `data_dir/objects`.
+    pub object_store_url: Option<String>,
+    /// Mark the session cookie `Secure` (served over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// Largest upload request, in MiB.
+    pub max_upload_mb: u64,
+    /// Largest decoded image, in pixels (width × height × frames).
+    pub max_pixels: u64,
+    /// Remove patient data from DICOM files on ingest (PS3.15 basic profile).
+    pub deidentify: bool,
+    /// Allow registration after the first account.
+    pub open_registration: bool,
+    /// Role of accounts registered after the first one.
+    pub default_role: Role,
+    pub session_hours: u64,
+    /// Failed logins for one username within `login_window_minutes` before
+    /// further attempts are refused (a client address gets four times as many).
+    pub login_max_failures: u32,
+    pub login_window_minutes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("carina-data"),
+            database_url: None,
+            object_store_url: None,
+            secure_cookies: false,
+            max_upload_mb: 512,
+            max_pixels: 100_000_000,
+            deidentify: true,
+            open_registration: true,
+            default_role: Role::Radiologist,
+            session_hours: 12,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// Defaults, then `file` (if given), then the `CARINA_*` variables in `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        for (var, value) in env {
+            config.apply_env(&var, &value)?;
+        }
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: &str, value: &str) -> Result<(), ConfigError> {
+        let err = |message: String| ConfigError::Env {
+            var: var.to_string(),
+            message,
+        };
+        let bool_value = || parse_bool(value).ok_or_else(|| err("expected true or false".into()));
+        let number = || {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| err("expected a whole number".into()))
+        };
+        match var {
+            "CARINA_BIND" => self.bind = value.to_string(),
+            "CARINA_DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "CARINA_DATABASE_URL" => {
+                self.database_url = (!value.is_empty()).then(|| Secret::new(value))
+            }
+            "CARINA_OBJECT_STORE_URL" => {
+                self.object_store_url = (!value.is_empty()).then(|| value.to_string())
+            }
+            "CARINA_SECURE_COOKIES" => self.secure_cookies = bool_value()?,
+            "CARINA_MAX_UPLOAD_MB" => self.max_upload_mb = number()?,
+            "CARINA_MAX_PIXELS" => self.max_pixels = number()?,
+            "CARINA_DEIDENTIFY" => self.deidentify = bool_value()?,
+            "CARINA_OPEN_REGISTRATION" => self.open_registration = bool_value()?,
+            "CARINA_DEFAULT_ROLE" => {
+                self.default_role = Role::parse(value.trim())
+                    .ok_or_else(|| err("expected admin, radiologist or viewer".into()))?
+            }
+            "CARINA_SESSION_HOURS" => self.session_hours = number()?,
+            "CARINA_LOGIN_MAX_FAILURES" => self.login_max_failures = number()? as u32,
+            "CARINA_LOGIN_WINDOW_MINUTES" => self.login_window_minutes = number()?,
+            // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> Secret {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => Secret::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("carina.db").display()
+            )),
+        }
+    }
+
+    pub fn max_upload_bytes(&self) -> usize {
+        usize::try_from(self.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("carina.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_upload_mb = 10\n").unwrap();
+        let env = [
+            ("CARINA_MAX_UPLOAD_MB".to_string(), "20".to_string()),
+            (
+                "CARINA_DATABASE_URL".to_string(),
+                "postgres://u:hunter2@db/carina".to_string(),
+            ),
+            ("CARINA_DEFAULT_ROLE".to_string(), "viewer".to_string()),
+        ];
+        let c = Config::load(Some(&file), env).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.max_upload_mb, 20);
+        assert_eq!(c.default_role, Role::Viewer);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let env = [("CARINA_SECURE_COOKIES".to_string(), "maybe".to_string())];
+        assert!(Config::load(None, env).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "no_such_key = 1\n").unwrap();
+        assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let c = Config::default();
+        assert!(c.database_url().expose().starts_with("sqlite://"));
+        assert!(c.database_url().expose().ends_with("carina.db"));
+    }
+}

@@ -1,0 +1,174 @@
+//! Carina's workbench web service: the JSON API of `docs/http-api.md`
+//! (accounts, API tokens, users, labels, images, annotations with
+//! optimistic concurrency and history), its OpenAPI document, and the
+//! embedded browser editor. Persistence is `carina-store`; pixels are
+//! `carina-imaging`.
+//!
+//! - [`build_router`] makes the whole app from an [`AppState`] (tests drive it
+//!   with `oneshot`);
+//! - [`Application::build`] connects the store, binds the configured address
+//!   (port 0 picks a free port) and reports it; [`Application::run`] serves.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use carina_server::{Application, Config};
+//! let config = Config { bind: "127.0.0.1:0".into(), ..Config::default() };
+//! let app = Application::build(config).await?;
+//! println!("listening on http://{}", app.local_addr());
+//! app.run(std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+mod assets;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod routes;
+pub mod state;
+
+pub use config::{Config, ConfigError, Secret};
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use carina_store::{Database, ObjectStorage, Store};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// The OpenAPI 3 description of every route, served at `/api/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// The whole application: `/api/v1/...`, `/api/openapi.json`, and the editor.
+pub fn build_router(state: AppState) -> Router {
+    let max_upload = state.config.max_upload_bytes();
+    let api = Router::new()
+        .merge(routes::auth::routes())
+        .merge(routes::tokens::routes())
+        .merge(routes::users::routes())
+        .merge(routes::labels::routes())
+        .merge(routes::images::routes(max_upload))
+        .merge(routes::annotations::routes())
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi))
+        .fallback(assets::fallback)
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings may hold search terms.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn method_not_allowed() -> error::AppError {
+    error::AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+/// Connects the database (migrating it) and the object store named by `config`.
+pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+    use anyhow::Context;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let db = Database::connect(config.database_url().expose())
+        .await
+        .context("cannot open the database")?;
+    let objects = match &config.object_store_url {
+        Some(url) => ObjectStorage::from_url(url).context("cannot open the object store")?,
+        None => ObjectStorage::local(&config.data_dir.join("objects"))
+            .context("cannot open the local object store")?,
+    };
+    let secret = db
+        .setting_or_init("deid_secret", &auth::random_token())
+        .await
+        .context("cannot read the de-identification key")?;
+    tracing::info!(
+        database = db.backend_name(),
+        objects = objects.description(),
+        "store ready"
+    );
+    Ok(AppState {
+        store: Store::new(db, objects),
+        config: Arc::new(config),
+        deid_secret: Arc::new(secret.into_bytes()),
+    })
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the store and binds `config.bind` (port 0: any free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let bind = config.bind.clone();
+        let state = connect(config).await?;
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = build_router(self.state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        self.state.store.db.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! An image's boxes: read with an ETag, save with `If-Match` (optimistic
+//! concurrency: the store compares and swaps the version inside its
+//! transaction), and the append-only history.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use carina_core::{BBox, BoxStatus};
+use carina_store::{AnnotationEdit, AnnotationState, BoxEdit, Role};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/{id}/annotations", get(read).put(save))
+        .route("/images/{id}/history", get(history))
+}
+
+fn with_etag(state: AnnotationState) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", state.version))
+        .expect("digits are a valid header");
+    ([(header::ETAG, etag)], Json(state)).into_response()
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let annotations = state.store.db.annotations(id).await.map_err(not_found)?;
+    Ok(with_etag(annotations))
+}
+
+fn not_found(e: carina_store::StoreError) -> AppError {
+    match e {
+        carina_store::StoreError::NotFound => AppError::not_found("image"),
+        other => other.into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SaveBody {
+    #[serde(default)]
+    no_finding: bool,
+    boxes: Vec<BoxBody>,
+}
+
+/// A box as the client sends it; other fields it echoes back from a GET
+/// (source, score, timestamps) are ignored: the server owns them.
+#[derive(Deserialize)]
+struct BoxBody {
+    id: Option<i64>,
+    class_id: u32,
+    bbox: BBox,
+    #[serde(default = "manual")]
+    status: BoxStatus,
+}
+
+fn manual() -> BoxStatus {
+    BoxStatus::Manual
+}
+
+/// `If-Match: "3"`, `3` or `W/"3"` → 3.
+fn expected_version(headers: &HeaderMap) -> AppResult<i64> {
+    let raw = headers.get(header::IF_MATCH).ok_or_else(|| {
+        AppError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "if_match_required",
+            "send If-Match with the version you loaded (the ETag of GET .../annotations)",
+        )
+    })?;
+    let text = raw.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i64>().map_err(|_| {
+        AppError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+            "If-Match does not name a version of these annotations; reload them",
+        )
+    })
+}
+
+#[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<SaveBody>,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let expected = expected_version(&headers)?;
+    let image = state
+        .store
+        .db
+        .image(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("image"))?;
+    let labels = state.store.db.labels().await?;
+    let current = state.store.db.annotations(id).await.map_err(not_found)?;
+    let mut boxes = Vec::with_capacity(body.boxes.len());
+    for (i, b) in body.boxes.iter().enumerate() {
+        let n = i + 1;
+        let label = labels.get(b.class_id).ok_or_else(|| {
+            AppError::unprocessable(format!("box {n}: unknown label {}", b.class_id))
+        })?;
+        if label.retired {
+            // A box that already had this label may keep it; nothing new may use it.
+            let kept =
+                b.id.and_then(|bid| current.boxes.iter().find(|c| c.id == bid))
+                    .is_some_and(|c| c.class_id == b.class_id);
+            if !kept {
+                return Err(AppError::unprocessable(format!(
+                    "box {n}: label {:?} is retired",
+                    label.name
+                )));
+            }
+        }
+        b.bbox
+            .check_within(image.meta.width, image.meta.height)
+            .map_err(|e| AppError::unprocessable(format!("box {n}: {e}")))?;
+        boxes.push(BoxEdit {
+            id: b.id,
+            class_id: b.class_id,
+            bbox: b.bbox,
+            status: b.status,
+        });
+    }
+    let edit = AnnotationEdit {
+        no_finding: body.no_finding,
+        boxes,
+    };
+    let saved = state
+        .store
+        .db
+        .save_annotations(id, expected, &edit, &user.user.username)
+        .await
+        .map_err(not_found)?;
+    tracing::info!(
+        version = saved.version,
+        boxes = saved.boxes.len(),
+        "annotations saved"
+    );
+    Ok(with_etag(saved))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let entries = state.store.db.history(id).await?;
+    if entries.is_empty() && state.store.db.image(id).await?.is_none() {
+        return Err(AppError::not_found("image"));
+    }
+    Ok(Json(json!({"entries": entries})))
+}

@@ -1,0 +1,268 @@
+//! Upload and replace image files. Each file is hashed, decoded,
+//! de-identified (or, for PNG/JPEG, wrapped as a DICOM Secondary Capture)
+//! and thumbnailed on the blocking pool; only when every file of a request
+//! has passed does anything get stored, so a bad file stores nothing.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path, Query};
+use crate::routes::images::load;
+use crate::state::AppState;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use carina_imaging::{DeidConfig, Format, ImagingError, Limits};
+use carina_store::{ImageMeta, NewImage, Role};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const THUMBNAIL_SIDE: u32 = 256;
+
+/// A checked upload, ready to store.
+struct Prepared {
+    new: NewImage,
+    file: Bytes,
+    thumbnail: Bytes,
+}
+
+/// The parts named `file` of a multipart body, refused early when the
+/// declared length is over the limit.
+async fn files(state: &AppState, req: Request) -> AppResult<Vec<(String, Bytes)>> {
+    let limit = state.config.max_upload_bytes();
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(state));
+    }
+    let mut multipart = Multipart::from_request(req, state).await.map_err(|e| {
+        AppError::bad_request(format!(
+            "expected a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })?;
+    let mut out = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(multipart_error(state))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = clean_filename(field.file_name().unwrap_or("upload"));
+        let bytes = field.bytes().await.map_err(multipart_error(state))?;
+        out.push((name, bytes));
+    }
+    if out.is_empty() {
+        return Err(AppError::bad_request("no multipart part named \"file\""));
+    }
+    Ok(out)
+}
+
+fn too_large(state: &AppState) -> AppError {
+    AppError::too_large(format!(
+        "the upload is larger than the limit of {} MiB",
+        state.config.max_upload_mb
+    ))
+}
+
+fn multipart_error(
+    state: &AppState,
+) -> impl Fn(axum::extract::multipart::MultipartError) -> AppError + '_ {
+    move |e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(state)
+        } else {
+            AppError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+        }
+    }
+}
+
+/// The last path component, at most 255 characters: browsers may send paths.
+fn clean_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    let base = if base.is_empty() { "upload" } else { base };
+    base.chars().filter(|c| !c.is_control()).take(255).collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::auth::hex(&Sha256::digest(bytes))
+}
+
+fn imaging_error(name: &str, e: ImagingError) -> AppError {
+    let msg = format!("{name}: {e}");
+    match e {
+        ImagingError::FileTooLarge { .. } => AppError::too_large(msg),
+        ImagingError::Empty | ImagingError::NotAnImage => AppError::unsupported_media(msg),
+        ImagingError::UnsupportedTransferSyntax { .. } | ImagingError::Unsupported(_) => {
+            AppError::unsupported_media(msg)
+        }
+        ImagingError::TooManyPixels { .. }
+        | ImagingError::MalformedDicom(_)
+        | ImagingError::NoPixelData
+        | ImagingError::CorruptPixelData(_)
+        | ImagingError::CorruptImage { .. } => AppError::unprocessable(msg),
+        other => AppError::internal(anyhow::anyhow!("{name}: {other}")),
+    }
+}
+
+/// Decode, de-identify and thumbnail one upload (CPU work: call on the blocking pool).
+fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResult<Prepared> {
+    let sha256 = sha256_hex(&bytes);
+    let limits = Limits {
+        max_bytes: state.config.max_upload_bytes() as u64,
+        max_pixels: state.config.max_pixels,
+    };
+    let decoded = carina_imaging::decode(&bytes, &limits).map_err(|e| imaging_error(&name, e))?;
+    let served: Bytes = match decoded.format {
+        Format::Dicom if state.config.deidentify => {
+            let cfg = DeidConfig::new(state.deid_secret.as_slice());
+            carina_imaging::deidentify_dicom(&bytes, &cfg)
+                .map_err(|e| imaging_error(&name, e))?
+                .bytes
+                .into()
+        }
+        // De-identification configured off: the upload is served as it came.
+        Format::Dicom => bytes.clone(),
+        // PNG/JPEG carry no DICOM attributes; the viewer gets a Secondary Capture.
+        Format::Png | Format::Jpeg => {
+            carina_imaging::to_secondary_capture(&decoded.image, &decoded.meta)
+                .map_err(|e| imaging_error(&name, e))?
+                .into()
+        }
+    };
+    // What is stored and shown comes from the served file, never the upload.
+    let shown = carina_imaging::decode(
+        &served,
+        &Limits {
+            max_bytes: u64::MAX,
+            ..limits
+        },
+    )
+    .map_err(|e| imaging_error(&name, e))?;
+    let thumb = carina_imaging::thumbnail(&shown.image, shown.meta.window, THUMBNAIL_SIDE)
+        .map_err(|e| imaging_error(&name, e))?;
+    let m = &shown.meta;
+    Ok(Prepared {
+        new: NewImage {
+            sha256,
+            meta: ImageMeta {
+                format: decoded.format.as_str().to_string(),
+                width: shown.image.width,
+                height: shown.image.height,
+                bits_stored: u32::from(m.bits_stored),
+                photometric: decoded.meta.photometric.clone(),
+                window_center: Some(m.window.center),
+                window_width: Some(m.window.width),
+                pixel_spacing: m.pixel_spacing,
+                modality: m.modality.clone(),
+                study_pseudonym: m.study_pseudonym.clone(),
+                patient_pseudonym: m.patient_pseudonym.clone(),
+            },
+            original_filename: name,
+            created_by: user.to_string(),
+        },
+        file: served,
+        thumbnail: thumb.into(),
+    })
+}
+
+async fn prepare_blocking(
+    state: &AppState,
+    name: String,
+    bytes: Bytes,
+    user: &str,
+) -> AppResult<Prepared> {
+    let state = state.clone();
+    let user = user.to_string();
+    tokio::task::spawn_blocking(move || prepare(&state, name, bytes, &user))
+        .await
+        .map_err(AppError::internal)?
+}
+
+#[tracing::instrument(skip_all, fields(user = %user.user.username))]
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    req: Request,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let files = files(&state, req).await?;
+    let several = files.len() > 1;
+    // Check every file before storing any.
+    let mut ready = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        if let Some(existing) = state.store.db.image_by_sha256(&sha256_hex(&bytes)).await? {
+            ready.push(Err(existing));
+            continue;
+        }
+        ready.push(Ok(prepare_blocking(
+            &state,
+            name,
+            bytes,
+            &user.user.username,
+        )
+        .await?));
+    }
+    let mut images = Vec::with_capacity(ready.len());
+    let mut any_new = false;
+    for r in ready {
+        match r {
+            Err(existing) => images.push(existing),
+            Ok(p) => {
+                let (image, created) = state.store.add_image(&p.new, p.file, p.thumbnail).await?;
+                if created {
+                    tracing::info!(image_id = image.id, format = %image.meta.format, "image stored");
+                }
+                any_new |= created;
+                images.push(image);
+            }
+        }
+    }
+    let status = if any_new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    if several {
+        Ok((status, Json(json!({"images": images}))).into_response())
+    } else {
+        Ok((status, Json(images.remove(0))).into_response())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReplaceParams {
+    #[serde(default)]
+    force: bool,
+}
+
+#[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+pub async fn replace(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(params): Query<ReplaceParams>,
+    req: Request,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    load(&state, id).await?;
+    let mut files = files(&state, req).await?;
+    if files.len() != 1 {
+        return Err(AppError::bad_request(
+            "send exactly one part named \"file\"",
+        ));
+    }
+    let (name, bytes) = files.remove(0);
+    let p = prepare_blocking(&state, name, bytes, &user.user.username).await?;
+    let image = state
+        .store
+        .replace_image(id, &p.new, p.file, p.thumbnail, params.force)
+        .await?;
+    Ok(Json(image).into_response())
+}

@@ -1,0 +1,16 @@
+//! What every handler can reach: the store and the configuration. Nothing
+//! else is kept in memory, so several processes can serve one database.
+
+use crate::config::Config;
+use carina_store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    /// Key of the de-identification pseudonyms. It lives in the database
+    /// (created by the first process) so every process and restart maps a
+    /// patient to the same pseudonym.
+    pub deid_secret: Arc<Vec<u8>>,
+}

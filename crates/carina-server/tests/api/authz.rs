@@ -1,0 +1,256 @@
+//! The authorisation matrix: every route × anonymous, viewer, radiologist
+//! and admin, with the status each must get. Rows run in order, anonymous
+//! first and admin last, so only the last allowed caller changes state.
+
+use crate::both_backends;
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+both_backends!(authorisation_matrix);
+
+#[derive(Clone, Copy)]
+enum Body {
+    None,
+    Json(&'static str),
+    /// A new PNG (distinct content per caller).
+    Upload,
+    /// An annotations save with the current version as If-Match.
+    Save,
+}
+
+/// (method, path, body, [anonymous, viewer, radiologist, admin]).
+/// `{img}` is an image everyone works on, `{del}` one that only the admin
+/// deletes, `{viewer}` the viewer's user id, `{user}` a fresh username.
+const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
+    (
+        "POST",
+        "/api/v1/auth/register",
+        Body::Json(r#"{"username": "{user}", "password": "long enough"}"#),
+        [201, 201, 201, 201],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        Body::Json(r#"{"username": "{user}", "password": "wrong password"}"#),
+        [401, 401, 401, 401],
+    ),
+    ("GET", "/api/v1/me", Body::None, [401, 200, 200, 200]),
+    ("GET", "/api/v1/tokens", Body::None, [401, 200, 200, 200]),
+    (
+        "POST",
+        "/api/v1/tokens",
+        Body::Json(r#"{"name": "t"}"#),
+        [401, 201, 201, 201],
+    ),
+    (
+        "DELETE",
+        "/api/v1/tokens/424242",
+        Body::None,
+        [401, 404, 404, 404],
+    ),
+    ("GET", "/api/v1/users", Body::None, [401, 403, 403, 200]),
+    (
+        "PATCH",
+        "/api/v1/users/{viewer}",
+        Body::Json(r#"{"role": "viewer"}"#),
+        [401, 403, 403, 200],
+    ),
+    ("GET", "/api/v1/labels", Body::None, [401, 200, 200, 200]),
+    (
+        "POST",
+        "/api/v1/labels",
+        Body::Json(r##"{"name": "{user}", "color": "#123456"}"##),
+        [401, 403, 403, 201],
+    ),
+    (
+        "PATCH",
+        "/api/v1/labels/0",
+        Body::Json(r##"{"color": "#654321"}"##),
+        [401, 403, 403, 200],
+    ),
+    ("GET", "/api/v1/images", Body::None, [401, 200, 200, 200]),
+    ("POST", "/api/v1/images", Body::Upload, [401, 403, 201, 201]),
+    (
+        "GET",
+        "/api/v1/images/{img}",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "PATCH",
+        "/api/v1/images/{img}",
+        Body::Json(r#"{"status": "in_review"}"#),
+        [401, 403, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{img}/file",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/images/{img}/file",
+        Body::Upload,
+        [401, 403, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{img}/render",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{img}/thumbnail",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{img}/annotations",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/images/{img}/annotations",
+        Body::Save,
+        [401, 403, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{img}/history",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "DELETE",
+        "/api/v1/images/{del}",
+        Body::None,
+        [401, 403, 403, 204],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/logout",
+        Body::None,
+        [401, 204, 204, 204],
+    ),
+    ("GET", "/api/openapi.json", Body::None, [200, 200, 200, 200]),
+];
+
+async fn authorisation_matrix(app: TestApp) {
+    let (admin, rad, viewer) = app.team().await;
+    let img = app.upload_ok(&rad, "shared.png", png(64, 64, 200)).await["id"].to_string();
+    let del = app.upload_ok(&rad, "doomed.png", png(64, 64, 201)).await["id"].to_string();
+    let (_, me) = app.get_json("/api/v1/me", &viewer).await;
+    let viewer_id = me["id"].to_string();
+    let callers: [(&str, Option<&Session>); 4] = [
+        ("anonymous", None),
+        ("viewer", Some(&viewer)),
+        ("radiologist", Some(&rad)),
+        ("admin", Some(&admin)),
+    ];
+    let mut failures = Vec::new();
+    let mut seed = 0u8;
+    for (method, path, body, expected) in MATRIX {
+        for (i, (who, session)) in callers.iter().enumerate() {
+            seed = seed.wrapping_add(1);
+            let user = format!("user{seed}");
+            let path = path
+                .replace("{img}", &img)
+                .replace("{del}", &del)
+                .replace("{viewer}", &viewer_id);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            // Logging out ends the session: use a fresh one for that row.
+            let fresh;
+            let session = if path.ends_with("/logout") && session.is_some() {
+                fresh = app
+                    .login(
+                        &session.unwrap().username,
+                        &format!("password-{}", session.unwrap().username),
+                    )
+                    .await;
+                Some(&fresh)
+            } else {
+                *session
+            };
+            let mut req = app.req(method.clone(), &path, session);
+            match body {
+                Body::None => {}
+                Body::Json(text) => {
+                    let v: Value = serde_json::from_str(&text.replace("{user}", &user)).unwrap();
+                    req = req.json(&v);
+                }
+                Body::Upload => {
+                    let part =
+                        reqwest::multipart::Part::bytes(png(64, 64, seed)).file_name("m.png");
+                    req = req.multipart(reqwest::multipart::Form::new().part("file", part));
+                }
+                Body::Save => {
+                    let (_, cur) = app
+                        .get_json(&format!("/api/v1/images/{img}/annotations"), &admin)
+                        .await;
+                    req = req
+                        .header("If-Match", cur["version"].to_string())
+                        .json(&json!({"boxes": [{"class_id": 0, "bbox": [1, 1, 10, 10]}]}));
+                }
+            }
+            let r = req.send().await.unwrap();
+            let got = r.status().as_u16();
+            if got != expected[i] {
+                let text = r.text().await.unwrap_or_default();
+                failures.push(format!(
+                    "{method} {path} as {who}: expected {}, got {got} ({text})",
+                    expected[i]
+                ));
+            } else if got >= 400 {
+                // Refusals use the API's error shape.
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                if !v["error"]["code"].is_string() {
+                    failures.push(format!(
+                        "{method} {path} as {who}: {got} without the error shape"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorisation matrix:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(StatusCode::OK.as_u16(), 200);
+}
+
+/// Every route of the matrix is in the OpenAPI document, and the other way round.
+#[test]
+fn matrix_and_openapi_agree() {
+    let doc: Value = serde_json::from_str(carina_server::OPENAPI_JSON).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let norm = |p: &str| {
+        p.replace("{img}", "{id}")
+            .replace("{del}", "{id}")
+            .replace("{viewer}", "{id}")
+            .replace("424242", "{id}")
+            .replace("/labels/0", "/labels/{id}")
+    };
+    let mut in_matrix: Vec<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _, _)| (m.to_lowercase(), norm(p)))
+        .collect();
+    in_matrix.sort();
+    in_matrix.dedup();
+    let mut in_doc: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.clone(), p.clone()))
+        })
+        .collect();
+    in_doc.sort();
+    assert_eq!(in_matrix, in_doc);
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the HTTP API. Each test starts its own app on port 0
+//! with a temporary data directory and runs once per database backend.
+
+mod helpers;
+
+mod annotations;
+mod auth;
+mod authz;
+mod images;
+mod labels;
+mod misc;

@@ -1,0 +1,27 @@
+//! The PostgreSQL backend, for several `carina serve` processes sharing one
+//! database. Migrations take sqlx's advisory lock, so processes starting
+//! together migrate once.
+
+use sqlx::postgres::PgPoolOptions;
+
+type Db = sqlx::Postgres;
+
+/// Two first registrations racing would both see an empty table under READ
+/// COMMITTED; a transaction-scoped advisory lock orders them.
+const FIRST_USER_LOCK: &str = "SELECT pg_advisory_xact_lock(727274)";
+
+pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await?;
+    super::migrator(include_str!("../../migrations/postgres/0001_init.sql"))
+        .run(&pool)
+        .await?;
+    Ok(pool)
+}
+
+include!("queries/common.rs");
+include!("queries/accounts.rs");
+include!("queries/images.rs");
+include!("queries/annotations.rs");

@@ -1,0 +1,33 @@
+//! The SQLite backend: one file under the data directory, WAL journal,
+//! foreign keys on, and a busy timeout so concurrent writers queue instead
+//! of failing.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+type Db = sqlx::Sqlite;
+
+/// SQLite serialises writers itself; nothing more is needed for the first account.
+const FIRST_USER_LOCK: &str = "SELECT 1";
+
+pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    super::migrator(include_str!("../../migrations/sqlite/0001_init.sql"))
+        .run(&pool)
+        .await?;
+    Ok(pool)
+}
+
+include!("queries/common.rs");
+include!("queries/accounts.rs");
+include!("queries/images.rs");
+include!("queries/annotations.rs");

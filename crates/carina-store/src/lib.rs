@@ -1,0 +1,269 @@
+//! Carina's persistence, with no knowledge of HTTP: the database (SQLite
+//! embedded by default, PostgreSQL for several server processes; the same
+//! queries and behaviour on both) and the object store holding image files.
+//!
+//! - [`Database`]: users, sessions, API tokens, login throttling, labels,
+//!   images, annotations with optimistic concurrency, append-only history.
+//! - [`ObjectStorage`]: local directory, S3, or memory.
+//! - [`Store`]: both together, for the operations that span them (adding,
+//!   replacing and deleting image files) so that a database row never points
+//!   at an object that was not written and a failure leaves no orphan.
+//!
+//! ```no_run
+//! # async fn demo() -> carina_store::Result<()> {
+//! use carina_store::{Database, ObjectStorage, Role, Store};
+//! let db = Database::connect("sqlite:///tmp/carina/carina.db").await?;
+//! let store = Store::new(db, ObjectStorage::local("/tmp/carina/objects".as_ref())?);
+//! let admin = store.db.create_user("ann", "$argon2id$...", Role::Radiologist, false).await?;
+//! assert_eq!(admin.role, Role::Admin); // the first account
+//! # Ok(()) }
+//! ```
+
+mod backend;
+mod error;
+mod images;
+mod models;
+mod objects;
+mod plan;
+mod rows;
+
+pub use carina_core::findings::{Label, LabelSet};
+pub use error::{Result, StoreError};
+pub use images::Store;
+pub use models::*;
+pub use objects::ObjectStorage;
+
+/// Runs the same backend function on whichever database is configured.
+macro_rules! dispatch {
+    ($self:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        match $self {
+            Database::Sqlite(p) => backend::sqlite::$f(p, $($arg),*).await,
+            Database::Postgres(p) => backend::postgres::$f(p, $($arg),*).await,
+        }
+    };
+}
+
+/// The database: SQLite or PostgreSQL behind one interface.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Database {
+    /// Connects and migrates. `postgres://…` / `postgresql://…` selects
+    /// PostgreSQL, `sqlite:…` SQLite (the file is created if missing).
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(backend::postgres::connect(url).await?))
+        } else if url.starts_with("sqlite:") {
+            Ok(Database::Sqlite(backend::sqlite::connect(url).await?))
+        } else {
+            Err(StoreError::Config(
+                "database URL must start with sqlite:, postgres:// or postgresql://".into(),
+            ))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(p) => p.close().await,
+            Database::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Creates a user; the first account is always `Admin`, later ones get
+    /// `default_role`. With `first_only`, only the first account may register.
+    #[tracing::instrument(skip(self, password_hash))]
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        default_role: Role,
+        first_only: bool,
+    ) -> Result<User> {
+        dispatch!(
+            self,
+            create_user(username, password_hash, default_role, first_only)
+        )
+    }
+    pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        dispatch!(self, credentials(username))
+    }
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        dispatch!(self, list_users())
+    }
+    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<User> {
+        dispatch!(self, set_role(user_id, role))
+    }
+
+    /// Stores a session by the hash of its token (the token itself is never stored).
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        dispatch!(
+            self,
+            create_session(user_id, token_hash, csrf_token, expires_at)
+        )
+    }
+    /// The unexpired session with this token hash.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        dispatch!(self, session(token_hash))
+    }
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        dispatch!(self, delete_session(token_hash))
+    }
+    pub async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<ApiToken> {
+        dispatch!(self, create_api_token(user_id, name, token_hash))
+    }
+    pub async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
+        dispatch!(self, list_api_tokens(user_id))
+    }
+    /// Deletes one of `user_id`'s tokens; false if it has no such token.
+    pub async fn delete_api_token(&self, user_id: i64, id: i64) -> Result<bool> {
+        dispatch!(self, delete_api_token(user_id, id))
+    }
+    /// The owner of the token with this hash (and records its use).
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
+        dispatch!(self, api_token_user(token_hash))
+    }
+
+    pub async fn record_login_failure(&self, key: &str, at: Timestamp) -> Result<()> {
+        dispatch!(self, record_login_failure(key, at))
+    }
+    /// How many failures `key` had since `since`, and when the oldest of them was.
+    pub async fn login_failures(
+        &self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<(i64, Option<Timestamp>)> {
+        dispatch!(self, login_failures(key, since))
+    }
+    /// Forgets `key`'s failures and every failure older than `before`.
+    pub async fn clear_login_failures(&self, key: &str, before: Timestamp) -> Result<()> {
+        dispatch!(self, clear_login_failures(key, before))
+    }
+
+    pub async fn labels(&self) -> Result<LabelSet> {
+        dispatch!(self, labels())
+    }
+    pub async fn create_label(&self, name: &str, color: &str) -> Result<Label> {
+        dispatch!(self, create_label(name, color))
+    }
+    pub async fn update_label(
+        &self,
+        id: u32,
+        name: Option<&str>,
+        color: Option<&str>,
+        retired: Option<bool>,
+    ) -> Result<Label> {
+        dispatch!(self, update_label(id, name, color, retired))
+    }
+
+    /// Inserts the row for objects already written (see [`Store::add_image`]).
+    pub async fn insert_image(
+        &self,
+        new: &NewImage,
+        object_key: &str,
+        thumbnail_key: &str,
+    ) -> Result<Image> {
+        dispatch!(self, insert_image(new, object_key, thumbnail_key))
+    }
+    pub async fn image(&self, id: i64) -> Result<Option<Image>> {
+        dispatch!(self, image(id))
+    }
+    pub async fn image_by_sha256(&self, sha256: &str) -> Result<Option<Image>> {
+        dispatch!(self, image_by_sha256(sha256))
+    }
+    pub async fn object_key_in_use(&self, key: &str) -> Result<bool> {
+        dispatch!(self, object_key_in_use(key))
+    }
+    /// A page of images (newest first) and the number matching the filter.
+    pub async fn list_images(&self, query: &ImageQuery) -> Result<(Vec<Image>, i64)> {
+        dispatch!(self, list_images(query))
+    }
+    pub async fn set_image_status(&self, id: i64, status: ImageStatus, by: &str) -> Result<Image> {
+        dispatch!(self, set_image_status(id, status, by))
+    }
+    async fn replace_image(
+        &self,
+        id: i64,
+        new: &NewImage,
+        object_key: &str,
+        thumbnail_key: &str,
+        force: bool,
+    ) -> Result<(Image, Image)> {
+        dispatch!(
+            self,
+            replace_image(id, new, object_key, thumbnail_key, force)
+        )
+    }
+    async fn delete_image(&self, id: i64) -> Result<Image> {
+        dispatch!(self, delete_image(id))
+    }
+
+    /// The current annotations of an image.
+    pub async fn annotations(&self, image_id: i64) -> Result<AnnotationState> {
+        dispatch!(self, annotations(image_id))
+    }
+    /// Saves if the stored version is still `expected_version` (else
+    /// [`StoreError::VersionConflict`]); records before/after in the history.
+    #[tracing::instrument(skip(self, edit))]
+    pub async fn save_annotations(
+        &self,
+        image_id: i64,
+        expected_version: i64,
+        edit: &AnnotationEdit,
+        user: &str,
+    ) -> Result<AnnotationState> {
+        dispatch!(
+            self,
+            save_annotations(image_id, expected_version, edit, user)
+        )
+    }
+    /// Adds a model's proposals, with the same version check as a save.
+    pub async fn add_model_boxes(
+        &self,
+        image_id: i64,
+        expected_version: i64,
+        model: &str,
+        model_version: &str,
+        boxes: &[ModelBox],
+        user: &str,
+    ) -> Result<AnnotationState> {
+        dispatch!(
+            self,
+            add_model_boxes(
+                image_id,
+                expected_version,
+                model,
+                model_version,
+                boxes,
+                user
+            )
+        )
+    }
+    /// An instance-wide setting, initialised to `initial` by whoever asks first.
+    pub async fn setting_or_init(&self, name: &str, initial: &str) -> Result<String> {
+        dispatch!(self, setting_or_init(name, initial))
+    }
+    pub async fn history(&self, image_id: i64) -> Result<Vec<HistoryEntry>> {
+        dispatch!(self, history(image_id))
+    }
+}

@@ -1,0 +1,129 @@
+//! The object store for image files: a directory on local disk by default,
+//! an S3 bucket (or an S3-compatible server) when configured, in memory for
+//! tests. Keys are plain `/`-separated strings chosen by the store.
+
+use crate::error::{Result, StoreError};
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, PutPayload};
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ObjectStorage {
+    inner: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+impl std::fmt::Debug for ObjectStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStorage")
+            .field("at", &self.description)
+            .finish()
+    }
+}
+
+impl ObjectStorage {
+    /// Files under `dir` (created if missing).
+    pub fn local(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        let fs = LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self {
+            inner: Arc::new(fs),
+            description: format!("local disk at {}", dir.display()),
+        })
+    }
+
+    /// `s3://bucket/optional/prefix`; credentials, region and endpoint come
+    /// from the usual `AWS_*` variables (`AWS_ENDPOINT_URL` for an
+    /// S3-compatible server, `AWS_ALLOW_HTTP=true` for plain HTTP).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| StoreError::Config(format!("object store URL: {e}")))?;
+        if parsed.scheme() != "s3" {
+            return Err(StoreError::Config(format!(
+                "object store URL must start with s3:// (got {}://)",
+                parsed.scheme()
+            )));
+        }
+        let bucket = parsed
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| StoreError::Config("object store URL has no bucket".into()))?;
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()?;
+        let prefix = parsed.path().trim_matches('/').to_string();
+        let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix.as_str()))
+        };
+        Ok(Self {
+            inner,
+            description: format!("s3 bucket {bucket} prefix {prefix:?}"),
+        })
+    }
+
+    pub fn in_memory() -> Self {
+        Self {
+            inner: Arc::new(InMemory::new()),
+            description: "memory".into(),
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn path(key: &str) -> Result<ObjectPath> {
+        ObjectPath::parse(key).map_err(|e| StoreError::Invalid(format!("bad object key: {e}")))
+    }
+
+    #[tracing::instrument(skip(self, bytes), fields(len = bytes.len()))]
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.inner
+            .put(&Self::path(key)?, PutPayload::from_bytes(bytes))
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        match self.inner.get(&Self::path(key)?).await {
+            Ok(r) => Ok(r.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes `key`; a missing object is not an error.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.inner.delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.inner.head(&Self::path(key)?).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every key under `prefix` (for checks that nothing was left behind).
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        use futures_util::TryStreamExt;
+        let p = Self::path(prefix)?;
+        let metas: Vec<_> = self.inner.list(Some(&p)).try_collect().await?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+}

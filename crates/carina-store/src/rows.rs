@@ -1,0 +1,236 @@
+//! Database rows and their conversion into the store's values. The same row
+//! types decode from SQLite and PostgreSQL because both schemas use BIGINT,
+//! DOUBLE PRECISION, BOOLEAN and TEXT only.
+
+use crate::error::{Result, StoreError};
+use crate::models::*;
+use carina_core::{BBox, BoxStatus, Provenance};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub created_at: i64,
+    pub password_hash: String,
+}
+
+impl UserRow {
+    pub fn user(&self) -> Result<User> {
+        Ok(User {
+            id: self.id,
+            username: self.username.clone(),
+            role: Role::parse(&self.role)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown role {:?}", self.role)))?,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            name: r.name,
+            created_at: Timestamp(r.created_at),
+            last_used_at: r.last_used_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LabelRow {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub retired: bool,
+}
+
+impl From<LabelRow> for carina_core::findings::Label {
+    fn from(r: LabelRow) -> Self {
+        carina_core::findings::Label {
+            id: r.id as u32,
+            name: r.name,
+            color: r.color,
+            retired: r.retired,
+        }
+    }
+}
+
+pub(crate) const IMAGE_COLUMNS: &str = "i.id, i.sha256, i.object_key, i.thumbnail_key, i.format, \
+    i.width, i.height, i.bits_stored, i.photometric, i.window_center, i.window_width, \
+    i.pixel_spacing_row, i.pixel_spacing_col, i.modality, i.study_pseudonym, i.patient_pseudonym, \
+    i.original_filename, i.status, a.no_finding, a.version AS annotation_version, \
+    (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status <> 'rejected') AS box_count, \
+    i.created_at, i.created_by, i.updated_at, i.updated_by \
+    FROM images i JOIN annotation_states a ON a.image_id = i.id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ImageRow {
+    pub id: i64,
+    pub sha256: String,
+    pub object_key: String,
+    pub thumbnail_key: String,
+    pub format: String,
+    pub width: i64,
+    pub height: i64,
+    pub bits_stored: i64,
+    pub photometric: String,
+    pub window_center: Option<f64>,
+    pub window_width: Option<f64>,
+    pub pixel_spacing_row: Option<f64>,
+    pub pixel_spacing_col: Option<f64>,
+    pub modality: Option<String>,
+    pub study_pseudonym: Option<String>,
+    pub patient_pseudonym: Option<String>,
+    pub original_filename: String,
+    pub status: String,
+    pub no_finding: bool,
+    pub annotation_version: i64,
+    pub box_count: i64,
+    pub created_at: i64,
+    pub created_by: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+impl TryFrom<ImageRow> for Image {
+    type Error = StoreError;
+    fn try_from(r: ImageRow) -> Result<Self> {
+        let pixel_spacing = match (r.pixel_spacing_row, r.pixel_spacing_col) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        };
+        Ok(Image {
+            id: r.id,
+            meta: ImageMeta {
+                format: r.format,
+                width: r.width as u32,
+                height: r.height as u32,
+                bits_stored: r.bits_stored as u32,
+                photometric: r.photometric,
+                window_center: r.window_center,
+                window_width: r.window_width,
+                pixel_spacing,
+                modality: r.modality,
+                study_pseudonym: r.study_pseudonym,
+                patient_pseudonym: r.patient_pseudonym,
+            },
+            original_filename: r.original_filename,
+            sha256: r.sha256,
+            status: ImageStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown status {:?}", r.status)))?,
+            no_finding: r.no_finding,
+            box_count: r.box_count,
+            annotation_version: r.annotation_version,
+            created_at: Timestamp(r.created_at),
+            created_by: r.created_by,
+            updated_at: Timestamp(r.updated_at),
+            updated_by: r.updated_by,
+            object_key: r.object_key,
+            thumbnail_key: r.thumbnail_key,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BoxRow {
+    pub id: i64,
+    pub class_id: i64,
+    pub x_min: f64,
+    pub y_min: f64,
+    pub x_max: f64,
+    pub y_max: f64,
+    pub source_kind: String,
+    pub source_user: Option<String>,
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    pub score: Option<f64>,
+    pub status: String,
+    pub original_class_id: Option<i64>,
+    pub original_x_min: Option<f64>,
+    pub original_y_min: Option<f64>,
+    pub original_x_max: Option<f64>,
+    pub original_y_max: Option<f64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Invalid(format!("stored box has {what}"))
+}
+
+impl TryFrom<BoxRow> for StoredBox {
+    type Error = StoreError;
+    fn try_from(r: BoxRow) -> Result<Self> {
+        let source = match r.source_kind.as_str() {
+            "model" => Provenance::Model {
+                model: r.model_name.unwrap_or_default(),
+                version: r.model_version.unwrap_or_default(),
+            },
+            _ => Provenance::Radiologist {
+                user: r.source_user.unwrap_or_default(),
+            },
+        };
+        let original_bbox = match (
+            r.original_x_min,
+            r.original_y_min,
+            r.original_x_max,
+            r.original_y_max,
+        ) {
+            (Some(a), Some(b), Some(c), Some(d)) => {
+                Some(BBox::new(a, b, c, d).map_err(|_| bad("an invalid original box"))?)
+            }
+            _ => None,
+        };
+        Ok(StoredBox {
+            id: r.id,
+            class_id: r.class_id as u32,
+            bbox: BBox::new(r.x_min, r.y_min, r.x_max, r.y_max)
+                .map_err(|_| bad("invalid coordinates"))?,
+            source,
+            score: r.score,
+            status: BoxStatus::parse(&r.status).ok_or_else(|| bad("an unknown status"))?,
+            original_bbox,
+            original_class_id: r.original_class_id.map(|c| c as u32),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            updated_by: r.updated_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub id: i64,
+    pub at: i64,
+    pub username: String,
+    pub action: String,
+    pub version: i64,
+    pub before_json: String,
+    pub after_json: String,
+}
+
+impl TryFrom<HistoryRow> for HistoryEntry {
+    type Error = StoreError;
+    fn try_from(r: HistoryRow) -> Result<Self> {
+        Ok(HistoryEntry {
+            id: r.id,
+            at: Timestamp(r.at),
+            user: r.username,
+            action: r.action,
+            version: r.version,
+            before: serde_json::from_str(&r.before_json)?,
+            after: serde_json::from_str(&r.after_json)?,
+        })
+    }
+}
