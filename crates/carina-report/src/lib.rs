@@ -1,0 +1,41 @@
+//! Carina's radiology reports, as a library the server calls (no HTTP, SQL
+//! or tensors here).
+//!
+//! - [`model`]: [`ReportDraft`] (editable) → [`ReportDraft::sign`] →
+//!   [`Report`] (immutable); [`Report::amend`] starts a new version.
+//! - [`location`]: readable locations ("right lower zone, peripheral") and
+//!   sizes in mm from a box on a PA chest radiograph.
+//! - [`agreement`]: Cohen's and Fleiss' kappa, mean IoU of matched boxes
+//!   between readers, model-versus-consensus precision/recall/F1.
+//!
+//! ```
+//! use carina_core::BBox;
+//! use carina_report::{ChestGeometry, FoundBy, ReportContent, ReportDraft, ReportFinding};
+//!
+//! let geo = ChestGeometry { lung_region: None, width: 1000, height: 1000, pixel_spacing_mm: Some([0.2, 0.2]) };
+//! let finding = ReportFinding::new(
+//!     "Nodule/Mass",
+//!     BBox::new(100.0, 700.0, 200.0, 800.0).unwrap(),
+//!     FoundBy::Radiologist { user: "ann".into() },
+//!     None,
+//!     &geo,
+//! );
+//! assert_eq!(finding.location, "right lower zone, peripheral");
+//! let mut draft = ReportDraft::new("r1", ReportContent::default()).unwrap();
+//! draft.content.findings.push(finding);
+//! draft.content.impression = "Nodule in the right lower zone.".into();
+//! let signed = draft.sign("ann", "2024-05-01T10:20:30Z").unwrap();
+//! let v2 = signed.amend("r2").unwrap();
+//! assert_eq!((v2.version(), v2.amends()), (2, Some("r1")));
+//! ```
+
+pub mod agreement;
+pub mod location;
+pub mod model;
+pub mod time;
+
+pub use location::{ChestGeometry, format_size_mm};
+pub use model::{
+    FoundBy, RESEARCH_DISCLAIMER, Report, ReportContent, ReportDraft, ReportError, ReportFinding,
+    ReportStatus, ReportSubject, SYNTHETIC_DISCLAIMER,
+};
