@@ -5,6 +5,10 @@
 //!   [`Report`] (immutable); [`Report::amend`] starts a new version.
 //! - [`location`]: readable locations ("right lower zone, peripheral") and
 //!   sizes in mm from a box on a PA chest radiograph.
+//! - [`render_html`]: a self-contained, auto-escaped HTML page with the
+//!   annotated thumbnail ([`raster`]), findings table, impression, signature.
+//! - [`render_pdf`]: the same as a PDF with real text in an embedded
+//!   TrueType font (DejaVu Sans) and the thumbnail as an image.
 //! - [`agreement`]: Cohen's and Fleiss' kappa, mean IoU of matched boxes
 //!   between readers, model-versus-consensus precision/recall/F1.
 //!
@@ -30,12 +34,19 @@
 //! ```
 
 pub mod agreement;
+pub mod html;
 pub mod location;
 pub mod model;
+pub mod pdf;
+pub mod raster;
 pub mod time;
+pub mod view;
 
+pub use html::render_html;
 pub use location::{ChestGeometry, format_size_mm};
 pub use model::{
     FoundBy, RESEARCH_DISCLAIMER, Report, ReportContent, ReportDraft, ReportError, ReportFinding,
     ReportStatus, ReportSubject, SYNTHETIC_DISCLAIMER,
 };
+pub use pdf::render_pdf;
+pub use raster::ReportImage;

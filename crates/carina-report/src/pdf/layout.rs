@@ -1,0 +1,313 @@
+//! Page layout: a cursor that writes lines, wrapped paragraphs, a table and
+//! the image top to bottom, starting new pages as needed. Produces one
+//! content stream per page (PDF operators, ASCII only).
+
+use std::fmt::Write as _;
+
+use super::font::{FontMetrics, encode_char};
+use super::writer::literal;
+use crate::model::Report;
+use crate::view::{finding_rows, status_text};
+
+pub const PAGE_W: f64 = 595.0; // A4 in points
+pub const PAGE_H: f64 = 842.0;
+const MARGIN: f64 = 50.0;
+const FOOTER: f64 = 30.0;
+const CONTENT_W: f64 = PAGE_W - 2.0 * MARGIN;
+
+pub struct Layout<'a> {
+    m: &'a FontMetrics,
+    pages: Vec<String>,
+    y: f64,
+    footer: String,
+}
+
+fn rgb(hex: &str) -> (f64, f64, f64) {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+    let c = |s: u32| f64::from((v >> s) & 0xff) / 255.0;
+    (c(16), c(8), c(0))
+}
+
+impl<'a> Layout<'a> {
+    pub fn new(m: &'a FontMetrics) -> Layout<'a> {
+        Layout {
+            m,
+            pages: Vec::new(),
+            y: 0.0,
+            footer: String::new(),
+        }
+    }
+
+    fn page(&mut self) -> &mut String {
+        if self.pages.is_empty() {
+            self.new_page();
+        }
+        self.pages.last_mut().expect("a page exists")
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(String::new());
+        self.y = PAGE_H - MARGIN;
+    }
+
+    /// Room for `h` points below the cursor, or a new page.
+    fn ensure(&mut self, h: f64) {
+        if self.pages.is_empty() || self.y - h < MARGIN + FOOTER {
+            self.new_page();
+        }
+    }
+
+    fn text_at(&mut self, x: f64, y: f64, size: f64, color: (f64, f64, f64), text: &str) {
+        let bytes: Vec<u8> = text.chars().map(encode_char).collect();
+        let op = format!(
+            "BT {:.3} {:.3} {:.3} rg /F1 {size} Tf {x:.2} {y:.2} Td {} Tj ET\n",
+            color.0,
+            color.1,
+            color.2,
+            literal(&bytes)
+        );
+        self.page().push_str(&op);
+    }
+
+    /// Splits text into lines no wider than `width` at `size` (words are
+    /// kept whole unless a single word is too wide).
+    fn wrap(&self, text: &str, size: f64, width: f64) -> Vec<String> {
+        let mut lines = Vec::new();
+        for para in text.split('\n') {
+            let mut line = String::new();
+            for word in para.split_whitespace() {
+                let candidate = if line.is_empty() {
+                    word.to_string()
+                } else {
+                    format!("{line} {word}")
+                };
+                if self.m.width(&candidate, size) <= width {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                // A word wider than the line is cut by characters.
+                for ch in word.chars() {
+                    let next = format!("{line}{ch}");
+                    if self.m.width(&next, size) > width && !line.is_empty() {
+                        lines.push(std::mem::take(&mut line));
+                        line.push(ch);
+                    } else {
+                        line = next;
+                    }
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    fn paragraph(&mut self, text: &str, size: f64, color: (f64, f64, f64)) {
+        let lead = size * 1.35;
+        for line in self.wrap(text, size, CONTENT_W) {
+            self.ensure(lead);
+            self.y -= lead;
+            let y = self.y;
+            self.text_at(MARGIN, y, size, color, &line);
+        }
+    }
+
+    fn heading(&mut self, text: &str) {
+        self.ensure(40.0);
+        self.y -= 10.0;
+        self.paragraph(text, 13.0, (0.1, 0.2, 0.45));
+        self.y -= 3.0;
+    }
+
+    fn image(&mut self, (w, h): (u32, u32)) {
+        let max_w = CONTENT_W * 0.6;
+        let max_h = 330.0;
+        let s = (max_w / f64::from(w)).min(max_h / f64::from(h));
+        let (dw, dh) = (f64::from(w) * s, f64::from(h) * s);
+        self.ensure(dh + 20.0);
+        self.y -= dh + 6.0;
+        let y = self.y;
+        let _ = writeln!(
+            self.page(),
+            "q {dw:.2} 0 0 {dh:.2} {MARGIN:.2} {y:.2} cm /Im1 Do Q"
+        );
+        self.y -= 4.0;
+        self.paragraph(
+            "Boxes are numbered as in the findings table.",
+            8.0,
+            (0.3, 0.3, 0.3),
+        );
+    }
+
+    fn table(&mut self, report: &Report) {
+        const COLS: [(&str, f64); 6] = [
+            ("#", 22.0),
+            ("Finding", 88.0),
+            ("Location", 128.0),
+            ("Size", 72.0),
+            ("Found by", 128.0),
+            ("Confidence", 57.0),
+        ];
+        let size = 8.5;
+        let lead = size * 1.3;
+        let rows: Vec<(String, Vec<String>)> = finding_rows(report)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    r.color,
+                    vec![
+                        (i + 1).to_string(),
+                        r.class_name,
+                        r.location,
+                        r.size,
+                        r.found_by,
+                        r.confidence,
+                    ],
+                )
+            })
+            .collect();
+        let header = (
+            "#000000".to_string(),
+            COLS.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+        );
+        for (k, (color, cells)) in std::iter::once(header).chain(rows).enumerate() {
+            let wrapped: Vec<Vec<String>> = cells
+                .iter()
+                .zip(COLS)
+                .map(|(c, (_, w))| self.wrap(c, size, w - 6.0))
+                .collect();
+            let n = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+            let row_h = n as f64 * lead + 5.0;
+            self.ensure(row_h);
+            let top = self.y;
+            let mut x = MARGIN;
+            if k == 0 {
+                let _ = writeln!(
+                    self.page(),
+                    "0.9 0.92 0.96 rg {x:.2} {:.2} {CONTENT_W:.2} {row_h:.2} re f",
+                    top - row_h
+                );
+            } else {
+                // A colour swatch matching the box on the thumbnail.
+                let (r, g, b) = rgb(&color);
+                let _ = writeln!(
+                    self.page(),
+                    "{r:.3} {g:.3} {b:.3} rg {:.2} {:.2} 5 {:.2} re f",
+                    x + 1.5,
+                    top - row_h + 1.5,
+                    row_h - 3.0
+                );
+            }
+            for (ci, (lines, (_, w))) in wrapped.iter().zip(COLS).enumerate() {
+                for (j, line) in lines.iter().enumerate() {
+                    let ty = top - 2.0 - (j as f64 + 1.0) * lead + 2.0;
+                    let tx = if ci == 0 { x + 8.0 } else { x + 3.0 };
+                    self.text_at(tx, ty, size, (0.0, 0.0, 0.0), line);
+                }
+                x += w;
+            }
+            let _ = writeln!(
+                self.page(),
+                "0.6 G 0.5 w {MARGIN:.2} {:.2} m {:.2} {:.2} l S",
+                top - row_h,
+                MARGIN + CONTENT_W,
+                top - row_h
+            );
+            self.y = top - row_h;
+        }
+    }
+
+    fn footers(&mut self) {
+        let n = self.pages.len();
+        let footer = self.footer.clone();
+        for (i, page) in self.pages.iter_mut().enumerate() {
+            let bytes: Vec<u8> = format!("{footer} — page {} of {n}", i + 1)
+                .chars()
+                .map(encode_char)
+                .collect();
+            let _ = writeln!(
+                page,
+                "BT 0.6 0 0 rg /F1 7.5 Tf {MARGIN:.2} {:.2} Td {} Tj ET",
+                MARGIN - 10.0,
+                literal(&bytes)
+            );
+        }
+    }
+
+    /// The whole report; returns one content stream per page.
+    pub fn report(mut self, r: &Report, thumb: Option<(u32, u32)>) -> Vec<String> {
+        self.footer = r.disclaimer().to_string();
+        let red = (0.7, 0.0, 0.0);
+        self.paragraph(r.disclaimer(), 10.0, red);
+        self.y -= 6.0;
+        self.paragraph("Chest radiograph report", 18.0, (0.0, 0.0, 0.0));
+        let mut status = format!(
+            "{} — report {}, version {}",
+            status_text(r),
+            r.id(),
+            r.version()
+        );
+        if let Some(prev) = r.amends() {
+            let _ = write!(status, " (amends report {prev})");
+        }
+        self.paragraph(&status, 10.0, (0.2, 0.2, 0.2));
+        self.y -= 4.0;
+        let s = r.subject();
+        let unknown = || "unknown".to_string();
+        for line in [
+            format!(
+                "Patient (pseudonym): {}",
+                s.patient_pseudonym.clone().unwrap_or_else(unknown)
+            ),
+            format!(
+                "Study (pseudonym): {}",
+                s.study_pseudonym.clone().unwrap_or_else(unknown)
+            ),
+            format!("Images: {}", s.image_ids.join(", ")),
+            format!(
+                "Modality: {}    Study date: {}",
+                s.modality.clone().unwrap_or_else(unknown),
+                s.study_date.clone().unwrap_or_else(unknown)
+            ),
+        ] {
+            self.paragraph(&line, 9.5, (0.0, 0.0, 0.0));
+        }
+        if let Some(t) = thumb {
+            self.image(t);
+        }
+        self.heading("Findings");
+        if r.no_finding() {
+            self.paragraph("No finding.", 10.0, (0.0, 0.0, 0.0));
+        } else if r.findings().is_empty() {
+            self.paragraph("No findings recorded.", 10.0, (0.0, 0.0, 0.0));
+        } else {
+            self.table(r);
+        }
+        self.heading("Impression");
+        self.paragraph(r.impression(), 10.5, (0.0, 0.0, 0.0));
+        self.heading("Signature");
+        match (r.signed_by(), r.signed_at()) {
+            (Some(by), Some(at)) => {
+                self.paragraph(&format!("Signed by {by} at {at}"), 10.5, (0.0, 0.0, 0.0))
+            }
+            _ => self.paragraph("Not signed (draft).", 10.5, red),
+        }
+        let note = match r.amends() {
+            Some(prev) => format!(
+                "Version {} amends report {prev}. Signed reports are never changed; each amendment is a new version and all versions are kept.",
+                r.version()
+            ),
+            None => format!(
+                "Version {}. Signed reports are never changed; an amendment is a new version and all versions are kept.",
+                r.version()
+            ),
+        };
+        self.y -= 6.0;
+        self.paragraph(&note, 8.5, (0.3, 0.3, 0.3));
+        self.footers();
+        self.pages
+    }
+}
