@@ -9,6 +9,8 @@
 //!   annotated thumbnail ([`raster`]), findings table, impression, signature.
 //! - [`render_pdf`]: the same as a PDF with real text in an embedded
 //!   TrueType font (DejaVu Sans) and the thumbnail as an image.
+//! - [`fhir`]: export as a FHIR R4 DiagnosticReport ([`to_fhir`]) and a
+//!   structural check of such a resource ([`validate_diagnostic_report`]).
 //! - [`agreement`]: Cohen's and Fleiss' kappa, mean IoU of matched boxes
 //!   between readers, model-versus-consensus precision/recall/F1.
 //!
@@ -34,6 +36,7 @@
 //! ```
 
 pub mod agreement;
+pub mod fhir;
 pub mod html;
 pub mod location;
 pub mod model;
@@ -42,6 +45,7 @@ pub mod raster;
 pub mod time;
 pub mod view;
 
+pub use fhir::{to_fhir, validate_diagnostic_report};
 pub use html::render_html;
 pub use location::{ChestGeometry, format_size_mm};
 pub use model::{

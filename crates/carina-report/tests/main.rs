@@ -1,5 +1,6 @@
 //! Black-box tests of the report outputs (HTML, PDF, FHIR) on a sample report.
 
+mod fhir;
 mod html;
 mod pdf;
 
