@@ -5,6 +5,7 @@
 use base64::Engine;
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
+use serde::Serialize;
 
 use crate::model::{Report, ReportError};
 use crate::raster::{ReportImage, annotate, encode_png};
@@ -15,14 +16,35 @@ const TEMPLATE: &str = include_str!("../templates/report.html");
 /// Longer side of the thumbnail in the HTML page, in pixels.
 pub const HTML_THUMBNAIL_SIDE: u32 = 640;
 
-/// The report as HTML. `image` is the radiograph the boxes refer to; pass
-/// `None` to leave the thumbnail out (e.g. when the image cannot be read).
-pub fn render_html(report: &Report, image: Option<&ReportImage>) -> Result<String, ReportError> {
+/// One thumbnail as the template sees it.
+#[derive(Serialize)]
+struct Thumb {
+    image_id: String,
+    png: String,
+    width: u32,
+    height: u32,
+}
+
+/// The report as HTML, with one annotated thumbnail per image in `images`
+/// (the radiographs the findings are on; an empty slice leaves them out,
+/// e.g. when an image cannot be read).
+pub fn render_html(report: &Report, images: &[ReportImage]) -> Result<String, ReportError> {
     let mut env = Environment::new();
     // The `.html` name turns on minijinja's HTML auto-escaping.
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| ReportError::Render(e.to_string()))?;
-    let thumb = image.map(|img| annotate(img, report.findings(), HTML_THUMBNAIL_SIDE));
+    let thumbs: Vec<Thumb> = images
+        .iter()
+        .map(|img| {
+            let t = annotate(img, report.findings(), HTML_THUMBNAIL_SIDE);
+            Thumb {
+                image_id: img.image_id().to_string(),
+                png: base64::engine::general_purpose::STANDARD.encode(encode_png(&t)),
+                width: t.width,
+                height: t.height,
+            }
+        })
+        .collect();
     let tmpl = env
         .get_template("report.html")
         .map_err(|e| ReportError::Render(e.to_string()))?;
@@ -33,9 +55,7 @@ pub fn render_html(report: &Report, image: Option<&ReportImage>) -> Result<Strin
         status_text => status_text(report),
         disclaimer => report.disclaimer(),
         subject => Value::from(Serde(report.subject())),
-        thumbnail => thumb.as_ref().map(|t| base64::engine::general_purpose::STANDARD.encode(encode_png(t))),
-        thumb_width => thumb.as_ref().map(|t| t.width),
-        thumb_height => thumb.as_ref().map(|t| t.height),
+        thumbnails => Value::from(Serde(thumbs)),
         no_finding => report.no_finding(),
         findings => Value::from(Serde(finding_rows(report))),
         impression => report.impression(),

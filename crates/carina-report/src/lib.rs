@@ -18,7 +18,7 @@
 //! use carina_core::BBox;
 //! use carina_report::{ChestGeometry, FoundBy, ReportContent, ReportDraft, ReportFinding};
 //!
-//! let geo = ChestGeometry { lung_region: None, width: 1000, height: 1000, pixel_spacing_mm: Some([0.2, 0.2]) };
+//! let geo = ChestGeometry { image_id: "img-1".into(), lung_region: None, width: 1000, height: 1000, pixel_spacing_mm: Some([0.2, 0.2]) };
 //! let finding = ReportFinding::new(
 //!     "Nodule/Mass",
 //!     BBox::new(100.0, 700.0, 200.0, 800.0).unwrap(),

@@ -24,8 +24,10 @@
 use carina_core::BBox;
 
 /// Where the lungs are in an image, for locations.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChestGeometry {
+    /// The image the boxes are on (Carina's image id).
+    pub image_id: String,
     /// Bounding box of both lung fields; `None` = the whole image.
     pub lung_region: Option<BBox>,
     pub width: u32,
@@ -120,6 +122,7 @@ mod tests {
 
     fn geo(lungs: Option<BBox>) -> ChestGeometry {
         ChestGeometry {
+            image_id: "img".into(),
             lung_region: lungs,
             width: 300,
             height: 300,
@@ -199,7 +202,7 @@ mod tests {
         let g = geo(None);
         // Column spacing 0.1 mm scales the width, row spacing 0.2 mm the height.
         assert_eq!(g.size_mm(&bb(0.0, 0.0, 100.0, 50.0)), Some((10.0, 10.0)));
-        let mut unknown = g;
+        let mut unknown = g.clone();
         unknown.pixel_spacing_mm = None;
         assert_eq!(unknown.size_mm(&bb(0.0, 0.0, 100.0, 50.0)), None);
         unknown.pixel_spacing_mm = Some([0.0, 0.1]);

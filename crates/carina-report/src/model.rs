@@ -122,6 +122,8 @@ impl FoundBy {
 /// One finding of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportFinding {
+    /// The image the box is on.
+    pub image_id: String,
     pub class_name: String,
     /// In the original image's pixels.
     pub bbox: BBox,
@@ -136,7 +138,8 @@ pub struct ReportFinding {
 }
 
 impl ReportFinding {
-    /// A finding with its location and size computed from `geometry`.
+    /// A finding on `geometry.image_id`, with its location and size computed
+    /// from `geometry`.
     pub fn new(
         class_name: &str,
         bbox: BBox,
@@ -145,6 +148,7 @@ impl ReportFinding {
         geometry: &ChestGeometry,
     ) -> ReportFinding {
         ReportFinding {
+            image_id: geometry.image_id.clone(),
             class_name: class_name.to_string(),
             bbox,
             location: geometry.location(&bbox),

@@ -4,6 +4,7 @@ use super::*;
 
 fn content() -> ReportContent {
     let g = ChestGeometry {
+        image_id: "img-1".into(),
         lung_region: None,
         width: 1000,
         height: 1000,

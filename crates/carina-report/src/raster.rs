@@ -12,13 +12,19 @@ use crate::model::{ReportError, ReportFinding};
 /// `carina_imaging::render_window(&image, window, false)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportImage {
+    image_id: String,
     width: u32,
     height: u32,
     gray: Vec<u8>,
 }
 
 impl ReportImage {
-    pub fn new(width: u32, height: u32, gray: Vec<u8>) -> Result<ReportImage, ReportError> {
+    pub fn new(
+        image_id: &str,
+        width: u32,
+        height: u32,
+        gray: Vec<u8>,
+    ) -> Result<ReportImage, ReportError> {
         if width == 0 || height == 0 || gray.len() as u64 != u64::from(width) * u64::from(height) {
             return Err(ReportError::Render(format!(
                 "{} bytes for a {width}×{height} image",
@@ -26,10 +32,14 @@ impl ReportImage {
             )));
         }
         Ok(ReportImage {
+            image_id: image_id.to_string(),
             width,
             height,
             gray,
         })
+    }
+    pub fn image_id(&self) -> &str {
+        &self.image_id
     }
     pub fn width(&self) -> u32 {
         self.width
@@ -140,8 +150,9 @@ fn downscale(img: &ReportImage, max_side: u32) -> (u32, u32, Vec<u8>) {
     (tw, th, out)
 }
 
-/// The thumbnail (longer side ≤ `max_side`) with every finding's box and
-/// number drawn on it. Finding `i` is labelled `i + 1`.
+/// The thumbnail (longer side ≤ `max_side`) with the boxes of the findings
+/// on this image and their numbers drawn on it. Finding `i` of the report
+/// is labelled `i + 1` on whichever image it lies.
 pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) -> Rgb {
     let (w, h, gray) = downscale(img, max_side.max(1));
     let mut out = Rgb {
@@ -155,7 +166,11 @@ pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) ->
     );
     let thick = i64::from((w.max(h) / 256).max(2));
     let scale = thick;
-    for (i, f) in findings.iter().enumerate() {
+    for (i, f) in findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.image_id == img.image_id)
+    {
         let c = finding_color(&f.class_name, i);
         let b = f.bbox.clip(img.width, img.height);
         let (x0, y0) = (
@@ -218,6 +233,7 @@ mod tests {
 
     fn finding(class: &str, b: [f64; 4]) -> ReportFinding {
         ReportFinding {
+            image_id: "img".into(),
             class_name: class.into(),
             bbox: BBox::new(b[0], b[1], b[2], b[3]).unwrap(),
             location: String::new(),
@@ -229,7 +245,7 @@ mod tests {
 
     #[test]
     fn boxes_are_drawn_in_class_colour_at_scaled_positions() {
-        let img = ReportImage::new(1000, 500, vec![128; 500_000]).unwrap();
+        let img = ReportImage::new("img", 1000, 500, vec![128; 500_000]).unwrap();
         let out = annotate(
             &img,
             &[finding("Pneumothorax", [100.0, 200.0, 300.0, 400.0])],
@@ -250,6 +266,11 @@ mod tests {
         assert_eq!(px(150, 20), [128, 128, 128]);
         // The number tag sits above the top-left corner.
         assert_eq!(px(20, 39), cyan);
+        // A finding on another image is not drawn on this one.
+        let mut elsewhere = finding("Pneumothorax", [100.0, 200.0, 300.0, 400.0]);
+        elsewhere.image_id = "other".into();
+        let out = annotate(&img, &[elsewhere], 200);
+        assert!(out.data.iter().all(|&v| v == 128));
     }
 
     #[test]
@@ -276,7 +297,7 @@ mod tests {
 
     #[test]
     fn bad_buffer_is_refused() {
-        assert!(ReportImage::new(10, 10, vec![0; 99]).is_err());
-        assert!(ReportImage::new(0, 10, vec![]).is_err());
+        assert!(ReportImage::new("img", 10, 10, vec![0; 99]).is_err());
+        assert!(ReportImage::new("img", 0, 10, vec![]).is_err());
     }
 }

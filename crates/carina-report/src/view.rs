@@ -20,7 +20,9 @@ pub struct FindingRow {
 }
 
 /// Rows in the report's order; row `i` is box number `i + 1`.
+/// With several images in the report, the location names the image.
 pub fn finding_rows(r: &Report) -> Vec<FindingRow> {
+    let multi = r.subject().image_ids.len() > 1;
     r.findings()
         .iter()
         .enumerate()
@@ -28,7 +30,11 @@ pub fn finding_rows(r: &Report) -> Vec<FindingRow> {
             let [cr, cg, cb] = finding_color(&f.class_name, i);
             FindingRow {
                 class_name: f.class_name.clone(),
-                location: f.location.clone(),
+                location: if multi {
+                    format!("{} (image {})", f.location, f.image_id)
+                } else {
+                    f.location.clone()
+                },
                 size: f.size_mm.map(format_size_mm).unwrap_or_else(|| "—".into()),
                 found_by: f.found_by.describe(),
                 confidence: f

@@ -10,7 +10,7 @@ use crate::{sample_draft, sample_image, sample_signed};
 #[test]
 fn signed_report_exports_a_valid_final_diagnostic_report() {
     let r = sample_signed();
-    let pdf = render_pdf(&r, Some(&sample_image())).unwrap();
+    let pdf = render_pdf(&r, &[sample_image()]).unwrap();
     let v = to_fhir(&r, Some(&pdf));
     validate_diagnostic_report(&v).unwrap();
     assert_eq!(v["resourceType"], "DiagnosticReport");

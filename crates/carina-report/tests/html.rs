@@ -6,7 +6,7 @@ use crate::{sample_draft, sample_image, sample_signed};
 
 #[test]
 fn html_has_table_thumbnail_signature_and_disclaimer() {
-    let html = render_html(&sample_signed(), Some(&sample_image())).unwrap();
+    let html = render_html(&sample_signed(), &[sample_image()]).unwrap();
     assert!(html.contains(SYNTHETIC_DISCLAIMER));
     // minijinja escapes "/" as well.
     assert!(
@@ -29,7 +29,7 @@ fn user_text_is_escaped() {
     let report = sample_draft(evil)
         .sign("dr-<b>ann</b>", "2024-05-01T10:20:30Z")
         .unwrap();
-    let html = render_html(&report, None).unwrap();
+    let html = render_html(&report, &[]).unwrap();
     assert!(!html.contains("<script>"));
     assert!(!html.contains("<b>ann"));
     assert!(
@@ -43,7 +43,7 @@ fn user_text_is_escaped() {
 #[test]
 fn draft_and_amendment_are_marked() {
     let draft = sample_draft("Preliminary.");
-    let html = render_html(&draft.preview(), None).unwrap();
+    let html = render_html(&draft.preview(), &[]).unwrap();
     assert!(html.contains("Draft — not signed"));
     assert!(html.contains("Not signed (draft)."));
     let v2 = sample_signed()
@@ -51,7 +51,21 @@ fn draft_and_amendment_are_marked() {
         .unwrap()
         .sign("dr-bob", "2024-05-02T09:00:00Z")
         .unwrap();
-    let html = render_html(&v2, None).unwrap();
+    let html = render_html(&v2, &[]).unwrap();
     assert!(html.contains("Amended (signed)"));
     assert!(html.contains("version 2 (amends report rep-1)"));
+}
+
+#[test]
+fn study_report_shows_one_thumbnail_per_image_and_names_the_image() {
+    let mut draft = sample_draft("Two views.");
+    draft.content.subject.image_ids.push("img-43".into());
+    draft.content.findings[1].image_id = "img-43".into();
+    let report = draft.sign("dr-ann", "2024-05-01T10:20:30Z").unwrap();
+    let second = carina_report::ReportImage::new("img-43", 40, 30, vec![90; 1200]).unwrap();
+    let html = render_html(&report, &[sample_image(), second]).unwrap();
+    assert_eq!(html.matches("<figure>").count(), 2);
+    assert!(html.contains("Image img-43."));
+    assert!(html.contains("left lower zone, peripheral (image img-43)"));
+    assert!(html.contains("right lower zone, peripheral (image img-42)"));
 }

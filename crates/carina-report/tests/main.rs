@@ -27,11 +27,12 @@ pub fn sample_image() -> ReportImage {
             px.push(v as u8);
         }
     }
-    ReportImage::new(w, h, px).unwrap()
+    ReportImage::new("img-42", w, h, px).unwrap()
 }
 
 pub fn sample_draft(impression: &str) -> ReportDraft {
     let geo = ChestGeometry {
+        image_id: "img-42".into(),
         lung_region: Some(BBox::new(60.0, 100.0, 740.0, 760.0).unwrap()),
         width: 800,
         height: 900,

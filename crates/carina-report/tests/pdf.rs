@@ -74,7 +74,7 @@ fn parse_structure(pdf: &[u8]) -> Vec<Vec<u8>> {
 
 #[test]
 fn pdf_structure_text_font_and_image() {
-    let pdf = render_pdf(&sample_signed(), Some(&sample_image())).unwrap();
+    let pdf = render_pdf(&sample_signed(), &[sample_image()]).unwrap();
     let streams = parse_structure(&pdf);
     let text = String::from_utf8_lossy(&pdf);
     assert!(text.contains("/Subtype /TrueType /BaseFont /DejaVuSans"));
@@ -97,6 +97,7 @@ fn pdf_structure_text_font_and_image() {
         "(Pleural Effusion)",
         "(Signed by dr-ann at 2024-05-01T10:20:30Z)",
         "/Im1 Do",
+        "(Image img-42. Boxes are numbered as in the findings table.)",
     ] {
         assert!(content.contains(needle), "{needle} missing");
     }
@@ -121,7 +122,7 @@ fn pdftotext_extracts_the_findings_when_installed() {
         .unwrap()
         .sign("dr-bob", "2024-05-02T09:00:00Z")
         .unwrap();
-    let pdf = render_pdf(&v2, Some(&sample_image())).unwrap();
+    let pdf = render_pdf(&v2, &[sample_image()]).unwrap();
     let path = std::env::temp_dir().join(format!("carina-report-test-{}.pdf", std::process::id()));
     std::fs::write(&path, &pdf).unwrap();
     let out = Command::new("pdftotext")

@@ -121,7 +121,8 @@ impl<'a> Layout<'a> {
         self.y -= 3.0;
     }
 
-    fn image(&mut self, (w, h): (u32, u32)) {
+    /// Draws XObject `/Im{k}` (1-based), `w`×`h` pixels, with a caption.
+    fn image(&mut self, k: usize, image_id: &str, (w, h): (u32, u32)) {
         let max_w = CONTENT_W * 0.6;
         let max_h = 330.0;
         let s = (max_w / f64::from(w)).min(max_h / f64::from(h));
@@ -131,11 +132,11 @@ impl<'a> Layout<'a> {
         let y = self.y;
         let _ = writeln!(
             self.page(),
-            "q {dw:.2} 0 0 {dh:.2} {MARGIN:.2} {y:.2} cm /Im1 Do Q"
+            "q {dw:.2} 0 0 {dh:.2} {MARGIN:.2} {y:.2} cm /Im{k} Do Q"
         );
         self.y -= 4.0;
         self.paragraph(
-            "Boxes are numbered as in the findings table.",
+            &format!("Image {image_id}. Boxes are numbered as in the findings table."),
             8.0,
             (0.3, 0.3, 0.3),
         );
@@ -238,7 +239,7 @@ impl<'a> Layout<'a> {
     }
 
     /// The whole report; returns one content stream per page.
-    pub fn report(mut self, r: &Report, thumb: Option<(u32, u32)>) -> Vec<String> {
+    pub fn report(mut self, r: &Report, thumbs: &[(&str, u32, u32)]) -> Vec<String> {
         self.footer = r.disclaimer().to_string();
         let red = (0.7, 0.0, 0.0);
         self.paragraph(r.disclaimer(), 10.0, red);
@@ -275,8 +276,8 @@ impl<'a> Layout<'a> {
         ] {
             self.paragraph(&line, 9.5, (0.0, 0.0, 0.0));
         }
-        if let Some(t) = thumb {
-            self.image(t);
+        for (k, (id, w, h)) in thumbs.iter().enumerate() {
+            self.image(k + 1, id, (*w, *h));
         }
         self.heading("Findings");
         if r.no_finding() {

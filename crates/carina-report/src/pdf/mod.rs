@@ -18,12 +18,24 @@ use writer::{PdfWriter, info_string};
 /// Longer side of the thumbnail raster embedded in the PDF, in pixels.
 pub const PDF_THUMBNAIL_SIDE: u32 = 768;
 
-/// The report as PDF bytes. `image` is the radiograph the boxes refer to;
-/// `None` leaves the thumbnail out.
-pub fn render_pdf(report: &Report, image: Option<&ReportImage>) -> Result<Vec<u8>, ReportError> {
+/// The report as PDF bytes, with one annotated thumbnail per image in
+/// `images` (an empty slice leaves them out).
+pub fn render_pdf(report: &Report, images: &[ReportImage]) -> Result<Vec<u8>, ReportError> {
     let metrics = FontMetrics::load()?;
-    let thumb = image.map(|img| annotate(img, report.findings(), PDF_THUMBNAIL_SIDE));
-    let pages = Layout::new(&metrics).report(report, thumb.as_ref().map(|t| (t.width, t.height)));
+    let thumbs: Vec<_> = images
+        .iter()
+        .map(|img| {
+            (
+                img.image_id(),
+                annotate(img, report.findings(), PDF_THUMBNAIL_SIDE),
+            )
+        })
+        .collect();
+    let sizes: Vec<(&str, u32, u32)> = thumbs
+        .iter()
+        .map(|(id, t)| (*id, t.width, t.height))
+        .collect();
+    let pages = Layout::new(&metrics).report(report, &sizes);
 
     let mut w = PdfWriter::default();
     let catalog = w.reserve();
@@ -41,7 +53,7 @@ pub fn render_pdf(report: &Report, image: Option<&ReportImage>) -> Result<Vec<u8
          /Widths [{}] /FontDescriptor {descriptor} 0 R /Encoding /WinAnsiEncoding >>",
         widths.join(" ")
     ));
-    let image_obj = thumb.as_ref().map(|t| {
+    let image_objs: Vec<usize> = thumbs.iter().map(|(_, t)| {
         w.add_stream(
             &format!(
                 "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceRGB /BitsPerComponent 8",
@@ -49,10 +61,14 @@ pub fn render_pdf(report: &Report, image: Option<&ReportImage>) -> Result<Vec<u8
             ),
             &t.data,
         )
-    });
+    }).collect();
     let mut resources = format!("<< /Font << /F1 {font} 0 R >>");
-    if let Some(id) = image_obj {
-        let _ = write!(resources, " /XObject << /Im1 {id} 0 R >>");
+    if !image_objs.is_empty() {
+        resources.push_str(" /XObject <<");
+        for (k, id) in image_objs.iter().enumerate() {
+            let _ = write!(resources, " /Im{} {id} 0 R", k + 1);
+        }
+        resources.push_str(" >>");
     }
     resources.push_str(" >>");
 
