@@ -8,6 +8,8 @@
 //!   Two readers: Cohen's kappa; three or more: Fleiss' kappa. Only images
 //!   read by *every* reader count (Fleiss' kappa needs the same number of
 //!   ratings per subject).
+//! - **Per image** ([`image_agreement`]): the same kappa with the classes of
+//!   the label set as the subjects, plus the matched-box IoU on that image.
 //! - **Mean IoU of matched boxes**: for every pair of readers, per image and
 //!   class, boxes are matched one-to-one greedily by decreasing IoU among the
 //!   pairs with IoU > 0 (a greedy match is what a reviewer does by eye, and it
@@ -193,6 +195,55 @@ pub fn image_level_kappa(reads: &[ImageRead], classes: &[u32]) -> Option<Vec<Cla
         })
         .collect();
     Some(out)
+}
+
+/// Agreement on one image: the classes are the subjects of the kappa.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageAgreement {
+    pub readers: usize,
+    /// Cohen's (two readers) or Fleiss' (more) kappa over `classes`, each
+    /// class present or absent per reader; `None` where undefined (e.g. all
+    /// readers said "absent" for every class).
+    pub method: KappaMethod,
+    pub kappa: Option<f64>,
+    pub boxes: BoxAgreement,
+}
+
+/// Per-image figures from the reads of *one* image (reads of other images
+/// are ignored by the caller's choice of slice; a reader's later read
+/// replaces an earlier one). `None` with fewer than two readers.
+pub fn image_agreement(reads: &[ImageRead], classes: &[u32]) -> Option<ImageAgreement> {
+    let mut per_reader: BTreeMap<&str, &[ClassBox]> = BTreeMap::new();
+    for r in reads {
+        per_reader.insert(r.reader.as_str(), r.boxes.as_slice());
+    }
+    let n = per_reader.len();
+    if n < 2 || classes.is_empty() {
+        return None;
+    }
+    let present = |boxes: &[ClassBox], c: u32| boxes.iter().any(|b| b.class_id == c);
+    let (method, kappa) = if n == 2 {
+        let cols: Vec<Vec<bool>> = per_reader
+            .values()
+            .map(|b| classes.iter().map(|&c| present(b, c)).collect())
+            .collect();
+        (KappaMethod::Cohen, cohen_kappa(&cols[0], &cols[1]))
+    } else {
+        let table: Vec<Vec<usize>> = classes
+            .iter()
+            .map(|&c| {
+                let yes = per_reader.values().filter(|b| present(b, c)).count();
+                vec![yes, n - yes]
+            })
+            .collect();
+        (KappaMethod::Fleiss, fleiss_kappa(&table))
+    };
+    Some(ImageAgreement {
+        readers: n,
+        method,
+        kappa,
+        boxes: mean_matched_iou(reads),
+    })
 }
 
 /// Greedy one-to-one matching by decreasing IoU among pairs with IoU above

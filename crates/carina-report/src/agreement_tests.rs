@@ -204,3 +204,28 @@ fn model_vs_consensus_precision_recall_f1() {
     let none = model_vs_consensus(&[(vec![], vec![])], 0.5, 0.0);
     assert_eq!((none.precision, none.recall, none.f1), (None, None, None));
 }
+
+#[test]
+fn per_image_kappa_uses_classes_as_subjects() {
+    let b = bb(0.0, 0.0, 10.0, 10.0);
+    let classes: Vec<u32> = (0..9).collect();
+    let reads = vec![
+        read("i1", "A", &[(1, b), (4, b)]),
+        read("i1", "B", &[(4, bb(0.0, 0.0, 10.0, 5.0))]),
+    ];
+    let a = image_agreement(&reads, &classes).unwrap();
+    assert_eq!(a.method, KappaMethod::Cohen);
+    let ra: Vec<bool> = classes.iter().map(|&c| c == 1 || c == 4).collect();
+    let rb: Vec<bool> = classes.iter().map(|&c| c == 4).collect();
+    // Hand check: po = 8/9, pe = (7*8 + 2*1)/81 = 58/81, kappa = (72-58)/(81-58) = 14/23.
+    assert!((a.kappa.unwrap() - 14.0 / 23.0).abs() < 1e-12);
+    assert_eq!(a.kappa, cohen_kappa(&ra, &rb));
+    assert_eq!(a.boxes.matched_pairs, 1);
+    assert!((a.boxes.mean_iou.unwrap() - 0.5).abs() < 1e-12);
+
+    let mut three = reads.clone();
+    three.push(read("i1", "C", &[]));
+    let a = image_agreement(&three, &classes).unwrap();
+    assert_eq!((a.method, a.readers), (KappaMethod::Fleiss, 3));
+    assert!(image_agreement(&reads[..1], &classes).is_none());
+}
