@@ -29,6 +29,9 @@ enum Command {
     /// Evaluate detections and models (COCO AP/AR, AUC, F1, confusion matrix).
     #[command(subcommand)]
     Eval(cmd::eval::EvalCommand),
+    /// Benchmarks on generated data (`carina bench eval`).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +57,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Labels => cmd::labels::run(),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Eval(c) => cmd::eval::run(c),
+        Command::Bench(c) => cmd::bench::run(c),
     }
 }

@@ -1,7 +1,7 @@
 //! pycocotools' `accumulate`: precision at 101 recall points and the final
 //! recall, per IoU threshold, category, area range and detection limit.
 
-use super::image::PairEval;
+use super::image::{IGNORED, MATCHED, PairEval};
 use super::{MAX_DETS, N_AREAS, N_RECALL, N_THRS, recall_thresholds};
 
 /// numpy's `np.spacing(1)`: added to the precision's denominator.
@@ -30,36 +30,69 @@ pub(crate) fn accumulate_category(pairs: &[&PairEval]) -> CategoryCurves {
     let mut recall = vec![-1.0; N_THRS * N_AREAS * n_m];
     let mut scores = vec![-1.0; N_THRS * N_RECALL * N_AREAS * n_m];
     let rec_thrs = recall_thresholds();
-    for a in 0..N_AREAS {
-        let npig: usize = pairs.iter().map(|p| p.areas[a].n_gt).sum();
-        if npig == 0 || pairs.is_empty() {
+    if pairs.is_empty() {
+        return CategoryCurves {
+            precision,
+            recall,
+            scores,
+        };
+    }
+    // (pair, detection) in concatenation order (images in id order), then a
+    // stable sort by score: numpy's mergesort of `-dtScores`. Cutting each
+    // pair to its first `maxDet` detections keeps the relative order, so the
+    // order for maxDets 1 and 10 is this one filtered.
+    let mut full: Vec<(u32, u32)> = Vec::new();
+    for (pi, p) in pairs.iter().enumerate() {
+        full.extend((0..p.dt_scores.len()).map(|d| (pi as u32, d as u32)));
+    }
+    let score = |&(p, d): &(u32, u32)| pairs[p as usize].dt_scores[d as usize];
+    full.sort_by(|x, y| {
+        score(y)
+            .partial_cmp(&score(x))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let most = pairs.iter().map(|p| p.dt_scores.len()).max().unwrap_or(0);
+    let npigs: Vec<usize> = (0..N_AREAS)
+        .map(|a| pairs.iter().map(|p| p.n_gt[a]).sum())
+        .collect();
+    let m_last = n_m - 1;
+    for (m, &max_det) in MAX_DETS.iter().enumerate().rev() {
+        if m < m_last && max_det >= most {
+            // No pair has more detections than this limit: same as maxDets 100.
+            for a in 0..N_AREAS {
+                for t in 0..N_THRS {
+                    recall[r_index(t, a, m)] = recall[r_index(t, a, m_last)];
+                    for r in 0..N_RECALL {
+                        precision[p_index(t, r, a, m)] = precision[p_index(t, r, a, m_last)];
+                        scores[p_index(t, r, a, m)] = scores[p_index(t, r, a, m_last)];
+                    }
+                }
+            }
             continue;
         }
-        for (m, &max_det) in MAX_DETS.iter().enumerate() {
-            // (pair, detection) in concatenation order, then a stable sort by score.
-            let mut order: Vec<(u32, u32)> = Vec::new();
-            for (pi, p) in pairs.iter().enumerate() {
-                let n = p.dt_scores.len().min(max_det);
-                order.extend((0..n).map(|d| (pi as u32, d as u32)));
+        let order: Vec<(u32, u32)> = full
+            .iter()
+            .copied()
+            .filter(|&(_, d)| (d as usize) < max_det)
+            .collect();
+        let sorted_scores: Vec<f64> = order.iter().map(score).collect();
+        let nd = order.len();
+        let mut pr = vec![0.0; nd];
+        let mut rc = vec![0.0; nd];
+        for (a, &npig) in npigs.iter().enumerate() {
+            if npig == 0 {
+                continue;
             }
-            let score = |&(p, d): &(u32, u32)| pairs[p as usize].dt_scores[d as usize];
-            order.sort_by(|x, y| {
-                score(y)
-                    .partial_cmp(&score(x))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-            let sorted_scores: Vec<f64> = order.iter().map(score).collect();
-            let nd = order.len();
-            let mut pr = vec![0.0; nd];
-            let mut rc = vec![0.0; nd];
+            let flags: Vec<u32> = order
+                .iter()
+                .map(|&(p, d)| pairs[p as usize].flags[d as usize][a])
+                .collect();
             for t in 0..N_THRS {
                 let (mut tp, mut fp) = (0u64, 0u64);
-                for (i, &(p, d)) in order.iter().enumerate() {
-                    let ae = &pairs[p as usize].areas[a];
-                    let n_d = pairs[p as usize].dt_scores.len();
-                    let idx = t * n_d + d as usize;
-                    if !ae.dt_ignored[idx] {
-                        if ae.dt_matched[idx] {
+                let (m_bit, i_bit) = (1 << (MATCHED + t as u32), 1 << (IGNORED + t as u32));
+                for (i, &f) in flags.iter().enumerate() {
+                    if f & i_bit == 0 {
+                        if f & m_bit != 0 {
                             tp += 1;
                         } else {
                             fp += 1;

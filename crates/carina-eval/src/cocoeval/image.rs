@@ -12,20 +12,19 @@ pub(crate) struct PairEval {
     pub image: usize,
     /// Scores of the kept detections, highest first (at most [`MAX_DET`]).
     pub dt_scores: Vec<f64>,
-    /// Per area range.
-    pub areas: [AreaEval; 4],
+    /// Per kept detection and area range: bit `t` set when the detection is
+    /// matched at IoU threshold `t` ([`MATCHED`]), bit `16 + t` when it is
+    /// ignored ([`IGNORED`]). Compact so that accumulating reads little memory.
+    pub flags: Vec<[u32; 4]>,
+    /// Per area range: ground truths that are not ignored.
+    pub n_gt: [usize; 4],
 }
 
-/// Matching at every IoU threshold for one area range; `[t * D + d]`.
-#[derive(Default)]
-pub(crate) struct AreaEval {
-    /// The detection matched a ground truth whose id is not 0 (pycocotools
-    /// stores the matched id and tests it for truth, so id 0 never counts).
-    pub dt_matched: Vec<bool>,
-    pub dt_ignored: Vec<bool>,
-    /// Ground truths that are not ignored in this area range.
-    pub n_gt: usize,
-}
+/// Shift of the "matched" bits: matched to a ground truth whose id is not 0
+/// (pycocotools stores the matched id and tests it for truth, so id 0 never counts).
+pub(crate) const MATCHED: u32 = 0;
+/// Shift of the "ignored" bits.
+pub(crate) const IGNORED: u32 = 16;
 
 /// IoU of detection `d` and ground truth `g`, both `[x, y, w, h]`, as
 /// pycocotools' C `bbIou` computes it: for crowd ground truth the union is
@@ -77,8 +76,9 @@ pub(crate) fn evaluate_pair(
     }
     let thresholds = iou_thresholds();
     let t_count = thresholds.len();
-    let mut areas: [AreaEval; 4] = Default::default();
-    for (area, &(lo, hi)) in areas.iter_mut().zip(AREA_RANGES.iter()) {
+    let mut flags = vec![[0u32; 4]; n_d];
+    let mut n_gt = [0usize; 4];
+    for (a, &(lo, hi)) in AREA_RANGES.iter().enumerate() {
         // pycocotools replaces a ground truth's `ignore` by its `iscrowd`.
         let ignored: Vec<bool> = gts
             .iter()
@@ -89,8 +89,6 @@ pub(crate) fn evaluate_pair(
             .filter(|&g| !ignored[g])
             .chain((0..n_g).filter(|&g| ignored[g]))
             .collect();
-        let mut dt_matched = vec![false; t_count * n_d];
-        let mut dt_ignored = vec![false; t_count * n_d];
         if n_d > 0 && n_g > 0 {
             let mut gt_taken = vec![false; n_g];
             for (t, &thr) in thresholds.iter().enumerate() {
@@ -114,8 +112,12 @@ pub(crate) fn evaluate_pair(
                         m = Some(g);
                     }
                     if let Some(m) = m {
-                        dt_ignored[t * n_d + d] = ignored[m];
-                        dt_matched[t * n_d + d] = gts[m].id != 0;
+                        if ignored[m] {
+                            flags[d][a] |= 1 << (IGNORED + t as u32);
+                        }
+                        if gts[m].id != 0 {
+                            flags[d][a] |= 1 << (MATCHED + t as u32);
+                        }
                         gt_taken[m] = true;
                     }
                 }
@@ -123,25 +125,22 @@ pub(crate) fn evaluate_pair(
         }
         // Unmatched detections outside the area range are ignored.
         for (d, det) in dt.iter().enumerate() {
-            let a = det.bbox[2] * det.bbox[3];
-            if a < lo || a > hi {
-                for t in 0..t_count {
-                    if !dt_matched[t * n_d + d] {
-                        dt_ignored[t * n_d + d] = true;
+            let area = det.bbox[2] * det.bbox[3];
+            if area < lo || area > hi {
+                for t in 0..t_count as u32 {
+                    if flags[d][a] & (1 << (MATCHED + t)) == 0 {
+                        flags[d][a] |= 1 << (IGNORED + t);
                     }
                 }
             }
         }
-        *area = AreaEval {
-            dt_matched,
-            dt_ignored,
-            n_gt: ignored.iter().filter(|i| !**i).count(),
-        };
+        n_gt[a] = ignored.iter().filter(|i| !**i).count();
     }
     PairEval {
         k,
         image,
         dt_scores: dt.iter().map(|d| d.score).collect(),
-        areas,
+        flags,
+        n_gt,
     }
 }

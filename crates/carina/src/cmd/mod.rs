@@ -1,5 +1,6 @@
 //! One module per subcommand area.
 
+pub mod bench;
 pub mod dataset;
 pub mod eval;
 pub mod labels;

@@ -86,6 +86,34 @@ fn coco_table_is_readable() {
     assert!(text.contains("Confusion matrix"), "{text}");
 }
 
+#[test]
+fn coco_writes_a_self_contained_html_report() {
+    let dir = case("plain");
+    let out_dir = tempfile::tempdir().unwrap();
+    let report = out_dir.path().join("report.html");
+    let out = carina(&[
+        "eval",
+        "coco",
+        "--gt",
+        dir.join("gt.json").to_str().unwrap(),
+        "--dt",
+        dir.join("dt.json").to_str().unwrap(),
+        "--json",
+        "--html",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("data:image/png;base64,").count(), 3);
+    assert!(html.contains("Pleural Effusion"));
+    assert!(!out_dir.path().join("report.html.part").exists());
+}
+
 /// Runs `eval coco` on a GT and a DT given as text; returns stderr, asserting failure.
 fn refused(gt: &str, dt: &str) -> String {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Black-box tests of the `carina` binary: one module per subcommand area.
 
 mod dataset;
+mod bench;
 mod eval;
 mod labels;
 mod synth;

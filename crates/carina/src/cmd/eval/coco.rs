@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use carina_eval::input::detections_from_file;
+use carina_eval::report::{ReportOptions, html_report};
 use carina_eval::{GroundTruth, summarize};
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,6 +22,9 @@ pub struct Args {
     /// Score threshold for precision, recall, F1, accuracy and the confusion matrix.
     #[arg(long, default_value_t = 0.5, value_name = "SCORE")]
     score_thr: f64,
+    /// Also write a self-contained HTML report (tables and figures) to this file.
+    #[arg(long, value_name = "REPORT.html")]
+    html: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,6 +37,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let summary = summarize(&gt, &dets, args.score_thr)?;
     for w in &summary.coco.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(path) = &args.html {
+        let notes = vec![format!(
+            "Ground truth: {}; detections: {}.",
+            args.gt.display(),
+            args.dt.display()
+        )];
+        let html = html_report(
+            &summary,
+            &ReportOptions {
+                title: "COCO evaluation",
+                notes: &notes,
+                ..ReportOptions::default()
+            },
+        )?;
+        // Written beside the target and renamed, so no half-written report is left.
+        let tmp = path.with_extension("html.part");
+        std::fs::write(&tmp, html).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     }
     let mut out = std::io::stdout().lock();
     if args.json {

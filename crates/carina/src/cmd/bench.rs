@@ -1,0 +1,19 @@
+//! `carina bench …`: benchmarks on generated data. Each benchmark's arguments
+//! and body live in their own module under `cmd/bench/`; this file only lists
+//! and dispatches them.
+
+use clap::Subcommand;
+
+pub mod eval;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// COCO evaluation speed against pycocotools (where installed), on generated data.
+    Eval(eval::Args),
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Eval(a) => eval::run(a),
+    }
+}
