@@ -165,7 +165,8 @@ pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) ->
         f64::from(h) / f64::from(img.height),
     );
     let thick = i64::from((w.max(h) / 256).max(2));
-    let scale = thick;
+    // Digits 3×5 cells: at least 3 px per cell so numbers stay legible on a page.
+    let scale = i64::from((w.max(h) / 170).max(3));
     for (i, f) in findings
         .iter()
         .enumerate()

@@ -157,3 +157,36 @@ fn pdftotext_extracts_the_findings_when_installed() {
         );
     }
 }
+
+#[test]
+fn long_reports_flow_onto_more_pages_and_odd_characters_do_not_break_the_pdf() {
+    let long = format!(
+        "{} Unicode outside WinAnsi: 漢字 → ✓; PDF syntax: (a) \\ [b] <c> %d.",
+        "The heart size is within normal limits; no pneumothorax. ".repeat(120)
+    );
+    let report = crate::sample_draft(&long)
+        .sign("dr-ann", "2024-05-01T10:20:30Z")
+        .unwrap();
+    let pdf = render_pdf(&report, &[sample_image()]).unwrap();
+    let streams = parse_structure(&pdf);
+    let text = String::from_utf8_lossy(&pdf);
+    let count: usize = text
+        .split("/Type /Pages")
+        .nth(1)
+        .and_then(|t| t.split("/Count ").nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.trim_end_matches(">>").trim().parse().ok())
+        .unwrap();
+    assert!(count >= 2, "{count} pages");
+    let content: String = streams
+        .iter()
+        .filter(|s| s.starts_with(b"BT ") || s.starts_with(b"q "))
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    assert!(content.contains(&format!("page {count} of {count}")));
+    // Characters outside the encoding become '?'; PDF delimiters are escaped.
+    assert!(
+        content.contains("?? ? ?; PDF syntax: \\(a\\) \\\\ [b] <c> %d."),
+        "escaping"
+    );
+}
