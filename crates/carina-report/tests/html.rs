@@ -11,7 +11,7 @@ fn html_has_table_thumbnail_signature_and_disclaimer() {
     // minijinja escapes "/" as well.
     assert!(
         html.contains(
-            "<td>Nodule&#x2f;Mass</td><td>right lower zone, peripheral</td><td>40 × 40 mm</td>"
+            "<td>Nodule&#x2f;Mass</td><td>right lower zone, peripheral</td><td class=\"nowrap\">40 × 40 mm</td>"
         ),
         "{html}"
     );
@@ -54,6 +54,7 @@ fn draft_and_amendment_are_marked() {
     let html = render_html(&v2, &[]).unwrap();
     assert!(html.contains("Amended (signed)"));
     assert!(html.contains("version 2 (amends report rep-1)"));
+    assert!(html.contains("Version 2, amending report rep-1."));
 }
 
 #[test]
