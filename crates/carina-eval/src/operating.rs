@@ -44,6 +44,9 @@ pub struct ClassMetrics {
     pub precision: Option<f64>,
     pub recall: Option<f64>,
     pub f1: Option<f64>,
+    /// Image-level: (images with a ground-truth box of the class and a
+    /// detection of it at score ≥ threshold + images with neither) / images.
+    /// Pooled over every (image, class) decision for the overall row.
     pub accuracy: Option<f64>,
     /// Image-level counts behind `accuracy`.
     pub images: ImageCounts,
