@@ -222,25 +222,33 @@ pub fn split(plans: &[Vec<Finding>], val_fraction: f64, seed: u64) -> Vec<bool> 
     val
 }
 
-/// Counts per split, written as `summary.json`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SplitSummary {
+/// Counts of one class in one split.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClassSplitCounts {
     pub images: usize,
-    pub images_without_findings: usize,
     pub boxes: usize,
-    /// Class name → number of boxes.
-    pub boxes_per_class: BTreeMap<String, usize>,
-    /// Class name → number of images with at least one box of it.
-    pub images_per_class: BTreeMap<String, usize>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// `summary.json`: the same shape as `carina dataset prepare` writes, plus
+/// how the data was generated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SynthSummary {
     pub synthetic: bool,
     pub generator: String,
     pub mode: String,
     pub seed: u64,
-    pub splits: BTreeMap<String, SplitSummary>,
+    pub image_size: u32,
+    pub bit_depth: u8,
+    /// split → number of images.
+    pub images: BTreeMap<String, usize>,
+    /// split → number of boxes.
+    pub boxes: BTreeMap<String, usize>,
+    /// split → images without any box ("No finding").
+    pub images_without_boxes: BTreeMap<String, usize>,
+    /// class name → split → counts.
+    pub per_class: BTreeMap<String, BTreeMap<String, ClassSplitCounts>>,
+    /// E.g. a class missing from a split because there were too few images.
+    pub warnings: Vec<String>,
 }
 
 struct Made {
@@ -354,7 +362,19 @@ pub fn write_dataset(
         },
     );
     let mut splits = BTreeMap::new();
-    let mut summaries = BTreeMap::new();
+    let mut summary = SynthSummary {
+        synthetic: true,
+        generator: GENERATOR_VERSION.to_string(),
+        mode: cfg.mode.name().to_string(),
+        seed: cfg.seed,
+        image_size: cfg.size,
+        bit_depth: cfg.bit_depth,
+        images: BTreeMap::new(),
+        boxes: BTreeMap::new(),
+        images_without_boxes: BTreeMap::new(),
+        per_class: names.iter().map(|n| (n.clone(), BTreeMap::new())).collect(),
+        warnings: Vec::new(),
+    };
     for (split_name, want_val) in [("train", false), ("val", true)] {
         let members: Vec<usize> = (0..made.len()).filter(|&i| is_val[i] == want_val).collect();
         if members.is_empty() {
@@ -373,13 +393,11 @@ pub fn write_dataset(
             annotations: Vec::new(),
             categories: CocoDataset::categories_for(&names),
         };
-        let mut sum = SplitSummary {
-            images: members.len(),
-            images_without_findings: 0,
-            boxes: 0,
-            boxes_per_class: names.iter().map(|n| (n.clone(), 0)).collect(),
-            images_per_class: names.iter().map(|n| (n.clone(), 0)).collect(),
-        };
+        let mut without = 0;
+        let mut per_class: BTreeMap<String, ClassSplitCounts> = names
+            .iter()
+            .map(|n| (n.clone(), ClassSplitCounts::default()))
+            .collect();
         for &i in &members {
             let m = &made[i];
             let id = i as i64 + 1;
@@ -393,7 +411,7 @@ pub fn write_dataset(
                 source: Some(m.source.clone()),
             });
             if m.annotations.is_empty() {
-                sum.images_without_findings += 1;
+                without += 1;
             }
             let mut seen = Vec::new();
             for a in &m.annotations {
@@ -407,27 +425,36 @@ pub fn write_dataset(
                     iscrowd: 0,
                     ignore: None,
                 });
-                let name = a.finding.name().to_string();
-                *sum.boxes_per_class.get_mut(&name).expect("known class") += 1;
+                let c = per_class.get_mut(a.finding.name()).expect("known class");
+                c.boxes += 1;
                 if !seen.contains(&a.finding) {
                     seen.push(a.finding);
-                    *sum.images_per_class.get_mut(&name).expect("known class") += 1;
+                    c.images += 1;
                 }
-                sum.boxes += 1;
             }
         }
         let file = format!("{split_name}.json");
         write_json(&tmp.path().join(&file), &coco).map_err(out_err)?;
         splits.insert(split_name.to_string(), file);
-        summaries.insert(split_name.to_string(), sum);
+        let split = split_name.to_string();
+        summary.images.insert(split.clone(), members.len());
+        summary
+            .boxes
+            .insert(split.clone(), per_class.values().map(|c| c.boxes).sum());
+        summary.images_without_boxes.insert(split.clone(), without);
+        for (name, c) in per_class {
+            if c.images == 0 {
+                summary
+                    .warnings
+                    .push(format!("no {name} in the {split} split"));
+            }
+            summary
+                .per_class
+                .get_mut(&name)
+                .expect("known class")
+                .insert(split.clone(), c);
+        }
     }
-    let summary = SynthSummary {
-        synthetic: true,
-        generator: GENERATOR_VERSION.to_string(),
-        mode: cfg.mode.name().to_string(),
-        seed: cfg.seed,
-        splits: summaries,
-    };
     write_json(&tmp.path().join("summary.json"), &summary).map_err(out_err)?;
     let manifest = PreparedManifest {
         format: MANIFEST_FORMAT.to_string(),

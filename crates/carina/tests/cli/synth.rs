@@ -28,7 +28,8 @@ fn writes_a_prepared_dataset() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["synthetic"], true);
-    assert_eq!(summary["splits"]["val"]["images"], 2);
+    assert_eq!(summary["images"]["val"], 2);
+    assert_eq!(summary["per_class"].as_object().unwrap().len(), 9);
     let m: PreparedManifest =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert!(m.synthetic && m.image_size == 128 && m.seed == Some(3));
