@@ -167,10 +167,7 @@ impl TestApp {
         let mut pg = None;
         if backend == Backend::Postgres {
             let admin = postgres_admin_url()?;
-            let name = format!(
-                "carina_test_{}",
-                carina_server::auth::random_token()[..16].to_string()
-            );
+            let name = format!("carina_test_{}", &carina_server::auth::random_token()[..16]);
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
                 .expect("connect to the test PostgreSQL");
@@ -207,13 +204,13 @@ impl TestApp {
             let _ = tx.send(());
         }
         self.state.store.db.close().await;
-        if let Some((admin, name)) = &self.inner.pg {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                conn.close().await.ok();
-            }
+        if let Some((admin, name)) = &self.inner.pg
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+            conn.close().await.ok();
         }
     }
 
