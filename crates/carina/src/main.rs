@@ -32,6 +32,8 @@ enum Command {
     /// Benchmarks on generated data (`carina bench eval`).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Serve the workbench: the web editor and the JSON API.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,5 +60,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Eval(c) => cmd::eval::run(c),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Serve(a) => cmd::serve::run(a),
     }
 }

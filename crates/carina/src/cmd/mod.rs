@@ -4,3 +4,4 @@ pub mod bench;
 pub mod dataset;
 pub mod eval;
 pub mod labels;
+pub mod serve;

@@ -4,6 +4,7 @@ mod dataset;
 mod bench;
 mod eval;
 mod labels;
+mod serve;
 mod synth;
 
 use std::path::PathBuf;
