@@ -1,0 +1,42 @@
+"""One effdet training step (tf_efficientdet_d0, batch 4, 512x512, CPU): the
+reference for `cargo bench -p carina-train --bench train_step`.
+
+Usage: python3 effdet_train_step.py THREADS REPEATS
+Prints one JSON object: {"median_s": ..., "runs": [...]}.
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+from effdet import create_model
+
+threads, repeats = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+bench = create_model("tf_efficientdet_d0", bench_task="train", num_classes=9, pretrained=False)
+bench.train()
+opt = torch.optim.SGD(bench.parameters(), lr=0.01, momentum=0.9, weight_decay=4e-5)
+x = torch.randn(4, 3, 512, 512)
+# Boxes are (y_min, x_min, y_max, x_max) in input pixels; classes are 1-based in effdet.
+boxes = torch.tensor([[[100.0, 120.0, 220.0, 260.0], [300.0, 40.0, 380.0, 110.0]]] * 4)
+classes = torch.tensor([[1.0, 5.0]] * 4)
+target = {"bbox": boxes, "cls": classes}
+
+
+def step():
+    opt.zero_grad()
+    out = bench(x, target)
+    out["loss"].backward()
+    torch.nn.utils.clip_grad_norm_(bench.parameters(), 10.0)
+    opt.step()
+
+
+step()  # warm-up
+runs = []
+for _ in range(repeats):
+    t = time.perf_counter()
+    step()
+    runs.append(time.perf_counter() - t)
+print(json.dumps({"median_s": statistics.median(runs), "runs": runs}))
