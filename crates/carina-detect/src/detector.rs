@@ -75,6 +75,16 @@ impl Detector {
     }
 
     pub fn load_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, DetectError> {
+        Self::load_on(path, opts, &Device::default())
+    }
+
+    /// Like [`Self::load_with`], on a chosen burn device (the default is the first enabled
+    /// backend: a GPU when built with the `cuda` or `wgpu` feature, else the flex CPU backend).
+    pub fn load_on(
+        path: impl AsRef<Path>,
+        opts: &LoadOptions,
+        device: &Device,
+    ) -> Result<Self, DetectError> {
         let path = path.as_ref();
         let (file, card) = if path.is_dir() {
             let weights = path.join("model.safetensors");
@@ -119,8 +129,7 @@ impl Detector {
             }
         }
         let config = EfficientDetConfig::from_arch(&arch, num_classes)?;
-        let device = Device::flex();
-        let mut model = EfficientDet::new(&config, &device)?;
+        let mut model = EfficientDet::new(&config, device)?;
         load_weights(&mut model, &weights.tensors, ClassHead::Load)?;
         let names = match card.filter(|c| !c.class_names.is_empty()) {
             Some(c) => Some(c.class_names),
@@ -260,5 +269,16 @@ impl Detector {
             cfg.nms_iou,
             max_det,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Detector;
+
+    #[test]
+    fn detector_can_move_to_a_worker_thread() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Detector>();
     }
 }

@@ -9,6 +9,22 @@
 //! - [`anchors`] and [`postprocess`]: anchors, box coding, top-k, class-wise NMS.
 //!
 //! Tensors never leave this crate: callers pass images and get boxes.
+//!
+//! ```no_run
+//! use carina_detect::{Detector, InputImage, PredictOptions};
+//!
+//! let detector = Detector::load("model.safetensors")?;
+//! let pixels = vec![0.5f32; 1024 * 800]; // a windowed grayscale image, values in [0, 1]
+//! let image = InputImage::new(1024, 800, &pixels)?;
+//! for d in detector.predict(&image, &PredictOptions::default())? {
+//!     println!("{} {:.2} {:?}", d.class_name, d.score, d.bbox.to_array());
+//! }
+//! # Ok::<(), carina_detect::DetectError>(())
+//! ```
+//!
+//! Training builds on the same [`EfficientDet`]: create or load it on `device.autodiff()`
+//! ([`weights::load_checkpoint`], [`weights::load_lite0_imagenet_backbone`]) and save it with
+//! [`weights::model_tensors`] + [`weights::write_safetensors`] under effdet's names.
 
 pub mod anchors;
 pub mod backbone;
