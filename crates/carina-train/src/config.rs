@@ -18,6 +18,9 @@ pub struct TrainConfig {
     pub image_size: u32,
     /// Seeds weight initialisation, shuffling and augmentation: same seed, same run.
     pub seed: u64,
+    /// Batch-norm running-statistics momentum (PyTorch convention; effdet uses 0.01).
+    /// Short runs need a larger value for the statistics used at validation to settle.
+    pub bn_momentum: f64,
     /// Optimiser steps (one step = `batch_size × accumulate` images).
     pub steps: u64,
     pub batch_size: usize,
@@ -129,6 +132,7 @@ impl Default for TrainConfig {
             init: "scratch".into(),
             image_size: 0,
             seed: 42,
+            bn_momentum: 0.01,
             steps: 3000,
             batch_size: 4,
             accumulate: 1,
@@ -279,6 +283,9 @@ impl TrainConfig {
         }
         if !(0.0..=1.0).contains(&a.min_visible) {
             return bad("augment.min_visible must be in [0, 1]");
+        }
+        if !(self.bn_momentum > 0.0 && self.bn_momentum <= 1.0) {
+            return bad("bn_momentum must be in (0, 1]");
         }
         if !(0.0..1.0).contains(&self.loss.label_smoothing) {
             return bad("loss.label_smoothing must be in [0, 1)");

@@ -83,6 +83,7 @@ pub fn build(
     if cfg.image_size != 0 {
         arch.image_size = cfg.image_size as usize;
     }
+    arch.bn_momentum = cfg.bn_momentum;
     device.seed(cfg.seed);
     let mut model = EfficientDet::new(&arch, device).map_err(model_err)?;
     match Init::parse(&cfg.init)? {
