@@ -34,6 +34,10 @@ enum Command {
     Bench(cmd::bench::BenchCommand),
     /// Serve the workbench: the web editor and the JSON API.
     Serve(cmd::serve::Args),
+    /// Run a detector on an image or a folder of images.
+    Predict(cmd::predict::Args),
+    /// Train a detector on a prepared dataset.
+    Train(cmd::train::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,5 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(c) => cmd::eval::run(c),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Train(a) => cmd::train::run(a),
     }
 }

@@ -4,4 +4,6 @@ pub mod bench;
 pub mod dataset;
 pub mod eval;
 pub mod labels;
+pub mod predict;
 pub mod serve;
+pub mod train;

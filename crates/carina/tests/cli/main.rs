@@ -1,11 +1,13 @@
 //! Black-box tests of the `carina` binary: one module per subcommand area.
 
-mod dataset;
 mod bench;
+mod dataset;
 mod eval;
 mod labels;
+mod predict;
 mod serve;
 mod synth;
+mod train;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
