@@ -20,8 +20,7 @@ impl Anchors {
         let image = cfg.image_size as f64;
         let mut boxes = Vec::new();
         let mut levels = Vec::new();
-        for level in cfg.min_level..=cfg.max_level {
-            let feat = sizes[level];
+        for &feat in &sizes[cfg.min_level..=cfg.max_level] {
             // effdet: stride = image / feature size (a float when the size is not a power of 2).
             let stride = image / feat as f64;
             levels.push((boxes.len(), feat, feat));

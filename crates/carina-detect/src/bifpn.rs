@@ -113,6 +113,8 @@ fn sum_weighted(nodes: Vec<Tensor<4>>, weights: &Tensor<1>, denom: Option<Tensor
         .into_iter()
         .enumerate()
         .map(|(i, x)| {
+            // burn's `slice` takes one range per dimension: this is not a Vec of a range.
+            #[allow(clippy::single_range_in_vec_init)]
             let wi = weights.clone().slice([i..i + 1]).reshape([1, 1, 1, 1]);
             let x = x * wi;
             match &denom {

@@ -220,8 +220,8 @@ mod tests {
         assert_eq!(t.num_positives, 1);
         // Box centre (2.5, 2.5) vs anchor centre (5, 5), sizes 5 vs 10.
         let want = [-0.25, -0.25, 0.5f32.ln(), 0.5f32.ln()];
-        for k in 0..4 {
-            assert!((t.boxes[0][k] - want[k]).abs() < 1e-6);
+        for (got, want) in t.boxes[0].iter().zip(want) {
+            assert!((got - want).abs() < 1e-6);
         }
         assert_eq!(t.boxes[1], [0.0; 4]);
     }

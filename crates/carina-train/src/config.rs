@@ -215,7 +215,7 @@ impl TrainConfig {
     }
 
     pub fn from_toml(text: &str) -> Result<Self, TrainError> {
-        toml::from_str(text).map_err(|e| TrainError::Config(format!("{}", e.message())))
+        toml::from_str(text).map_err(|e| TrainError::Config(e.message().to_string()))
     }
 
     pub fn to_toml(&self) -> String {
@@ -293,7 +293,7 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.loss.match_threshold) {
             return bad("loss.match_threshold must be in [0, 1]");
         }
-        if self.image_size != 0 && self.image_size % 128 != 0 {
+        if self.image_size != 0 && !self.image_size.is_multiple_of(128) {
             return bad("image_size must be a multiple of 128 (the stride of level 7)");
         }
         Ok(())

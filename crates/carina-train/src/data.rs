@@ -34,8 +34,11 @@ pub struct Split {
     pub samples: Vec<SampleInfo>,
     /// Model input size the cached images are letterboxed to.
     pub size: usize,
-    cache: Vec<OnceLock<Arc<(GrayImage, Vec<LabeledBox>)>>>,
+    cache: Vec<OnceLock<Arc<CachedSample>>>,
 }
+
+/// A decoded, letterboxed image and its boxes, kept after the first read.
+type CachedSample = (GrayImage, Vec<LabeledBox>);
 
 /// Reads and checks `DIR/manifest.json`.
 pub fn read_manifest(dir: &Path) -> Result<PreparedManifest, TrainError> {

@@ -88,7 +88,8 @@ pub fn loss_curves(
         mesh.disable_x_axis().disable_y_axis();
     }
     mesh.draw().map_err(err)?;
-    let series: [(&str, RGBColor, fn(&StepRecord) -> f64); 4] = [
+    type Series<'a> = (&'a str, RGBColor, fn(&StepRecord) -> f64);
+    let series: [Series; 4] = [
         ("total_loss", BLACK, |s| s.total_loss),
         ("class_loss", BLUE, |s| s.class_loss),
         ("box_loss × 50", RED, |s| s.box_loss * 50.0),

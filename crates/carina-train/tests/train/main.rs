@@ -16,15 +16,17 @@ fn shared_weights() -> PathBuf {
 
 /// A small Lite0 at 128 px from the ImageNet backbone: quick on two cores.
 fn small_config(steps: u64) -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.arch = "tf_efficientdet_lite0".into();
-    c.init = format!("imagenet-lite0:{}", shared_weights().display());
-    c.image_size = 128;
-    // Few steps: let the batch-norm statistics used at validation catch up.
-    c.bn_momentum = 0.5;
-    c.steps = steps;
-    c.batch_size = 8;
-    c.workers = 2;
+    let mut c = TrainConfig {
+        arch: "tf_efficientdet_lite0".into(),
+        init: format!("imagenet-lite0:{}", shared_weights().display()),
+        image_size: 128,
+        // Few steps: let the batch-norm statistics used at validation catch up.
+        bn_momentum: 0.5,
+        steps,
+        batch_size: 8,
+        workers: 2,
+        ..TrainConfig::default()
+    };
     c.optim.optimizer = OptimizerKind::Adamw;
     c.optim.lr = 3e-3;
     c.optim.warmup_steps = 5;
