@@ -92,21 +92,13 @@ fn ext_rank(p: &Path) -> usize {
 }
 
 /// Width and height of an image file (PNG, JPEG or DICOM), judged from its
-/// content. PNG and JPEG sizes come from the header; DICOM files are decoded
-/// with `carina-imaging`, which also proves the pixel data readable.
+/// content and read from the header only ([`carina_imaging::probe`]): the
+/// pixel data is not decoded, so listing a folder of large DICOMs stays
+/// cheap. `prepare` decodes every image anyway and refuses one whose decoded
+/// size differs from the imported one.
 pub fn probe_size(path: &Path) -> Result<(u32, u32), String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    match carina_imaging::sniff(&bytes) {
-        Some(carina_imaging::Format::Dicom) => {
-            let d = carina_imaging::decode(&bytes, &carina_imaging::Limits::default())
-                .map_err(|e| e.to_string())?;
-            Ok((d.image.width, d.image.height))
-        }
-        Some(_) => image::ImageReader::new(std::io::Cursor::new(&bytes))
-            .with_guessed_format()
-            .map_err(|e| e.to_string())?
-            .into_dimensions()
-            .map_err(|e| e.to_string()),
-        None => Err(carina_imaging::ImagingError::NotAnImage.to_string()),
-    }
+    let p = carina_imaging::probe(&bytes, &carina_imaging::Limits::default())
+        .map_err(|e| e.to_string())?;
+    Ok((p.width, p.height))
 }

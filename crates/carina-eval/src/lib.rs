@@ -7,6 +7,8 @@
 //!   best-F1 threshold, matched IoUs and a confusion matrix at one score threshold.
 //! - [`plot`]: precision–recall, ROC, confusion and loss figures as PNG.
 //! - [`report`]: a self-contained HTML report with the figures inlined.
+//! - [`prepared`]: a prepared dataset's split with its ground truth in
+//!   original pixels, for `carina eval model`; [`losslog`]: training logs.
 //! - [`summary`]: all of the above for `carina eval coco`, as JSON or a table.
 //! - [`synthetic`]: seeded generated data for the benchmark and property tests.
 //! - [`wbf`]: Weighted Boxes Fusion of several readers' (or models') boxes,
@@ -27,8 +29,10 @@ pub mod auc;
 pub mod cocoeval;
 pub mod confusion;
 pub mod input;
+pub mod losslog;
 pub mod operating;
 pub mod plot;
+pub mod prepared;
 pub mod report;
 pub mod summary;
 pub mod synthetic;

@@ -21,6 +21,7 @@
 
 mod backend;
 mod error;
+mod export;
 mod images;
 mod models;
 mod objects;
@@ -29,6 +30,7 @@ mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
 pub use error::{Result, StoreError};
+pub use export::{ExportFilter, ExportedBox, ExportedImage};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;

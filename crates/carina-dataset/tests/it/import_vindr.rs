@@ -116,3 +116,41 @@ fn vindr_bad_files_are_errors_naming_the_file() {
     let e = import(SourceFormat::Vindr, &dir.path().join("nope.csv"), &opts).unwrap_err();
     assert!(matches!(e, DatasetError::Io { .. }));
 }
+
+/// Image sizes come from the headers (`carina_imaging::probe`): the real
+/// DICOM samples (JPEG 2000, JPEG baseline, uncompressed) and PNG/JPEG report
+/// exactly the size a full decode gives.
+#[test]
+fn vindr_image_sizes_from_headers_equal_the_decoded_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let samples = crate::common::shared_dir().join("data/samples");
+    let files = [
+        ("rg1_j2kr", "dicom/RG1_J2KR.dcm", "dcm"),
+        ("rg1_uncr", "dicom/RG1_UNCR.dcm", "dicom"),
+        ("siim", "dicom/siim_cr_jpeg_baseline.dcm", "dcm"),
+        ("nih", "png/00000001_000.png", "png"),
+        ("kid", "jpeg/person1946_bacteria_4874.jpeg", "jpeg"),
+    ];
+    let mut csv = String::from("image_id,class_name,class_id,rad_id,x_min,y_min,x_max,y_max\n");
+    for (id, rel, ext) in files {
+        std::fs::copy(samples.join(rel), images.join(format!("{id}.{ext}"))).unwrap();
+        csv += &format!("{id},Nodule/Mass,8,R1,1,1,5,5\n");
+    }
+    let csv_path = dir.path().join("train.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let opts = ImportOptions {
+        images: Some(images),
+        ..Default::default()
+    };
+    let (ds, report) = import(SourceFormat::Vindr, &csv_path, &opts).unwrap();
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    assert_eq!(ds.images.len(), files.len());
+    for ((id, rel, _), img) in files.iter().zip(&ds.images) {
+        assert_eq!(img.id, *id);
+        let bytes = std::fs::read(samples.join(rel)).unwrap();
+        let d = carina_imaging::decode(&bytes, &carina_imaging::Limits::default()).unwrap();
+        assert_eq!(img.size, Some((d.image.width, d.image.height)), "{rel}");
+    }
+}

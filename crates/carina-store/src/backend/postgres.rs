@@ -25,3 +25,4 @@ include!("queries/common.rs");
 include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
+include!("queries/export.rs");

@@ -31,3 +31,4 @@ include!("queries/common.rs");
 include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
+include!("queries/export.rs");

@@ -3,6 +3,8 @@
 mod bench;
 mod dataset;
 mod eval;
+mod eval_model;
+mod export_db;
 mod labels;
 mod predict;
 mod serve;

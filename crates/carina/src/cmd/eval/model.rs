@@ -1,0 +1,267 @@
+//! `carina eval model`: run a detector over one split of a prepared dataset
+//! and report every metric of `carina eval coco` plus the inference time per
+//! image, as JSON and as a self-contained HTML report.
+//!
+//! Ground truth and detections are compared in the original images' pixels:
+//! the model sees the prepared (letterboxed) image, its boxes come back in
+//! that image's pixels and are mapped through the letterbox the split's COCO
+//! file records, exactly as the ground truth is (`carina_eval::prepared`).
+
+use anyhow::{Context, bail};
+use carina_detect::{Detector, InputImage, PredictOptions};
+use carina_eval::input::detections_to_json;
+use carina_eval::losslog::read_loss_log;
+use carina_eval::prepared::{PreparedSplit, TimingStats, detection};
+use carina_eval::report::{InferenceTiming, ReportOptions, html_report};
+use carina_eval::{Detection, summarize};
+use carina_imaging::{Limits, decode, to_unit_f32};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model: a folder with model.safetensors (+ model.json), or a weights file.
+    #[arg(long, value_name = "MODEL_DIR")]
+    weights: PathBuf,
+    /// A prepared dataset (the folder with manifest.json).
+    #[arg(long, value_name = "PREPARED_DIR")]
+    data: PathBuf,
+    /// Which split to evaluate.
+    #[arg(long, default_value = "val")]
+    split: String,
+    /// Score threshold for precision, recall, F1, accuracy and the confusion matrix.
+    #[arg(long, default_value_t = 0.5, value_name = "SCORE")]
+    score_thr: f64,
+    /// Detections scoring below this are not kept at all (COCO AP wants a low value).
+    #[arg(long, default_value_t = 0.001, value_name = "SCORE")]
+    min_score: f32,
+    /// At most this many detections per image (COCO's maxDets is 100).
+    #[arg(long, default_value_t = 100)]
+    max_det: usize,
+    /// Write the results as one JSON object to this file.
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report (tables and figures) to this file.
+    #[arg(long, value_name = "REPORT.html")]
+    html: Option<PathBuf>,
+    /// Write the detections (COCO results, original pixels) to this file.
+    #[arg(long, value_name = "DT.json")]
+    predictions: Option<PathBuf>,
+    /// A training log (carina train's log.csv or val.csv, or JSON) for the loss curves.
+    #[arg(long, value_name = "LOG")]
+    train_log: Option<PathBuf>,
+}
+
+/// What `model.json` says about the training data, when there is one.
+struct ModelInfo {
+    arch: Option<String>,
+    synthetic: Option<bool>,
+    notice: Option<String>,
+}
+
+fn model_info(weights: &Path) -> anyhow::Result<ModelInfo> {
+    let card = weights.join("model.json");
+    if !weights.is_dir() || !card.is_file() {
+        return Ok(ModelInfo {
+            arch: None,
+            synthetic: None,
+            notice: None,
+        });
+    }
+    let text =
+        std::fs::read_to_string(&card).with_context(|| format!("reading {}", card.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", card.display()))?;
+    Ok(ModelInfo {
+        arch: v["arch"].as_str().map(str::to_owned),
+        synthetic: v["synthetic"].as_bool(),
+        notice: v["notice"].as_str().map(str::to_owned),
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if !args.score_thr.is_finite() {
+        bail!("--score-thr must be a finite number");
+    }
+    if !(0.0..=1.0).contains(&args.min_score) {
+        bail!("--min-score must be between 0 and 1");
+    }
+    if args.max_det == 0 {
+        bail!("--max-det must be at least 1");
+    }
+    let split = PreparedSplit::load(&args.data, &args.split)?;
+    let gt = split.ground_truth_original()?;
+    // Read the log first: a bad log should fail before minutes of inference.
+    let loss_log = match &args.train_log {
+        Some(p) => Some(read_loss_log(p)?),
+        None => None,
+    };
+    let info = model_info(&args.weights)?;
+    let detector = Detector::load(&args.weights)
+        .with_context(|| format!("cannot load the model {}", args.weights.display()))?;
+    let category: HashMap<&str, i64> = gt
+        .categories
+        .iter()
+        .map(|c| (c.name.as_str(), c.id))
+        .collect();
+    let class_to_category: Vec<i64> = detector
+        .class_names()
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            category.get(name.as_str()).copied().with_context(|| {
+                format!(
+                    "model class {k} {name:?} is not a class of the dataset ({})",
+                    split.manifest.class_names.join(", ")
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    let opts = PredictOptions {
+        score_thr: args.min_score,
+        max_det: args.max_det,
+    };
+    let bar = indicatif::ProgressBar::new(split.images.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} eval [{bar:30}] {pos}/{len} images, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut dets: Vec<Detection> = Vec::new();
+    let mut times_ms = Vec::with_capacity(split.images.len());
+    for im in &split.images {
+        let bytes = std::fs::read(&im.path)
+            .with_context(|| format!("cannot read {}", im.path.display()))?;
+        let decoded = decode(&bytes, &Limits::default())
+            .with_context(|| format!("{} is not a readable image", im.path.display()))?;
+        let img = &decoded.image;
+        let pixels = to_unit_f32(img, decoded.meta.window);
+        let input = InputImage::new(img.width, img.height, &pixels)?;
+        // The model's time: pre-processing, network and post-processing (not file decoding).
+        let t0 = Instant::now();
+        let found = detector
+            .predict(&input, &opts)
+            .with_context(|| format!("predicting on {}", im.path.display()))?;
+        times_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        for d in found {
+            let b = im.letterbox.to_original(&d.bbox);
+            dets.push(detection(
+                im.id,
+                class_to_category[d.class_id],
+                &b,
+                f64::from(d.score),
+            ));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    gt.check_detections(&dets, "model detections")?;
+    let summary = summarize(&gt, &dets, args.score_thr)?;
+    let timing = TimingStats::from_ms(&times_ms).expect("a split has images");
+
+    let mut notes = vec![format!(
+        "Model {} on split {:?} of {} ({} images, {} boxes); boxes compared in the original images' pixels.",
+        args.weights.display(),
+        split.split,
+        args.data.display(),
+        split.images.len(),
+        gt.annotations.len()
+    )];
+    match info.synthetic {
+        Some(true) => notes.push(
+            "This model was trained on synthetic radiographs (model.json): it is not validated on patients."
+                .into(),
+        ),
+        Some(false) => {}
+        None => notes.push("The model's training data is not recorded (no model.json).".into()),
+    }
+    if let Some(n) = &info.notice {
+        notes.push(format!("Model notice: {n}"));
+    }
+    if split.synthetic {
+        notes.push(
+            "Evaluated on synthetic radiographs: these numbers say nothing about performance on patients."
+                .into(),
+        );
+    }
+
+    if let Some(p) = &args.predictions {
+        write_atomic(p, detections_to_json(&dets).as_bytes())?;
+    }
+    if let Some(p) = &args.html {
+        let html = html_report(
+            &summary,
+            &ReportOptions {
+                title: "Model evaluation",
+                notes: &notes,
+                timing: Some(InferenceTiming {
+                    images: timing.images,
+                    median_ms: timing.median_ms,
+                    p95_ms: timing.p95_ms,
+                }),
+                loss_log: loss_log.as_deref(),
+            },
+        )?;
+        write_atomic(p, html.as_bytes())?;
+    }
+    let mut json = summary.to_json().context("serialising the results")?;
+    let obj = json.as_object_mut().expect("the summary is an object");
+    obj.insert("coordinates".into(), "original image pixels".into());
+    obj.insert(
+        "inference".into(),
+        serde_json::json!({
+            "images": timing.images,
+            "median_ms": timing.median_ms,
+            "p95_ms": timing.p95_ms,
+            "mean_ms": timing.mean_ms,
+            "max_ms": timing.max_ms,
+            "measures": "Detector::predict per image: pre-processing, network, post-processing (file decoding excluded)",
+        }),
+    );
+    obj.insert(
+        "model".into(),
+        serde_json::json!({
+            "weights": args.weights.display().to_string(),
+            "arch": info.arch,
+            "class_names": detector.class_names(),
+            "trained_on_synthetic": info.synthetic,
+            "notice": info.notice,
+        }),
+    );
+    obj.insert(
+        "data".into(),
+        serde_json::json!({
+            "dir": args.data.display().to_string(),
+            "split": split.split,
+            "images": split.images.len(),
+            "boxes": gt.annotations.len(),
+            "synthetic": split.synthetic,
+            "description": split.manifest.description,
+        }),
+    );
+    obj.insert("notes".into(), serde_json::json!(notes));
+    if let Some(p) = &args.json {
+        write_atomic(p, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    print!("{}", summary.to_table());
+    println!(
+        "\nInference: {} images, median {:.1} ms, p95 {:.1} ms per image",
+        timing.images, timing.median_ms, timing.p95_ms
+    );
+    for n in &notes {
+        println!("note: {n}");
+    }
+    Ok(())
+}
