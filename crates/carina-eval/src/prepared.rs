@@ -121,12 +121,13 @@ impl PreparedSplit {
                 pad_x: 0.0,
                 pad_y: 0.0,
             });
-            if !(letterbox.scale.is_finite() && letterbox.scale > 0.0)
-                || !letterbox.pad_x.is_finite()
-                || !letterbox.pad_y.is_finite()
-                || letterbox.orig_width == 0
-                || letterbox.orig_height == 0
-            {
+            let valid = letterbox.scale.is_finite()
+                && letterbox.scale > 0.0
+                && letterbox.pad_x.is_finite()
+                && letterbox.pad_y.is_finite()
+                && letterbox.orig_width > 0
+                && letterbox.orig_height > 0;
+            if !valid {
                 return Err(invalid(
                     &cpath,
                     place,
