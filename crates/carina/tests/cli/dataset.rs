@@ -319,3 +319,42 @@ fn prepare_then_export_round() {
     assert!(!o.status.success());
     assert!(text(&o.stderr).contains("maybe"));
 }
+
+#[test]
+fn import_with_no_usable_row_fails_and_names_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("nih_bad.csv");
+    std::fs::write(
+        &csv,
+        "Image Index,Finding Label,Bbox [x,y,w,h],,,\n\
+         00000001_000.png,Nodule,10,20,-5,30\n\
+         00000002_000.png,Mass,10,20,NaN,30\n\
+         00000003_000.png,Mass,10,20,5\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.json");
+    let o = carina(&[
+        "dataset",
+        "import",
+        "--format",
+        "nih",
+        s(&csv),
+        "-o",
+        s(&out),
+    ]);
+    assert!(!o.status.success());
+    let stdout = text(&o.stdout);
+    for line in [
+        "nih_bad.csv:2: InvalidBox",
+        "nih_bad.csv:3: InvalidBox",
+        "nih_bad.csv:4: MalformedRow",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    assert!(
+        text(&o.stderr).contains("no usable row (3 read, 3 rejected)"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.exists(), "nothing written");
+}

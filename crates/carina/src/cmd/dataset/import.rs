@@ -70,6 +70,14 @@ pub fn import_and_report(
     if let Some(p) = report_path {
         write_report(p, &report)?;
     }
+    if ds.images.is_empty() {
+        bail!(
+            "{}: no usable row ({} read, {} rejected); nothing to import",
+            input.display(),
+            report.rows,
+            report.rows_rejected
+        );
+    }
     if strict && report.has_issues() {
         bail!(
             "{}: {} issue(s) and --strict given; nothing written",
