@@ -25,6 +25,9 @@ mod images;
 mod models;
 mod objects;
 mod plan;
+mod review;
+mod review_rows;
+mod review_db;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -32,6 +35,7 @@ pub use error::{Result, StoreError};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
+pub use review::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {
