@@ -26,8 +26,8 @@ mod models;
 mod objects;
 mod plan;
 mod review;
-mod review_rows;
 mod review_db;
+mod review_rows;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};

@@ -85,7 +85,12 @@ impl Database {
     ) -> Result<Option<Job>> {
         dispatch!(self, fail_job(id, worker, error, retry_at))
     }
-    pub async fn finish_job(&self, id: i64, worker: &str, result: &serde_json::Value) -> Result<bool> {
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        result: &serde_json::Value,
+    ) -> Result<bool> {
         dispatch!(self, finish_job(id, worker, result))
     }
     /// Stores a predict job's raw output, adds its proposals and finishes the

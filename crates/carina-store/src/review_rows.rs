@@ -43,10 +43,15 @@ impl TryFrom<ModelRow> for ModelRecord {
             synthetic: r.synthetic,
             model_json: serde_json::from_str(&r.model_json)?,
             card: r.card,
-            metrics: r.metrics_json.as_deref().map(serde_json::from_str).transpose()?,
+            metrics: r
+                .metrics_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
             weights_sha256: r.weights_sha256,
-            source: ModelSource::parse(&r.source)
-                .ok_or_else(|| StoreError::Invalid(format!("unknown model source {:?}", r.source)))?,
+            source: ModelSource::parse(&r.source).ok_or_else(|| {
+                StoreError::Invalid(format!("unknown model source {:?}", r.source))
+            })?,
             deployed: r.deployed,
             created_at: Timestamp(r.created_at),
             created_by: r.created_by,
@@ -98,7 +103,11 @@ impl TryFrom<JobRow> for Job {
             locked_by: r.locked_by,
             locked_until: r.locked_until.map(Timestamp),
             last_error: r.last_error,
-            result: r.result_json.as_deref().map(serde_json::from_str).transpose()?,
+            result: r
+                .result_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
             created_at: Timestamp(r.created_at),
             created_by: r.created_by,
             started_at: r.started_at.map(Timestamp),

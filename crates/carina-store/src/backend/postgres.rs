@@ -20,11 +20,19 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
         .connect(url)
         .await?;
     super::migrator(&[
-        (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
-        (2, "review", include_str!("../../migrations/postgres/0002_review.sql")),
+        (
+            1,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "review",
+            include_str!("../../migrations/postgres/0002_review.sql"),
+        ),
     ])
-        .run(&pool)
-        .await?;
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 

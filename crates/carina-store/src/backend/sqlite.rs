@@ -26,11 +26,19 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
         .connect_with(options)
         .await?;
     super::migrator(&[
-        (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
-        (2, "review", include_str!("../../migrations/sqlite/0002_review.sql")),
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "review",
+            include_str!("../../migrations/sqlite/0002_review.sql"),
+        ),
     ])
-        .run(&pool)
-        .await?;
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 
