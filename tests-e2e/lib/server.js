@@ -28,7 +28,10 @@ export async function startServer({ env = {} } = {}) {
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carina-e2e-'));
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
+    // Uploads queue no model predictions unless a test asks for them
+    // (review.test.js does): proposals landing mid-test would change the
+    // annotation versions the other tests save against.
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', CARINA_PREDICT_ON_UPLOAD: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

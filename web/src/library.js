@@ -101,11 +101,13 @@ export function renderLibrary(app, params) {
           h('span', { class: `status status-${img.status}` }, STATUS_NAMES[img.status] || img.status),
           ` ${img.width}×${img.height} ${img.format || ''}`,
           img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
-          img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null),
+          img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null,
+          img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null),
         h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
         isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null));
   }
 
+  let pollTimer = null;
   async function load() {
     const p = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
     if (q) p.set('q', q);
@@ -115,6 +117,13 @@ export function renderLibrary(app, params) {
       const images = Array.isArray(data) ? data : data.images;
       const total = Array.isArray(data) ? images.length : data.total ?? images.length;
       grid.replaceChildren(...(images.length ? images.map(card) : [h('p', { class: 'muted' }, 'No images yet.')]));
+      // While the model is still working on a shown image, look again shortly.
+      clearTimeout(pollTimer);
+      if (images.some((i) => i.prediction_status === 'queued' || i.prediction_status === 'running')) {
+        pollTimer = setTimeout(() => {
+          if (grid.isConnected) load();
+        }, 1000);
+      }
       const pages = Math.max(1, Math.ceil(total / PER_PAGE));
       pager.replaceChildren(
         h('a', { href: libraryHash(q, status, page - 1), class: page > 1 ? '' : 'disabled' }, '‹ previous'),

@@ -90,6 +90,12 @@ async function route() {
     else cleanup = done;
     return;
   }
+  if (path === '/models') {
+    const { renderModels } = await import('./models.js');
+    if (currentHash !== hash) return;
+    renderModels(app);
+    return;
+  }
   renderLibrary(app, params);
 }
 

@@ -54,6 +54,30 @@ pub struct Config {
     /// further attempts are refused (a client address gets four times as many).
     pub login_max_failures: u32,
     pub login_window_minutes: u64,
+    /// Run the job worker inside `carina serve` (`inprocess`) or not (`off`:
+    /// jobs wait for a `carina worker` process).
+    pub worker: WorkerMode,
+    /// How often an idle worker looks for jobs, in milliseconds (an
+    /// in-process worker is also woken at once when this process queues one).
+    pub worker_poll_ms: u64,
+    /// Queue a predict job with the deployed model for every new upload.
+    pub predict_on_upload: bool,
+    /// Attempts before a job is marked failed.
+    pub job_max_attempts: u32,
+    /// Back-off after the first failed attempt, doubled after each further one (capped at 10 min).
+    pub job_retry_base_ms: u64,
+    /// A running job's lease: past it without renewal, its worker is presumed dead and the job is retried.
+    pub job_lease_secs: u64,
+    /// Register and deploy the model embedded in the binary when the registry is empty.
+    pub bundled_model: bool,
+}
+
+/// Where jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerMode {
+    Inprocess,
+    Off,
 }
 
 impl Default for Config {
@@ -72,6 +96,13 @@ impl Default for Config {
             session_hours: 12,
             login_max_failures: 5,
             login_window_minutes: 15,
+            worker: WorkerMode::Inprocess,
+            worker_poll_ms: 1000,
+            predict_on_upload: true,
+            job_max_attempts: 3,
+            job_retry_base_ms: 2000,
+            job_lease_secs: 120,
+            bundled_model: true,
         }
     }
 }
@@ -150,6 +181,19 @@ impl Config {
             "CARINA_SESSION_HOURS" => self.session_hours = number()?,
             "CARINA_LOGIN_MAX_FAILURES" => self.login_max_failures = number()? as u32,
             "CARINA_LOGIN_WINDOW_MINUTES" => self.login_window_minutes = number()?,
+            "CARINA_WORKER" => {
+                self.worker = match value.trim() {
+                    "inprocess" => WorkerMode::Inprocess,
+                    "off" => WorkerMode::Off,
+                    _ => return Err(err("expected inprocess or off".into())),
+                }
+            }
+            "CARINA_WORKER_POLL_MS" => self.worker_poll_ms = number()?.max(10),
+            "CARINA_PREDICT_ON_UPLOAD" => self.predict_on_upload = bool_value()?,
+            "CARINA_JOB_MAX_ATTEMPTS" => self.job_max_attempts = number()?.clamp(1, 100) as u32,
+            "CARINA_JOB_RETRY_BASE_MS" => self.job_retry_base_ms = number()?,
+            "CARINA_JOB_LEASE_SECS" => self.job_lease_secs = number()?.max(1),
+            "CARINA_BUNDLED_MODEL" => self.bundled_model = bool_value()?,
             // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
             _ => {}
         }
@@ -165,6 +209,13 @@ impl Config {
                 self.data_dir.join("carina.db").display()
             )),
         }
+    }
+
+    /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
+    pub fn job_backoff(&self, attempts: i64) -> std::time::Duration {
+        let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+        let ms = self.job_retry_base_ms.saturating_mul(1u64 << doublings);
+        std::time::Duration::from_millis(ms.min(600_000))
     }
 
     pub fn max_upload_bytes(&self) -> usize {
@@ -214,6 +265,21 @@ mod tests {
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "no_such_key = 1\n").unwrap();
         assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn job_backoff_doubles_and_is_capped() {
+        let c = Config {
+            job_retry_base_ms: 100,
+            ..Config::default()
+        };
+        let ms = |a| c.job_backoff(a).as_millis();
+        assert_eq!((ms(1), ms(2), ms(3), ms(4)), (100, 200, 400, 800));
+        assert_eq!(ms(40), 600_000);
+        let env = [("CARINA_WORKER".to_string(), "sometimes".to_string())];
+        assert!(Config::load(None, env).is_err());
+        let env = [("CARINA_WORKER".to_string(), "off".to_string())];
+        assert_eq!(Config::load(None, env).unwrap().worker, WorkerMode::Off);
     }
 
     #[test]

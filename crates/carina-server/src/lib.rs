@@ -21,13 +21,15 @@
 
 mod assets;
 pub mod auth;
+mod bundled;
 pub mod config;
 pub mod error;
 pub mod extract;
 mod routes;
 pub mod state;
+pub mod worker;
 
-pub use config::{Config, ConfigError, Secret};
+pub use config::{Config, ConfigError, Secret, WorkerMode};
 pub use state::AppState;
 
 use axum::Router;
@@ -55,6 +57,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
         .merge(routes::annotations::routes())
+        .merge(routes::predictions::routes())
+        .merge(routes::models::routes(max_upload))
+        .merge(routes::preferences::routes())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
@@ -121,11 +126,20 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         objects = objects.description(),
         "store ready"
     );
-    Ok(AppState {
+    let cache_dir = config.data_dir.join("model-cache");
+    let state = AppState {
         store: Store::new(db, objects),
         config: Arc::new(config),
         deid_secret: Arc::new(secret.into_bytes()),
-    })
+        job_signal: Arc::new(tokio::sync::Notify::new()),
+        detectors: Arc::new(worker::DetectorCache::new(cache_dir)),
+    };
+    if state.config.bundled_model {
+        bundled::ensure_registered(&state)
+            .await
+            .context("cannot register the bundled model")?;
+    }
+    Ok(state)
 }
 
 /// A bound, ready-to-run server.
@@ -162,12 +176,24 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = build_router(self.state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = (self.state.config.worker == WorkerMode::Inprocess).then(|| {
+            tokio::spawn(worker::run(
+                self.state.clone(),
+                worker::worker_id("inprocess"),
+                stop_rx,
+            ))
+        });
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        let _ = stop_tx.send(true);
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
         self.state.store.db.close().await;
         Ok(())
     }

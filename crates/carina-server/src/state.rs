@@ -1,7 +1,9 @@
 //! What every handler can reach: the store and the configuration. Nothing
-//! else is kept in memory, so several processes can serve one database.
+//! else is kept in memory but caches, so several processes can serve one
+//! database.
 
 use crate::config::Config;
+use crate::worker::DetectorCache;
 use carina_store::Store;
 use std::sync::Arc;
 
@@ -13,4 +15,9 @@ pub struct AppState {
     /// (created by the first process) so every process and restart maps a
     /// patient to the same pseudonym.
     pub deid_secret: Arc<Vec<u8>>,
+    /// Wakes this process's worker when a job is queued here (other
+    /// processes' workers find it by polling).
+    pub job_signal: Arc<tokio::sync::Notify>,
+    /// Loaded detectors by model id.
+    pub detectors: Arc<DetectorCache>,
 }

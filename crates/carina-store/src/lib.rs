@@ -26,6 +26,9 @@ mod images;
 mod models;
 mod objects;
 mod plan;
+mod review;
+mod review_db;
+mod review_rows;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -34,6 +37,7 @@ pub use export::{ExportFilter, ExportedBox, ExportedImage};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
+pub use review::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {

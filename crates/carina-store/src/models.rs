@@ -160,6 +160,10 @@ pub struct Image {
     pub no_finding: bool,
     /// Boxes that are not rejected.
     pub box_count: i64,
+    /// The newest predict job of this image and its status (the editor and
+    /// library show it; poll `GET /jobs/{id}` until it is done or failed).
+    pub prediction_job_id: Option<i64>,
+    pub prediction_status: Option<crate::review::JobStatus>,
     pub annotation_version: i64,
     pub created_at: Timestamp,
     pub created_by: String,
@@ -205,6 +209,9 @@ pub struct StoredBox {
     /// The model's box before a radiologist edited it.
     pub original_bbox: Option<BBox>,
     pub original_class_id: Option<u32>,
+    /// The stored raw model output a model box came from (`GET .../predictions`).
+    #[serde(default)]
+    pub prediction_id: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub updated_by: String,

@@ -137,6 +137,7 @@ mod tests {
             status,
             original_bbox: None,
             original_class_id: None,
+            prediction_id: None,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             updated_by: "a".into(),

@@ -70,6 +70,8 @@ pub(crate) const IMAGE_COLUMNS: &str = "i.id, i.sha256, i.object_key, i.thumbnai
     i.pixel_spacing_row, i.pixel_spacing_col, i.modality, i.study_pseudonym, i.patient_pseudonym, \
     i.original_filename, i.status, a.no_finding, a.version AS annotation_version, \
     (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status <> 'rejected') AS box_count, \
+    (SELECT MAX(j.id) FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict') AS prediction_job_id, \
+    (SELECT j.status FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict' ORDER BY j.id DESC LIMIT 1) AS prediction_status, \
     i.created_at, i.created_by, i.updated_at, i.updated_by \
     FROM images i JOIN annotation_states a ON a.image_id = i.id";
 
@@ -96,6 +98,8 @@ pub(crate) struct ImageRow {
     pub no_finding: bool,
     pub annotation_version: i64,
     pub box_count: i64,
+    pub prediction_job_id: Option<i64>,
+    pub prediction_status: Option<String>,
     pub created_at: i64,
     pub created_by: String,
     pub updated_at: i64,
@@ -130,6 +134,11 @@ impl TryFrom<ImageRow> for Image {
                 .ok_or_else(|| StoreError::Invalid(format!("unknown status {:?}", r.status)))?,
             no_finding: r.no_finding,
             box_count: r.box_count,
+            prediction_job_id: r.prediction_job_id,
+            prediction_status: r
+                .prediction_status
+                .as_deref()
+                .and_then(crate::review::JobStatus::parse),
             annotation_version: r.annotation_version,
             created_at: Timestamp(r.created_at),
             created_by: r.created_by,
@@ -160,6 +169,7 @@ pub(crate) struct BoxRow {
     pub original_y_min: Option<f64>,
     pub original_x_max: Option<f64>,
     pub original_y_max: Option<f64>,
+    pub prediction_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
@@ -202,6 +212,7 @@ impl TryFrom<BoxRow> for StoredBox {
             status: BoxStatus::parse(&r.status).ok_or_else(|| bad("an unknown status"))?,
             original_bbox,
             original_class_id: r.original_class_id.map(|c| c as u32),
+            prediction_id: r.prediction_id,
             created_at: Timestamp(r.created_at),
             updated_at: Timestamp(r.updated_at),
             updated_by: r.updated_by,

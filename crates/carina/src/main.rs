@@ -38,6 +38,8 @@ enum Command {
     Predict(cmd::predict::Args),
     /// Train a detector on a prepared dataset.
     Train(cmd::train::Args),
+    /// Run background jobs (model predictions) for the workbench's database.
+    Worker(cmd::worker::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,5 +69,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Train(a) => cmd::train::run(a),
+        Command::Worker(a) => cmd::worker::run(a),
     }
 }

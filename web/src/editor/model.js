@@ -172,6 +172,22 @@ export class AnnotationDoc {
     return true;
   }
 
+  /**
+   * Takes boxes that arrived on the server (a model's proposals) into a doc
+   * with local edits: they join the current state, the saved snapshot and
+   * every undo step, so they are neither "unsaved" nor undone.
+   */
+  adopt(version, boxes) {
+    this.version = version;
+    const added = boxes.map((b) => ({ ...clone(b), key: nextKey++ }));
+    if (!added.length) return;
+    this.boxes.push(...clone(added));
+    const saved = JSON.parse(this.savedSnapshot);
+    saved.boxes.push(...clone(added));
+    this.savedSnapshot = JSON.stringify(saved);
+    for (const s of [...this.undoStack, ...this.redoStack]) s.boxes.push(...clone(added));
+  }
+
   /** Body of PUT /images/{id}/annotations. */
   putBody() {
     return {
@@ -188,10 +204,11 @@ export class AnnotationDoc {
    * The box under an image point, preferring the smallest (a small box drawn
    * inside a large one stays reachable); rejected model boxes come last.
    */
-  boxAt([x, y], tolerance = 0) {
+  boxAt([x, y], tolerance = 0, visible = null) {
     let best = null;
     let bestScore = Infinity;
     for (const b of this.boxes) {
+      if (visible && !visible(b)) continue;
       const [x0, y0, x1, y1] = b.bbox;
       if (x < x0 - tolerance || x > x1 + tolerance || y < y0 - tolerance || y > y1 + tolerance) continue;
       const score = (x1 - x0) * (y1 - y0) + (b.status === 'rejected' ? 1e12 : 0);

@@ -79,7 +79,7 @@ export class BoxOverlay {
       }
     }
     const ip = this.viewer.canvasToImage(p);
-    const b = this.doc.boxAt(ip);
+    const b = this.doc.boxAt(ip, 0, this.hooks.visible || null);
     return b ? { key: b.key, handle: 'move' } : null;
   }
 
@@ -179,6 +179,7 @@ export class BoxOverlay {
       parts.push(g);
     };
     for (const box of this.doc.boxes) {
+      if (this.hooks.visible && !this.hooks.visible(box)) continue;
       const dragging = this.drag && this.drag.kind === 'edit' && this.drag.key === box.key;
       draw(box, dragging ? this.drag.bbox : box.bbox, box.key === this.doc.selected ? 'selected' : '');
     }

@@ -26,6 +26,14 @@ export const SHORTCUTS = [
     ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],
     ['Ctrl+S', 'save'],
   ]],
+  ['Model suggestions', [
+    ['A', 'accept the selected proposal (a moved one stays "edited", the model\'s box is kept)'],
+    ['X', 'reject the selected proposal'],
+    ['Shift+A', 'accept every proposal at or above the threshold'],
+    ['[ / ]', 'lower / raise the proposal threshold by 0.05'],
+    ['M', 'run the deployed model on this image'],
+    ['Drag / arrows on a proposal', 'edit it (stored as "edited" with the original kept)'],
+  ]],
   ['View', [
     ['Shift+1 … Shift+5', 'window presets: default (file), lung, bone, soft tissue, full range'],
     ['R', 'reset window/level to the file default'],

@@ -8,6 +8,7 @@ import { AnnotationDoc, isModelBox } from './model.js';
 import { BoxOverlay } from './overlay.js';
 import { Viewer, PRESETS } from './viewport.js';
 import { shortcutHelp } from './shortcuts.js';
+import { createReview } from './review.js';
 
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
 
@@ -25,6 +26,7 @@ export async function renderEditor(app, imageId) {
   const title = h('span', { class: 'title', id: 'image-title' }, `image ${imageId}`);
   const labelList = h('ol', { class: 'labels', id: 'label-list' });
   const boxList = h('ul', { class: 'boxes', id: 'box-list' });
+  const reviewSlot = h('div', { id: 'review-slot' });
   const historyList = h('ol', { class: 'history', id: 'history-list' }, h('li', { class: 'muted' }, 'Loading…'));
   const helpOverlay = h('div', { class: 'help-overlay', id: 'help', hidden: true });
   const noFinding = h('input', { type: 'checkbox', id: 'no-finding', disabled: !canEdit });
@@ -60,6 +62,7 @@ export async function renderEditor(app, imageId) {
       h('div', { class: 'editor-main' },
         h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
         h('aside', { class: 'side' },
+          h('h3', {}, 'Model suggestions'), reviewSlot,
           h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), labelList,
           h('h3', {}, 'Boxes'), boxList,
           h('h3', {}, 'History'), historyList)),
@@ -82,6 +85,8 @@ export async function renderEditor(app, imageId) {
   const viewer = new Viewer(vpEl, { onError: showError, onChange: () => refreshView() });
   let doc = new AnnotationDoc(1, 1);
   let overlay = null;
+  let review = null;
+  const shown = (b) => !review || review.visible(b);
 
   function refreshView() {
     if (destroyed || !viewer.viewport) return;
@@ -109,7 +114,8 @@ export async function renderEditor(app, imageId) {
     saveBtn.disabled = !canEdit || !dirty;
     saveState.textContent = dirty ? 'unsaved changes' : doc.version !== null ? `saved · version ${doc.version}` : '';
     saveState.classList.toggle('dirty', dirty);
-    boxList.replaceChildren(...doc.boxes.map((b) => {
+    if (review) review.refresh();
+    boxList.replaceChildren(...doc.boxes.filter(shown).map((b) => {
       const label = labels.get(b.class_id);
       const src = isModelBox(b) ? `${b.source.model || 'model'} ${b.source.version || ''} · ${typeof b.score === 'number' ? b.score.toFixed(2) : ''}` : (b.source && b.source.user) || session.user.username;
       return h('li', {
@@ -119,10 +125,23 @@ export async function renderEditor(app, imageId) {
       },
       h('span', { class: 'swatch', style: { background: (label && label.color) || '#fc0' } }),
       h('span', { class: 'box-name' }, label ? label.name : `class ${b.class_id}`),
-      h('span', { class: 'muted small' }, ` ${b.status} · ${src} · [${b.bbox.map((v) => Math.round(v)).join(', ')}]`));
+      h('span', { class: 'muted small' }, ` ${b.status} · ${src} · [${b.bbox.map((v) => Math.round(v)).join(', ')}]`),
+      isModelBox(b) && canEdit ? h('span', { class: 'box-actions' },
+        h('button', { type: 'button', class: 'small accept-btn', title: 'Accept (A)', onclick: (e) => { e.stopPropagation(); decide(b.key, 'accepted'); } }, '✓'),
+        h('button', { type: 'button', class: 'small reject-btn', title: 'Reject (X)', onclick: (e) => { e.stopPropagation(); decide(b.key, 'rejected'); } }, '✗')) : null);
     }));
     if (!doc.boxes.length) boxList.append(h('li', { class: 'muted' }, canEdit ? 'No boxes. Drag on the image to draw one.' : 'No boxes.'));
     for (const li of labelList.children) li.classList.toggle('active', Number(li.dataset.classId) === currentClass);
+  }
+
+  // Accepting a proposal a person moved keeps it `edited` (the server keeps the model's original).
+  function decide(key, status) {
+    const b = doc.find(key);
+    if (!canEdit || !b || !isModelBox(b)) return;
+    const moved = b.original_bbox || b.status === 'edited';
+    doc.setStatus(key, status === 'accepted' && moved ? 'edited' : status);
+    doc.selected = key;
+    refreshDoc();
   }
 
   function setMode(m) {
@@ -230,6 +249,12 @@ export async function renderEditor(app, imageId) {
     else if (ctrl && (((k === 'z' || k === 'Z') && e.shiftKey) || k === 'y')) redo();
     else if (ctrl && (k === 's' || k === 'S')) save();
     else if (ctrl || e.altKey) handled = false;
+    else if ((k === 'A' || k === 'a') && e.shiftKey && review) review.acceptAll();
+    else if ((k === 'a' || k === 'A') && doc.selected !== null) decide(doc.selected, 'accepted');
+    else if ((k === 'x' || k === 'X') && doc.selected !== null) decide(doc.selected, 'rejected');
+    else if ((k === 'm' || k === 'M') && review) review.run();
+    else if (k === '[' && review) review.nudge(-0.05);
+    else if (k === ']' && review) review.nudge(0.05);
     else if (e.shiftKey && /^Digit[1-5]$/.test(e.code)) {
       const p = PRESETS.find((x) => x.key === e.code);
       presetSel.value = p.id;
@@ -244,10 +269,11 @@ export async function renderEditor(app, imageId) {
       else doc.selected = null;
       refreshDoc();
     } else if (k === 'Tab') {
-      if (!doc.boxes.length) return;
-      const i = doc.boxes.findIndex((b) => b.key === doc.selected);
-      const n = doc.boxes.length;
-      doc.selected = doc.boxes[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
+      const list = doc.boxes.filter(shown);
+      if (!list.length) return;
+      const i = list.findIndex((b) => b.key === doc.selected);
+      const n = list.length;
+      doc.selected = list[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
       refreshDoc();
     } else if (k.startsWith('Arrow') && doc.selected !== null && canEdit) {
       const step = e.shiftKey ? 10 : 1;
@@ -315,6 +341,7 @@ export async function renderEditor(app, imageId) {
     document.removeEventListener('keydown', onKey);
     window.removeEventListener('beforeunload', beforeUnload);
     if (overlay) overlay.destroy();
+    if (review) review.destroy();
     viewer.destroy();
   };
 
@@ -332,6 +359,19 @@ export async function renderEditor(app, imageId) {
     }, h('kbd', {}, i < 9 ? String(i + 1) : ''), h('span', { class: 'swatch', style: { background: l.color } }), ` ${l.name}`)));
     doc = new AnnotationDoc(meta.width, meta.height);
     doc.load(state);
+    review = createReview({
+      doc: () => doc,
+      idPath,
+      meta,
+      canEdit,
+      onChange: () => refreshDoc(),
+      onProposals: () => {
+        refreshDoc();
+        loadHistory();
+      },
+    });
+    reviewSlot.replaceChildren(review.panel);
+    review.start();
   } catch (e) {
     showError(e.message);
     refreshDoc();
@@ -358,6 +398,7 @@ export async function renderEditor(app, imageId) {
     currentClass: () => currentClass,
     canEdit: () => canEdit,
     enabled: () => mode === 'box',
+    visible: shown,
     onChange: () => refreshDoc(),
   });
   setMode(mode);

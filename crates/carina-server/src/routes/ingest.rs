@@ -210,6 +210,7 @@ pub async fn upload(
         .await?));
     }
     let mut images = Vec::with_capacity(ready.len());
+    let mut created_ids = Vec::new();
     let mut any_new = false;
     for r in ready {
         match r {
@@ -218,11 +219,15 @@ pub async fn upload(
                 let (image, created) = state.store.add_image(&p.new, p.file, p.thumbnail).await?;
                 if created {
                     tracing::info!(image_id = image.id, format = %image.meta.format, "image stored");
+                    created_ids.push(image.id);
                 }
                 any_new |= created;
                 images.push(image);
             }
         }
+    }
+    if any_new && state.config.predict_on_upload {
+        queue_predictions(&state, &mut images, &created_ids, &user.user.username).await;
     }
     let status = if any_new {
         StatusCode::CREATED
@@ -233,6 +238,34 @@ pub async fn upload(
         Ok((status, Json(json!({"images": images}))).into_response())
     } else {
         Ok((status, Json(images.remove(0))).into_response())
+    }
+}
+
+/// Queues a predict job with the deployed model for each new image and
+/// refreshes those images (they now show the job). A failure to queue is
+/// logged, not an upload error: the image is stored and can be predicted later.
+async fn queue_predictions(
+    state: &AppState,
+    images: &mut [carina_store::Image],
+    ids: &[i64],
+    user: &str,
+) {
+    let model = match state.store.db.deployed_model().await {
+        Ok(Some(m)) => m,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the deployed model");
+            return;
+        }
+    };
+    for image in images.iter_mut().filter(|i| ids.contains(&i.id)) {
+        if let Err(e) = crate::worker::enqueue_predict(state, image.id, &model, user).await {
+            tracing::warn!(image_id = image.id, error = %e, "cannot queue a prediction");
+            continue;
+        }
+        if let Ok(Some(fresh)) = state.store.db.image(image.id).await {
+            *image = fresh;
+        }
     }
 }
 

@@ -5,5 +5,8 @@ pub mod auth;
 pub mod images;
 pub mod ingest;
 pub mod labels;
+pub mod models;
+pub mod predictions;
+pub mod preferences;
 pub mod tokens;
 pub mod users;

@@ -2,12 +2,14 @@
 //! and admin, with the status each must get. Rows run in order, anonymous
 //! first and admin last, so only the last allowed caller changes state.
 
-use crate::both_backends;
+use crate::both_backends_with;
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-both_backends!(authorisation_matrix);
+both_backends_with!(authorisation_matrix, |c: &mut carina_server::Config| {
+    c.bundled_model = true
+});
 
 #[derive(Clone, Copy)]
 enum Body {
@@ -21,7 +23,8 @@ enum Body {
 
 /// (method, path, body, [anonymous, viewer, radiologist, admin]).
 /// `{img}` is an image everyone works on, `{del}` one that only the admin
-/// deletes, `{viewer}` the viewer's user id, `{user}` a fresh username.
+/// deletes, `{viewer}` the viewer's user id, `{user}` a fresh username,
+/// `{job}` a predict job and `{model}` the bundled model.
 const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
     (
         "POST",
@@ -126,6 +129,58 @@ const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
         [401, 200, 200, 200],
     ),
     (
+        "GET",
+        "/api/v1/images/{img}/predictions",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/images/{img}/predictions",
+        Body::None,
+        [401, 403, 202, 202],
+    ),
+    ("GET", "/api/v1/jobs", Body::None, [401, 200, 200, 200]),
+    (
+        "GET",
+        "/api/v1/jobs/{job}",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    ("GET", "/api/v1/models", Body::None, [401, 200, 200, 200]),
+    (
+        "GET",
+        "/api/v1/models/{model}",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    // A PNG is not a model folder: the admin gets past authorisation to a 422.
+    ("POST", "/api/v1/models", Body::Upload, [401, 403, 403, 422]),
+    (
+        "POST",
+        "/api/v1/models/{model}/deploy",
+        Body::None,
+        [401, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/models/{model}/stats",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/me/preferences",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/me/preferences",
+        Body::Json(r#"{"proposal_threshold": 0.4}"#),
+        [401, 200, 200, 200],
+    ),
+    (
         "DELETE",
         "/api/v1/images/{del}",
         Body::None,
@@ -146,6 +201,19 @@ async fn authorisation_matrix(app: TestApp) {
     let del = app.upload_ok(&rad, "doomed.png", png(64, 64, 201)).await["id"].to_string();
     let (_, me) = app.get_json("/api/v1/me", &viewer).await;
     let viewer_id = me["id"].to_string();
+    let r = app
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{del}/predictions"),
+            Some(&rad),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let job = r.json::<Value>().await.unwrap()["job"]["id"].to_string();
+    let (_, models) = app.get_json("/api/v1/models", &rad).await;
+    let model = models["models"][0]["id"].to_string();
     let callers: [(&str, Option<&Session>); 4] = [
         ("anonymous", None),
         ("viewer", Some(&viewer)),
@@ -161,7 +229,9 @@ async fn authorisation_matrix(app: TestApp) {
             let path = path
                 .replace("{img}", &img)
                 .replace("{del}", &del)
-                .replace("{viewer}", &viewer_id);
+                .replace("{viewer}", &viewer_id)
+                .replace("{job}", &job)
+                .replace("{model}", &model);
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             // Logging out ends the session: use a fresh one for that row.
             let fresh;
@@ -221,7 +291,6 @@ async fn authorisation_matrix(app: TestApp) {
         "authorisation matrix:\n{}",
         failures.join("\n")
     );
-    assert_eq!(StatusCode::OK.as_u16(), 200);
 }
 
 /// Every route of the matrix is in the OpenAPI document, and the other way round.
@@ -233,6 +302,8 @@ fn matrix_and_openapi_agree() {
         p.replace("{img}", "{id}")
             .replace("{del}", "{id}")
             .replace("{viewer}", "{id}")
+            .replace("{job}", "{id}")
+            .replace("{model}", "{id}")
             .replace("424242", "{id}")
             .replace("/labels/0", "/labels/{id}")
     };

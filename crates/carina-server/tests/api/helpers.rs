@@ -162,6 +162,12 @@ impl TestApp {
         let mut config = Config {
             bind: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),
+            // Tests that want the suggestion loop turn these on (see `review.rs`);
+            // the others keep their annotation versions to themselves.
+            predict_on_upload: false,
+            bundled_model: false,
+            worker_poll_ms: 50,
+            job_retry_base_ms: 50,
             ..Config::default()
         };
         let mut pg = None;

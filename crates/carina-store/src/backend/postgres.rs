@@ -9,15 +9,30 @@ type Db = sqlx::Postgres;
 /// Two first registrations racing would both see an empty table under READ
 /// COMMITTED; a transaction-scoped advisory lock orders them.
 const FIRST_USER_LOCK: &str = "SELECT pg_advisory_xact_lock(727274)";
+/// Concurrent claimers skip the rows another transaction is claiming.
+const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+/// Two deploys at once would each clear the other's flag only after it was set.
+const DEPLOY_LOCK: &str = "SELECT pg_advisory_xact_lock(727275)";
 
 pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .connect(url)
         .await?;
-    super::migrator(include_str!("../../migrations/postgres/0001_init.sql"))
-        .run(&pool)
-        .await?;
+    super::migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "review",
+            include_str!("../../migrations/postgres/0002_review.sql"),
+        ),
+    ])
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 
@@ -26,3 +41,5 @@ include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
 include!("queries/export.rs");
+include!("queries/registry.rs");
+include!("queries/jobs.rs");

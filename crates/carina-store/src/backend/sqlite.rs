@@ -10,6 +10,10 @@ type Db = sqlx::Sqlite;
 
 /// SQLite serialises writers itself; nothing more is needed for the first account.
 const FIRST_USER_LOCK: &str = "SELECT 1";
+/// A claim's UPDATE runs under SQLite's write lock: no row lock is needed.
+const CLAIM_LOCK: &str = "";
+/// Deploys are serialised by the write lock too.
+const DEPLOY_LOCK: &str = "SELECT 1";
 
 pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)?
@@ -21,9 +25,20 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
         .max_connections(8)
         .connect_with(options)
         .await?;
-    super::migrator(include_str!("../../migrations/sqlite/0001_init.sql"))
-        .run(&pool)
-        .await?;
+    super::migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "review",
+            include_str!("../../migrations/sqlite/0002_review.sql"),
+        ),
+    ])
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 
@@ -32,3 +47,5 @@ include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
 include!("queries/export.rs");
+include!("queries/registry.rs");
+include!("queries/jobs.rs");

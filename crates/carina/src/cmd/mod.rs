@@ -7,3 +7,4 @@ pub mod labels;
 pub mod predict;
 pub mod serve;
 pub mod train;
+pub mod worker;

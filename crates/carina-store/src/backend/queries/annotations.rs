@@ -150,7 +150,7 @@ pub async fn save_annotations(
     }
     for b in &plan.insert {
         insert_box(
-            &mut tx, image_id, b.class_id, b.bbox, &b.source, b.score, b.status, now, user,
+            &mut tx, image_id, b.class_id, b.bbox, &b.source, b.score, b.status, now, user, None,
         )
         .await?;
     }
@@ -172,6 +172,7 @@ async fn insert_box(
     status: BoxStatus,
     now: Timestamp,
     user: &str,
+    prediction_id: Option<i64>,
 ) -> Result<()> {
     let (kind, source_user, model, version) = match source {
         Provenance::Radiologist { user } => ("radiologist", Some(user.as_str()), None, None),
@@ -181,8 +182,8 @@ async fn insert_box(
     };
     sqlx::query(
         "INSERT INTO boxes (image_id, class_id, x_min, y_min, x_max, y_max, source_kind, \
-         source_user, model_name, model_version, score, status, created_at, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
+         source_user, model_name, model_version, score, status, created_at, updated_at, updated_by, \
+         prediction_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
     )
     .bind(image_id)
     .bind(i64::from(class_id))
@@ -198,6 +199,7 @@ async fn insert_box(
     .bind(status.as_str())
     .bind(now.millis())
     .bind(user)
+    .bind(prediction_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -234,6 +236,7 @@ pub async fn add_model_boxes(
             BoxStatus::Proposed,
             now,
             user,
+            None,
         )
         .await?;
     }

@@ -1,0 +1,35 @@
+//! The demo model embedded in the binary (`models/carina-demo/` at the
+//! repository root): registered and deployed at start-up when the registry
+//! is empty, so a fresh workbench proposes boxes out of the box.
+
+use crate::routes::models::{ModelFolder, RegisterError, register_folder};
+use crate::state::AppState;
+use carina_store::{ModelSource, StoreError};
+
+const WEIGHTS: &[u8] = include_bytes!("../../../models/carina-demo/model.safetensors");
+const MODEL_JSON: &str = include_str!("../../../models/carina-demo/model.json");
+const CARD: &str = include_str!("../../../models/carina-demo/MODEL_CARD.md");
+
+pub async fn ensure_registered(state: &AppState) -> anyhow::Result<()> {
+    if !state.store.db.models().await?.is_empty() {
+        return Ok(());
+    }
+    let folder = ModelFolder {
+        weights: bytes::Bytes::from_static(WEIGHTS),
+        model_json: MODEL_JSON.as_bytes().to_vec(),
+        card: Some(CARD.to_string()),
+        name: None,
+        version: None,
+    };
+    // The embedded folder is not loaded here (the worker loads it on first
+    // use); its model.json is still checked.
+    match register_folder(state, folder, ModelSource::Bundled, "carina", true, false).await {
+        Ok(m) => {
+            tracing::info!(model = m.id, name = %m.name, version = %m.version, synthetic = m.synthetic, "bundled model registered and deployed");
+            Ok(())
+        }
+        // Another process registered it at the same moment.
+        Err(RegisterError::Store(StoreError::Conflict(_))) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}

@@ -1,0 +1,311 @@
+//! The model registry: list, show, upload (admin), deploy (admin) and
+//! per-class review statistics. An uploaded folder is validated by loading
+//! it with `carina_detect::Detector` before anything is stored.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use carina_store::{ModelRecord, ModelSource, NewModel, Role, StoreError};
+use serde_json::{Value, json};
+
+pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/models",
+            get(list)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(max_upload_bytes)),
+        )
+        .route("/models/{id}", get(show))
+        .route("/models/{id}/deploy", post(deploy))
+        .route("/models/{id}/stats", get(stats))
+}
+
+/// A model folder's files.
+pub struct ModelFolder {
+    pub weights: Bytes,
+    pub model_json: Vec<u8>,
+    pub card: Option<String>,
+    /// Overrides of `model.json`'s `name` / `version`.
+    pub name: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The files are not a loadable model (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+impl From<RegisterError> for AppError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::Invalid(m) => AppError::unprocessable(m),
+            RegisterError::Store(s) => s.into(),
+            RegisterError::Other(e) => AppError::internal(e),
+        }
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Checks `folder` (with `load`: by loading it with the detector), stores
+/// its weights and registers it.
+pub async fn register_folder(
+    state: &AppState,
+    folder: ModelFolder,
+    source: ModelSource,
+    user: &str,
+    deploy: bool,
+    load: bool,
+) -> Result<ModelRecord, RegisterError> {
+    let card: Value = serde_json::from_slice(&folder.model_json)
+        .map_err(|e| RegisterError::Invalid(format!("model.json is not JSON: {e}")))?;
+    let parsed: carina_detect::ModelCard = serde_json::from_value(card.clone()).map_err(|e| {
+        RegisterError::Invalid(format!(
+            "model.json is not a model card (it needs arch, num_classes, class_names): {e}"
+        ))
+    })?;
+    let (arch, num_classes, class_names, input_size) = if load {
+        let weights = folder.weights.clone();
+        let json = folder.model_json.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, RegisterError> {
+            let dir = tempfile::tempdir().map_err(|e| RegisterError::Other(e.into()))?;
+            std::fs::write(dir.path().join("model.safetensors"), &weights)
+                .and_then(|()| std::fs::write(dir.path().join("model.json"), &json))
+                .map_err(|e| RegisterError::Other(e.into()))?;
+            let d = carina_detect::Detector::load(dir.path())
+                .map_err(|e| RegisterError::Invalid(format!("the model does not load: {e}")))?;
+            let c = d.config();
+            Ok((
+                c.arch.clone(),
+                c.num_classes,
+                d.class_names().to_vec(),
+                c.image_size,
+            ))
+        })
+        .await
+        .map_err(|e| RegisterError::Other(e.into()))??
+    } else {
+        let size = card["input_size"].as_u64().unwrap_or(0) as usize;
+        let names = parsed.class_names.clone();
+        (parsed.arch.clone(), parsed.num_classes, names, size)
+    };
+    let sha = crate::routes::ingest::sha256_hex(&folder.weights);
+    let name = folder
+        .name
+        .or_else(|| text(&card, "name"))
+        .unwrap_or_else(|| format!("carina-{arch}"));
+    let version = folder
+        .version
+        .or_else(|| text(&card, "version"))
+        .or_else(|| text(&card, "created"))
+        .unwrap_or_else(|| sha[..12].to_string());
+    if name.len() > 200 || version.len() > 200 {
+        return Err(RegisterError::Invalid(
+            "name and version must be at most 200 characters".into(),
+        ));
+    }
+    let key = format!("models/{sha}/model.safetensors");
+    let wrote = !state.store.objects.exists(&key).await?;
+    if wrote {
+        state.store.objects.put(&key, folder.weights).await?;
+    }
+    let metrics = card
+        .get("validation")
+        .filter(|v| !v.is_null())
+        .cloned()
+        .or_else(|| card.get("metrics").filter(|v| !v.is_null()).cloned());
+    let new = NewModel {
+        name,
+        version,
+        arch,
+        num_classes: num_classes as u32,
+        class_names,
+        input_size: input_size as u32,
+        synthetic: card["synthetic"].as_bool().unwrap_or(false),
+        model_json: card,
+        card: folder.card,
+        metrics,
+        weights_key: key,
+        weights_sha256: sha,
+        source,
+        created_by: user.to_string(),
+    };
+    match state.store.db.register_model(&new, deploy).await {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            // Nothing else points at weights this call wrote.
+            if wrote {
+                let _ = state.store.objects.delete(&new.weights_key).await;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<impl IntoResponse> {
+    let models = state.store.db.models().await?;
+    Ok(Json(json!({"models": models})))
+}
+
+async fn load(state: &AppState, id: i64) -> AppResult<ModelRecord> {
+    state
+        .store
+        .db
+        .model(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("model"))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<ModelRecord>> {
+    Ok(Json(load(&state, id).await?))
+}
+
+#[tracing::instrument(skip_all, fields(user = %user.user.username))]
+async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    req: Request,
+) -> AppResult<Response> {
+    user.require(Role::Admin)?;
+    let mut multipart = Multipart::from_request(req, &state).await.map_err(|e| {
+        AppError::bad_request(format!(
+            "expected a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })?;
+    let (mut weights, mut model_json, mut card, mut name, mut version) =
+        (None, None, None, None, None);
+    while let Some(field) = multipart.next_field().await? {
+        let field_name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().unwrap_or("").to_string();
+        let base = file_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let bytes = field.bytes().await?;
+        match (field_name.as_str(), base.as_str()) {
+            ("name", "") => name = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            ("version", "") => version = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            (_, "model.safetensors") | ("weights", _) => weights = Some(bytes),
+            (_, "model.json") | ("model_json", _) => model_json = Some(bytes.to_vec()),
+            (_, "MODEL_CARD.md") | ("card", _) => {
+                card = Some(
+                    String::from_utf8(bytes.to_vec())
+                        .map_err(|_| AppError::unprocessable("MODEL_CARD.md is not UTF-8 text"))?,
+                )
+            }
+            _ => {
+                return Err(AppError::unprocessable(format!(
+                    "unexpected part {field_name:?} ({base:?}): send model.safetensors, model.json and optionally MODEL_CARD.md"
+                )));
+            }
+        }
+    }
+    let weights = weights.ok_or_else(|| {
+        AppError::unprocessable("the upload has no model.safetensors (part \"weights\")")
+    })?;
+    let model_json = model_json.ok_or_else(|| {
+        AppError::unprocessable("the upload has no model.json (part \"model_json\")")
+    })?;
+    let folder = ModelFolder {
+        weights,
+        model_json,
+        card,
+        name: name.filter(|s| !s.is_empty()),
+        version: version.filter(|s| !s.is_empty()),
+    };
+    let model = register_folder(
+        &state,
+        folder,
+        ModelSource::Upload,
+        &user.user.username,
+        false,
+        true,
+    )
+    .await?;
+    tracing::info!(model = model.id, name = %model.name, version = %model.version, "model registered");
+    Ok((StatusCode::CREATED, Json(model)).into_response())
+}
+
+async fn deploy(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<ModelRecord>> {
+    user.require(Role::Admin)?;
+    let model = state.store.db.deploy_model(id).await.map_err(|e| match e {
+        StoreError::NotFound => AppError::not_found("model"),
+        other => other.into(),
+    })?;
+    tracing::info!(model = model.id, by = %user.user.username, "model deployed");
+    Ok(Json(model))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    let model = load(&state, id).await?;
+    let counts = state.store.db.model_review_counts(id).await?;
+    let labels = state.store.db.labels().await?;
+    let rate = |a: i64, e: i64, r: i64| {
+        let reviewed = a + e + r;
+        (reviewed > 0).then(|| (a + e) as f64 / reviewed as f64)
+    };
+    let (mut ta, mut te, mut tr, mut tp) = (0, 0, 0, 0);
+    let classes: Vec<Value> = counts
+        .iter()
+        .map(|c| {
+            ta += c.accepted;
+            te += c.edited;
+            tr += c.rejected;
+            tp += c.proposed;
+            json!({
+                "class_id": c.class_id,
+                "class_name": labels.get(c.class_id).map(|l| l.name.clone()),
+                "proposed": c.proposed,
+                "accepted": c.accepted,
+                "edited": c.edited,
+                "rejected": c.rejected,
+                "acceptance_rate": rate(c.accepted, c.edited, c.rejected),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "model_id": model.id,
+        "name": model.name,
+        "version": model.version,
+        "synthetic": model.synthetic,
+        "classes": classes,
+        "total": {
+            "proposed": tp, "accepted": ta, "edited": te, "rejected": tr,
+            "acceptance_rate": rate(ta, te, tr),
+        },
+    })))
+}

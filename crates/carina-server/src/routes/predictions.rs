@@ -1,0 +1,136 @@
+//! Running the deployed model on an image (a background job), the stored
+//! raw outputs, and the job queue's status.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path, Query};
+use crate::routes::images::load;
+use crate::state::AppState;
+use crate::worker::enqueue_predict;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use carina_store::{Job, JobQuery, JobStatus, Role};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+/// How long `?wait=true` waits for the job before answering 202 anyway.
+const WAIT_LIMIT: Duration = Duration::from_secs(120);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/{id}/predictions", get(list).post(run))
+        .route("/jobs", get(jobs))
+        .route("/jobs/{id}", get(job))
+}
+
+#[derive(Deserialize)]
+struct RunParams {
+    #[serde(default)]
+    wait: bool,
+}
+
+#[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+async fn run(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(p): Query<RunParams>,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    load(&state, id).await?;
+    let model = state.store.db.deployed_model().await?.ok_or_else(|| {
+        AppError::conflict("no model is deployed; an admin deploys one on the Models page")
+    })?;
+    let job = enqueue_predict(&state, id, &model, &user.user.username).await?;
+    if !p.wait {
+        return Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response());
+    }
+    let job = wait_for(&state, job).await?;
+    match job.status {
+        JobStatus::Done => {
+            let annotations = state.store.db.annotations(id).await?;
+            Ok(Json(json!({"job": job, "annotations": annotations})).into_response())
+        }
+        JobStatus::Failed => Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "job_failed",
+            format!(
+                "the prediction failed: {}",
+                job.last_error.as_deref().unwrap_or("unknown error")
+            ),
+        )),
+        _ => Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response()),
+    }
+}
+
+async fn wait_for(state: &AppState, job: Job) -> AppResult<Job> {
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let mut job = job;
+    while matches!(job.status, JobStatus::Queued | JobStatus::Running)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        job = state
+            .store
+            .db
+            .job(job.id)
+            .await?
+            .ok_or_else(|| AppError::not_found("job"))?;
+    }
+    Ok(job)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<impl IntoResponse> {
+    load(&state, id).await?;
+    let predictions = state.store.db.predictions(id).await?;
+    Ok(Json(json!({"predictions": predictions})))
+}
+
+#[derive(Deserialize)]
+struct JobParams {
+    image_id: Option<i64>,
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn jobs(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(p): Query<JobParams>,
+) -> AppResult<impl IntoResponse> {
+    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
+            AppError::bad_request("status must be queued, running, done or failed")
+        })?),
+    };
+    let q = JobQuery {
+        image_id: p.image_id,
+        status,
+        limit: p.limit.unwrap_or(100),
+    };
+    Ok(Json(json!({"jobs": state.store.db.list_jobs(&q).await?})))
+}
+
+async fn job(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Job>> {
+    Ok(Json(
+        state
+            .store
+            .db
+            .job(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("job"))?,
+    ))
+}

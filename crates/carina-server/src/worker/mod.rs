@@ -1,0 +1,133 @@
+//! The job worker: claims jobs from the database queue, runs them off the
+//! async executor, and records the outcome. The same loop runs inside
+//! `carina serve` (by default) and as `carina worker`; any number of them
+//! may share one PostgreSQL database, because claiming is atomic and every
+//! completion is idempotent.
+//!
+//! A failed attempt is retried after an exponential back-off until the
+//! job's attempts are used up; then the job is `failed` with its last error
+//! visible. While a job runs its lease is renewed; a worker that dies stops
+//! renewing, and once the lease has passed another worker takes the job.
+
+mod detectors;
+mod predict;
+
+pub use detectors::DetectorCache;
+pub use predict::{enqueue_predict, predict_job};
+
+use crate::state::AppState;
+use carina_store::{Job, JobKind, Timestamp};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Why a job attempt failed, and whether trying again could help.
+#[derive(Debug)]
+pub struct JobError {
+    pub message: String,
+    /// Retrying cannot help (the image was deleted, the payload is wrong, ...).
+    pub permanent: bool,
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+/// A name for this worker, unique across processes.
+pub fn worker_id(kind: &str) -> String {
+    let n: u32 = rand::random();
+    format!("{kind}-{}-{n:08x}", std::process::id())
+}
+
+/// Claims and runs jobs until `stop` turns true.
+pub async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(state.config.worker_poll_ms);
+    tracing::info!(worker = %id, "job worker started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let lease = Timestamp::now().plus(Duration::from_secs(state.config.job_lease_secs));
+        match state.store.db.claim_job(&id, lease).await {
+            Ok(Some(job)) => {
+                run_one(&state, &id, job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(worker = %id, error = %e, "cannot claim a job"),
+        }
+        tokio::select! {
+            _ = state.job_signal.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    tracing::info!(worker = %id, "job worker stopped");
+}
+
+/// Runs one claimed job, renewing its lease meanwhile, and records the outcome.
+pub async fn run_one(state: &AppState, worker: &str, job: Job) {
+    let heartbeat = {
+        let state = state.clone();
+        let worker = worker.to_string();
+        let id = job.id;
+        let lease = Duration::from_secs(state.config.job_lease_secs);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let until = Timestamp::now().plus(lease);
+                match state.store.db.extend_lease(id, &worker, until).await {
+                    Ok(true) => {}
+                    _ => break,
+                }
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let outcome = match job.kind {
+        JobKind::Predict => predict_job(state, worker, &job).await,
+        JobKind::Train => Err(JobError::permanent(
+            "train jobs are not supported by this version of carina",
+        )),
+    };
+    heartbeat.abort();
+    match outcome {
+        Ok(()) => tracing::info!(
+            job = job.id,
+            ms = started.elapsed().as_millis() as u64,
+            "job done"
+        ),
+        Err(e) => {
+            let retry_at = (!e.permanent)
+                .then(|| Timestamp::now().plus(state.config.job_backoff(job.attempts)));
+            match state
+                .store
+                .db
+                .fail_job(job.id, worker, &e.message, retry_at)
+                .await
+            {
+                Ok(Some(j)) => tracing::warn!(
+                    job = job.id,
+                    status = j.status.as_str(),
+                    attempts = j.attempts,
+                    error = %e.message,
+                    "job attempt failed"
+                ),
+                Ok(None) => tracing::warn!(job = job.id, "job lost its lease while failing"),
+                Err(err) => {
+                    tracing::error!(job = job.id, error = %err, "cannot record a job failure")
+                }
+            }
+        }
+    }
+}
