@@ -24,6 +24,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod reporting;
 mod routes;
 pub mod state;
 
@@ -55,6 +56,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
         .merge(routes::annotations::routes())
+        .merge(routes::reports::routes())
+        .merge(routes::readings::routes())
+        .merge(routes::agreement::routes())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)

@@ -25,6 +25,7 @@ mod images;
 mod models;
 mod objects;
 mod plan;
+mod review;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -32,6 +33,7 @@ pub use error::{Result, StoreError};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
+pub use review::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {
@@ -42,6 +44,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// Reports, blind reading and consensus: `impl Database` in its own file.
+mod review_db;
 
 /// The database: SQLite or PostgreSQL behind one interface.
 #[derive(Clone, Debug)]

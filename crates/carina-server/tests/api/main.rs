@@ -9,3 +9,5 @@ mod authz;
 mod images;
 mod labels;
 mod misc;
+mod readings;
+mod reports;

@@ -8,16 +8,24 @@ pub mod sqlite;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
-/// A migrator over the embedded schema (no files are read at run time).
-fn migrator(sql: &'static str) -> Migrator {
+/// A migrator over the embedded schema (no files are read at run time):
+/// `(version, description, sql)` in order.
+fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("init"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            migrations
+                .iter()
+                .map(|&(version, name, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(name),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         ..Migrator::DEFAULT
     }
 }

@@ -15,9 +15,20 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
         .max_connections(16)
         .connect(url)
         .await?;
-    super::migrator(include_str!("../../migrations/postgres/0001_init.sql"))
-        .run(&pool)
-        .await?;
+    super::migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            3,
+            "reports_readings",
+            include_str!("../../migrations/postgres/0003_reports_readings.sql"),
+        ),
+    ])
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 
@@ -25,3 +36,5 @@ include!("queries/common.rs");
 include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
+include!("queries/reports.rs");
+include!("queries/readings.rs");

@@ -21,9 +21,20 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
         .max_connections(8)
         .connect_with(options)
         .await?;
-    super::migrator(include_str!("../../migrations/sqlite/0001_init.sql"))
-        .run(&pool)
-        .await?;
+    super::migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            3,
+            "reports_readings",
+            include_str!("../../migrations/sqlite/0003_reports_readings.sql"),
+        ),
+    ])
+    .run(&pool)
+    .await?;
     Ok(pool)
 }
 
@@ -31,3 +42,5 @@ include!("queries/common.rs");
 include!("queries/accounts.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
+include!("queries/reports.rs");
+include!("queries/readings.rs");

@@ -174,15 +174,22 @@ async fn insert_box(
     user: &str,
 ) -> Result<()> {
     let (kind, source_user, model, version) = match source {
-        Provenance::Radiologist { user } => ("radiologist", Some(user.as_str()), None, None),
+        Provenance::Radiologist { user } | Provenance::Consensus { user, .. } => {
+            ("radiologist", Some(user.as_str()), None, None)
+        }
         Provenance::Model { model, version } => {
             ("model", None, Some(model.as_str()), Some(version.as_str()))
         }
     };
+    let consensus_readers = match source {
+        Provenance::Consensus { readers, .. } => Some(serde_json::to_string(readers)?),
+        _ => None,
+    };
     sqlx::query(
         "INSERT INTO boxes (image_id, class_id, x_min, y_min, x_max, y_max, source_kind, \
-         source_user, model_name, model_version, score, status, created_at, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
+         source_user, model_name, model_version, score, status, created_at, updated_at, updated_by, \
+         consensus_readers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
     )
     .bind(image_id)
     .bind(i64::from(class_id))
@@ -198,6 +205,7 @@ async fn insert_box(
     .bind(status.as_str())
     .bind(now.millis())
     .bind(user)
+    .bind(consensus_readers)
     .execute(&mut **tx)
     .await?;
     Ok(())
