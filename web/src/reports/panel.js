@@ -68,8 +68,8 @@ export function mountReportPanel(container, imageId) {
         ` #${report.id} v${report.version}`, report.signed_by ? ` · signed by ${report.signed_by}, ${fmtTime(report.signed_at)}` : ''),
       h('p', { class: 'muted small' }, report.disclaimer),
       report.findings.length
-        ? h('table', { class: 'grid findings', id: 'report-findings' },
-          h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows))
+        ? h('div', { class: 'table-scroll' }, h('table', { class: 'grid findings', id: 'report-findings' },
+          h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)))
         : h('p', { class: 'muted small', id: 'report-findings' }, report.no_finding ? 'No finding.' : 'No reviewed boxes.'),
       impression,
       h('div', { class: 'row' },
