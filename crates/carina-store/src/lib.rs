@@ -25,7 +25,7 @@ mod images;
 mod models;
 mod objects;
 mod plan;
-mod review;
+mod reading;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -33,7 +33,7 @@ pub use error::{Result, StoreError};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
-pub use review::*;
+pub use reading::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {
@@ -46,7 +46,7 @@ macro_rules! dispatch {
 }
 
 // Reports, blind reading and consensus: `impl Database` in its own file.
-mod review_db;
+mod reading_db;
 
 /// The database: SQLite or PostgreSQL behind one interface.
 #[derive(Clone, Debug)]

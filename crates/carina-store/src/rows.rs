@@ -4,7 +4,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::models::*;
-use crate::review::*;
+use crate::reading::*;
 use carina_core::{BBox, BoxStatus, Provenance};
 
 #[derive(sqlx::FromRow)]

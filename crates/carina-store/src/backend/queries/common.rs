@@ -6,7 +6,7 @@
 
 use crate::error::{Result, StoreError, is_unique_violation};
 use crate::models::*;
-use crate::review::*;
+use crate::reading::*;
 use crate::rows::*;
 use carina_core::findings::{Label, LabelSet};
 use carina_core::{BBox, BoxStatus, Provenance};

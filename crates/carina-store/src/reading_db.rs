@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::models::AnnotationState;
-use crate::review::*;
+use crate::reading::*;
 use crate::{Database, backend};
 
 impl Database {
