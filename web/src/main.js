@@ -5,6 +5,8 @@ import { api, get, setCsrfToken, ApiError } from './api.js';
 import { h } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderLibrary } from './library.js';
+import { renderReports } from './reports/list.js';
+import { renderMyReadings } from './readings/mine.js';
 
 export const session = { user: null };
 
@@ -77,6 +79,22 @@ async function route() {
       return;
     }
     renderLogin(app, params);
+    return;
+  }
+  // Reports, blind reading and review (pages of their own modules).
+  const rd = path.match(/^\/(readings|review)\/([^/]+)$/);
+  if (rd) {
+    const mod = rd[1] === 'review' ? await import('./readings/review.js') : await import('./readings/reader.js');
+    if (currentHash !== hash) return;
+    cleanup = await (rd[1] === 'review' ? mod.renderReview : mod.renderReading)(app, decodeURIComponent(rd[2]));
+    return;
+  }
+  if (path === '/reports') {
+    cleanup = await renderReports(app, params);
+    return;
+  }
+  if (path === '/readings') {
+    cleanup = await renderMyReadings(app);
     return;
   }
   const m = path.match(/^\/images\/([^/]+)$/);

@@ -2,13 +2,34 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Who made a box. Serialises as `{"kind": "radiologist", "user": ...}` or
-/// `{"kind": "model", "model": ..., "version": ...}` (the HTTP API's form).
+/// Who made a box. Serialises as `{"kind": "radiologist", "user": ...}`,
+/// `{"kind": "model", "model": ..., "version": ...}` or
+/// `{"kind": "consensus", "user": ..., "readers": [...]}` (the HTTP API's form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Provenance {
-    Radiologist { user: String },
-    Model { model: String, version: String },
+    Radiologist {
+        user: String,
+    },
+    Model {
+        model: String,
+        version: String,
+    },
+    /// Fused from several radiologists' blind reads (Weighted Boxes Fusion)
+    /// by the reviewer `user`; `readers` are the radiologists whose reads
+    /// went into the fusion. A human box: it may be moved or deleted.
+    Consensus {
+        user: String,
+        readers: Vec<String>,
+    },
+}
+
+impl Provenance {
+    /// Whether a person made the box (a radiologist, or a reviewer's
+    /// consensus of radiologists), as opposed to a model.
+    pub fn is_human(&self) -> bool {
+        !matches!(self, Provenance::Model { .. })
+    }
 }
 
 /// A box's review status.
@@ -76,6 +97,15 @@ mod tests {
         );
         let r: Provenance = serde_json::from_str(r#"{"kind":"radiologist","user":"ann"}"#).unwrap();
         assert_eq!(r, Provenance::Radiologist { user: "ann".into() });
+        let c = Provenance::Consensus {
+            user: "rev".into(),
+            readers: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::json!({"kind": "consensus", "user": "rev", "readers": ["a", "b"]})
+        );
+        assert!(c.is_human() && !p.is_human());
     }
 
     #[test]

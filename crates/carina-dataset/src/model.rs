@@ -93,6 +93,7 @@ impl Annotation {
             match self.provenance {
                 Provenance::Radiologist { .. } => SourceKind::Radiologist,
                 Provenance::Model { .. } => SourceKind::Model,
+                Provenance::Consensus { .. } => SourceKind::Fused,
             }
         }
     }
@@ -102,6 +103,7 @@ impl Annotation {
         match &self.provenance {
             Provenance::Radiologist { user } => user.clone(),
             Provenance::Model { model, version } => format!("{model}:{version}"),
+            Provenance::Consensus { readers, .. } => readers.join("+"),
         }
     }
 }

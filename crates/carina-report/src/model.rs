@@ -81,6 +81,11 @@ pub enum FoundBy {
         version: String,
         user: String,
     },
+    /// Fused from several radiologists' blind reads by a reviewer.
+    Consensus {
+        reviewer: String,
+        readers: Vec<String>,
+    },
 }
 
 impl FoundBy {
@@ -89,6 +94,10 @@ impl FoundBy {
     pub fn from_box(provenance: &Provenance, status: BoxStatus, reviewer: Option<&str>) -> FoundBy {
         match (provenance, status, reviewer) {
             (Provenance::Radiologist { user }, ..) => FoundBy::Radiologist { user: user.clone() },
+            (Provenance::Consensus { user, readers }, ..) => FoundBy::Consensus {
+                reviewer: user.clone(),
+                readers: readers.clone(),
+            },
             (
                 Provenance::Model { model, version },
                 BoxStatus::Accepted | BoxStatus::Edited,
@@ -115,6 +124,10 @@ impl FoundBy {
                 version,
                 user,
             } => format!("model {model} v{version} + radiologist {user}"),
+            FoundBy::Consensus { reviewer, readers } => format!(
+                "consensus of radiologists {} (reviewer {reviewer})",
+                readers.join(", ")
+            ),
         }
     }
 }

@@ -25,6 +25,7 @@ mod bundled;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod reporting;
 mod routes;
 pub mod state;
 pub mod worker;
@@ -60,6 +61,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::predictions::routes())
         .merge(routes::models::routes(max_upload))
         .merge(routes::preferences::routes())
+        .merge(routes::reports::routes())
+        .merge(routes::readings::routes())
+        .merge(routes::agreement::routes())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)

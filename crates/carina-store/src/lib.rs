@@ -29,6 +29,7 @@ mod plan;
 mod review;
 mod review_db;
 mod review_rows;
+mod reading;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -38,6 +39,7 @@ pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
 pub use review::*;
+pub use reading::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {
@@ -48,6 +50,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// Reports, blind reading and consensus: `impl Database` in its own file.
+mod reading_db;
 
 /// The database: SQLite or PostgreSQL behind one interface.
 #[derive(Clone, Debug)]

@@ -63,7 +63,8 @@ pub(crate) fn plan_save(
             StoreError::Invalid(format!("box {id} does not belong to this image"))
         })?;
         let update = match &old.source {
-            Provenance::Radiologist { .. } => BoxUpdate {
+            // A consensus box keeps its source when the reviewer adjusts it.
+            Provenance::Radiologist { .. } | Provenance::Consensus { .. } => BoxUpdate {
                 id,
                 class_id: e.class_id,
                 bbox: e.bbox,

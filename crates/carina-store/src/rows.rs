@@ -4,6 +4,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::models::*;
+use crate::reading::*;
 use carina_core::{BBox, BoxStatus, Provenance};
 
 #[derive(sqlx::FromRow)]
@@ -173,6 +174,7 @@ pub(crate) struct BoxRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
+    pub consensus_readers: Option<String>,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -182,10 +184,15 @@ fn bad(what: &str) -> StoreError {
 impl TryFrom<BoxRow> for StoredBox {
     type Error = StoreError;
     fn try_from(r: BoxRow) -> Result<Self> {
-        let source = match r.source_kind.as_str() {
-            "model" => Provenance::Model {
+        let source = match (r.source_kind.as_str(), &r.consensus_readers) {
+            ("model", _) => Provenance::Model {
                 model: r.model_name.unwrap_or_default(),
                 version: r.model_version.unwrap_or_default(),
+            },
+            (_, Some(readers)) => Provenance::Consensus {
+                user: r.source_user.unwrap_or_default(),
+                readers: serde_json::from_str(readers)
+                    .map_err(|_| bad("an unreadable consensus reader list"))?,
             },
             _ => Provenance::Radiologist {
                 user: r.source_user.unwrap_or_default(),
@@ -242,6 +249,114 @@ impl TryFrom<HistoryRow> for HistoryEntry {
             version: r.version,
             before: serde_json::from_str(&r.before_json)?,
             after: serde_json::from_str(&r.after_json)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ReportRow {
+    pub id: i64,
+    pub version: i64,
+    pub status: String,
+    pub study_pseudonym: Option<String>,
+    pub patient_pseudonym: Option<String>,
+    pub impression: String,
+    pub no_finding: bool,
+    pub findings_json: String,
+    pub author: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+    pub signed_by: Option<String>,
+    pub signed_at: Option<i64>,
+    pub supersedes: Option<i64>,
+    pub superseded_by: Option<i64>,
+}
+
+impl ReportRow {
+    pub fn into_report(self, image_ids: Vec<i64>) -> Result<StoredReport> {
+        Ok(StoredReport {
+            id: self.id,
+            version: self.version,
+            status: ReportStatus::parse(&self.status).ok_or_else(|| {
+                StoreError::Invalid(format!("unknown report status {:?}", self.status))
+            })?,
+            image_ids,
+            study_pseudonym: self.study_pseudonym,
+            patient_pseudonym: self.patient_pseudonym,
+            impression: self.impression,
+            no_finding: self.no_finding,
+            findings: serde_json::from_str(&self.findings_json)?,
+            author: self.author,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            updated_by: self.updated_by,
+            signed_by: self.signed_by,
+            signed_at: self.signed_at.map(Timestamp),
+            supersedes: self.supersedes,
+            superseded_by: self.superseded_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ReadingRow {
+    pub image_id: i64,
+    pub reader: String,
+    pub status: String,
+    pub version: i64,
+    pub no_finding: bool,
+    pub boxes_json: String,
+    pub assigned_at: i64,
+    pub updated_at: i64,
+    pub submitted_at: Option<i64>,
+}
+
+impl TryFrom<ReadingRow> for Reading {
+    type Error = StoreError;
+    fn try_from(r: ReadingRow) -> Result<Self> {
+        Ok(Reading {
+            image_id: r.image_id,
+            reader: r.reader,
+            status: ReadingStatus::parse(&r.status).ok_or_else(|| {
+                StoreError::Invalid(format!("unknown reading status {:?}", r.status))
+            })?,
+            version: r.version,
+            no_finding: r.no_finding,
+            boxes: serde_json::from_str(&r.boxes_json)?,
+            assigned_at: Timestamp(r.assigned_at),
+            updated_at: Timestamp(r.updated_at),
+            submitted_at: r.submitted_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AssignmentRow {
+    pub image_id: i64,
+    pub reviewer: String,
+    pub assigned_by: String,
+    pub created_at: i64,
+    pub consensus_json: Option<String>,
+    pub consensus_at: Option<i64>,
+    pub consensus_by: Option<String>,
+}
+
+impl AssignmentRow {
+    pub fn into_assignment(self, readings: Vec<Reading>) -> Result<Assignment> {
+        Ok(Assignment {
+            image_id: self.image_id,
+            reviewer: self.reviewer,
+            assigned_by: self.assigned_by,
+            created_at: Timestamp(self.created_at),
+            readings,
+            consensus: self
+                .consensus_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
+            consensus_at: self.consensus_at.map(Timestamp),
+            consensus_by: self.consensus_by,
         })
     }
 }

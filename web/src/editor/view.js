@@ -9,6 +9,7 @@ import { BoxOverlay } from './overlay.js';
 import { Viewer, PRESETS } from './viewport.js';
 import { shortcutHelp } from './shortcuts.js';
 import { createReview } from './review.js';
+import { mountReportPanel } from '../reports/panel.js';
 
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
 
@@ -61,13 +62,14 @@ export async function renderEditor(app, imageId) {
       conflict,
       h('div', { class: 'editor-main' },
         h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
-        h('aside', { class: 'side' },
+        h('aside', { class: 'side', id: 'editor-side' },
           h('h3', {}, 'Model suggestions'), reviewSlot,
           h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), labelList,
           h('h3', {}, 'Boxes'), boxList,
           h('h3', {}, 'History'), historyList)),
       helpOverlay),
   );
+  mountReportPanel(app.querySelector('#editor-side'), imageId);
 
   let labels = new Map();
   let activeLabels = [];

@@ -33,6 +33,7 @@ async fn read(
     _user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    crate::routes::readings::ensure_not_blind(&state, id, &_user).await?;
     let annotations = state.store.db.annotations(id).await.map_err(not_found)?;
     Ok(with_etag(annotations))
 }
@@ -155,6 +156,7 @@ async fn history(
     _user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
+    crate::routes::readings::ensure_not_blind(&state, id, &_user).await?;
     let entries = state.store.db.history(id).await?;
     if entries.is_empty() && state.store.db.image(id).await?.is_none() {
         return Err(AppError::not_found("image"));

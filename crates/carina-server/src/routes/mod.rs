@@ -1,5 +1,6 @@
 //! One module per resource; `build_router` merges their routers.
 
+pub mod agreement;
 pub mod annotations;
 pub mod auth;
 pub mod images;
@@ -8,5 +9,7 @@ pub mod labels;
 pub mod models;
 pub mod predictions;
 pub mod preferences;
+pub mod readings;
+pub mod reports;
 pub mod tokens;
 pub mod users;

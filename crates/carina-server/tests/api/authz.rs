@@ -19,12 +19,15 @@ enum Body {
     Upload,
     /// An annotations save with the current version as If-Match.
     Save,
+    /// A save of the caller's own blind reading, from version 0.
+    Reading,
 }
 
 /// (method, path, body, [anonymous, viewer, radiologist, admin]).
 /// `{img}` is an image everyone works on, `{del}` one that only the admin
 /// deletes, `{viewer}` the viewer's user id, `{user}` a fresh username,
-/// `{job}` a predict job and `{model}` the bundled model.
+/// `{job}` a predict job, `{model}` the bundled model, `{rep}` a draft
+/// report and `{blind}` an image for blind reading.
 const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
     (
         "POST",
@@ -181,6 +184,110 @@ const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
         [401, 200, 200, 200],
     ),
     (
+        "POST",
+        "/api/v1/images/{img}/reports",
+        Body::Json(r#"{"impression": "matrix"}"#),
+        [401, 403, 201, 201],
+    ),
+    (
+        "POST",
+        "/api/v1/reports",
+        Body::Json(r#"{"image_ids": [{img}]}"#),
+        [401, 403, 201, 201],
+    ),
+    ("GET", "/api/v1/reports", Body::None, [401, 200, 200, 200]),
+    (
+        "GET",
+        "/api/v1/reports/{rep}",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{rep}.json",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{rep}.pdf",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{rep}.fhir.json",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "PATCH",
+        "/api/v1/reports/{rep}",
+        Body::Json(r#"{"impression": "matrix impression"}"#),
+        [401, 403, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{rep}/sign",
+        Body::None,
+        [401, 403, 200, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/{rep}/amend",
+        Body::None,
+        [401, 403, 201, 409],
+    ),
+    (
+        "POST",
+        "/api/v1/images/{blind}/assignments",
+        Body::Json(r#"{"readers": ["rad"], "reviewer": "admin"}"#),
+        [401, 403, 403, 201],
+    ),
+    (
+        "GET",
+        "/api/v1/me/assignments",
+        Body::None,
+        [401, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{blind}/readings/me",
+        Body::None,
+        [401, 404, 200, 404],
+    ),
+    (
+        "PUT",
+        "/api/v1/images/{blind}/readings/me",
+        Body::Reading,
+        [401, 403, 200, 404],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{blind}/readings",
+        Body::None,
+        [401, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/images/{blind}/agreement",
+        Body::None,
+        [401, 200, 403, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/images/{blind}/readings/me/submit",
+        Body::None,
+        [401, 403, 200, 404],
+    ),
+    (
+        "POST",
+        "/api/v1/images/{blind}/consensus",
+        Body::Json(r#"{"iou_thr": 0.6}"#),
+        [401, 403, 403, 200],
+    ),
+    ("GET", "/api/v1/agreement", Body::None, [401, 200, 200, 200]),
+    (
         "DELETE",
         "/api/v1/images/{del}",
         Body::None,
@@ -199,6 +306,19 @@ async fn authorisation_matrix(app: TestApp) {
     let (admin, rad, viewer) = app.team().await;
     let img = app.upload_ok(&rad, "shared.png", png(64, 64, 200)).await["id"].to_string();
     let del = app.upload_ok(&rad, "doomed.png", png(64, 64, 201)).await["id"].to_string();
+    let blind = app.upload_ok(&rad, "blind.png", png(64, 64, 202)).await["id"].to_string();
+    let rep = app
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{img}/reports"),
+            Some(&rad),
+        )
+        .json(&json!({"impression": "matrix report"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rep.status(), StatusCode::CREATED);
+    let rep = rep.json::<Value>().await.unwrap()["id"].to_string();
     let (_, me) = app.get_json("/api/v1/me", &viewer).await;
     let viewer_id = me["id"].to_string();
     let r = app
@@ -231,7 +351,9 @@ async fn authorisation_matrix(app: TestApp) {
                 .replace("{del}", &del)
                 .replace("{viewer}", &viewer_id)
                 .replace("{job}", &job)
-                .replace("{model}", &model);
+                .replace("{model}", &model)
+                .replace("{rep}", &rep)
+                .replace("{blind}", &blind);
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             // Logging out ends the session: use a fresh one for that row.
             let fresh;
@@ -250,7 +372,9 @@ async fn authorisation_matrix(app: TestApp) {
             match body {
                 Body::None => {}
                 Body::Json(text) => {
-                    let v: Value = serde_json::from_str(&text.replace("{user}", &user)).unwrap();
+                    let v: Value =
+                        serde_json::from_str(&text.replace("{user}", &user).replace("{img}", &img))
+                            .unwrap();
                     req = req.json(&v);
                 }
                 Body::Upload => {
@@ -265,6 +389,11 @@ async fn authorisation_matrix(app: TestApp) {
                     req = req
                         .header("If-Match", cur["version"].to_string())
                         .json(&json!({"boxes": [{"class_id": 0, "bbox": [1, 1, 10, 10]}]}));
+                }
+                Body::Reading => {
+                    req = req
+                        .header("If-Match", "0")
+                        .json(&json!({"boxes": [{"class_id": 4, "bbox": [2, 2, 20, 20]}]}));
                 }
             }
             let r = req.send().await.unwrap();
@@ -304,6 +433,8 @@ fn matrix_and_openapi_agree() {
             .replace("{viewer}", "{id}")
             .replace("{job}", "{id}")
             .replace("{model}", "{id}")
+            .replace("{rep}", "{id}")
+            .replace("{blind}", "{id}")
             .replace("424242", "{id}")
             .replace("/labels/0", "/labels/{id}")
     };

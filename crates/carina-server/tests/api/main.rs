@@ -11,3 +11,5 @@ mod labels;
 mod misc;
 mod registry;
 mod review;
+mod readings;
+mod reports;

@@ -30,6 +30,11 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
             "review",
             include_str!("../../migrations/postgres/0002_review.sql"),
         ),
+        (
+            3,
+            "reports_readings",
+            include_str!("../../migrations/postgres/0003_reports_readings.sql"),
+        ),
     ])
     .run(&pool)
     .await?;
@@ -43,3 +48,5 @@ include!("queries/annotations.rs");
 include!("queries/export.rs");
 include!("queries/registry.rs");
 include!("queries/jobs.rs");
+include!("queries/reports.rs");
+include!("queries/readings.rs");

@@ -36,6 +36,11 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
             "review",
             include_str!("../../migrations/sqlite/0002_review.sql"),
         ),
+        (
+            3,
+            "reports_readings",
+            include_str!("../../migrations/sqlite/0003_reports_readings.sql"),
+        ),
     ])
     .run(&pool)
     .await?;
@@ -49,3 +54,5 @@ include!("queries/annotations.rs");
 include!("queries/export.rs");
 include!("queries/registry.rs");
 include!("queries/jobs.rs");
+include!("queries/reports.rs");
+include!("queries/readings.rs");

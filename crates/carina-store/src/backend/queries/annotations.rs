@@ -175,15 +175,22 @@ async fn insert_box(
     prediction_id: Option<i64>,
 ) -> Result<()> {
     let (kind, source_user, model, version) = match source {
-        Provenance::Radiologist { user } => ("radiologist", Some(user.as_str()), None, None),
+        Provenance::Radiologist { user } | Provenance::Consensus { user, .. } => {
+            ("radiologist", Some(user.as_str()), None, None)
+        }
         Provenance::Model { model, version } => {
             ("model", None, Some(model.as_str()), Some(version.as_str()))
         }
     };
+    let consensus_readers = match source {
+        Provenance::Consensus { readers, .. } => Some(serde_json::to_string(readers)?),
+        _ => None,
+    };
     sqlx::query(
         "INSERT INTO boxes (image_id, class_id, x_min, y_min, x_max, y_max, source_kind, \
          source_user, model_name, model_version, score, status, created_at, updated_at, updated_by, \
-         prediction_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
+         prediction_id, consensus_readers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
     )
     .bind(image_id)
     .bind(i64::from(class_id))
@@ -200,6 +207,7 @@ async fn insert_box(
     .bind(now.millis())
     .bind(user)
     .bind(prediction_id)
+    .bind(consensus_readers)
     .execute(&mut **tx)
     .await?;
     Ok(())

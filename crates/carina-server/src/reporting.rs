@@ -1,0 +1,152 @@
+//! Between the store's report rows and `carina-report`'s domain model: the
+//! findings snapshot taken from an image's annotations, the domain
+//! [`Report`] rebuilt from a stored version (for HTML, PDF and FHIR), and
+//! the radiographs decoded for the annotated thumbnails.
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use carina_core::BoxStatus;
+use carina_imaging::{Limits, Window};
+use carina_report::{
+    ChestGeometry, FoundBy, Report, ReportContent, ReportFinding, ReportImage, ReportSubject,
+};
+use carina_store::{Image, StoredReport};
+use serde_json::{Value, json};
+
+/// The report's id as a FHIR resource id (`carina-report-12`).
+pub fn fhir_id(id: i64) -> String {
+    format!("carina-report-{id}")
+}
+
+/// The reportable boxes of `images`, in image order then box order:
+/// accepted, edited and manual boxes and consensus boxes. Unreviewed
+/// proposals and rejected boxes are not findings.
+pub async fn findings_of(state: &AppState, images: &[Image]) -> AppResult<Vec<ReportFinding>> {
+    let labels = state.store.db.labels().await?;
+    let mut out = Vec::new();
+    for image in images {
+        let annotations = state.store.db.annotations(image.id).await?;
+        let geometry = ChestGeometry {
+            image_id: image.id.to_string(),
+            lung_region: None,
+            width: image.meta.width,
+            height: image.meta.height,
+            pixel_spacing_mm: image.meta.pixel_spacing,
+        };
+        for b in annotations.boxes {
+            if matches!(b.status, BoxStatus::Proposed | BoxStatus::Rejected) {
+                continue;
+            }
+            let name = labels
+                .get(b.class_id)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| format!("class {}", b.class_id));
+            let found_by = FoundBy::from_box(&b.source, b.status, Some(&b.updated_by));
+            // Only a model's score is a confidence; a consensus box's score is
+            // the share of readers who drew it.
+            let confidence = match b.source {
+                carina_core::Provenance::Model { .. } => b.score,
+                _ => None,
+            };
+            out.push(ReportFinding::new(
+                &name, b.bbox, found_by, confidence, &geometry,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn timestamp_instant(t: carina_store::Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+/// The domain report of a stored version. Stored rows were checked when
+/// written; a row that does not make a valid report is a server fault.
+pub fn domain_report(r: &StoredReport, modality: Option<String>) -> AppResult<Report> {
+    let findings: Vec<ReportFinding> =
+        serde_json::from_value(r.findings.clone()).map_err(AppError::internal)?;
+    let synthetic_model = findings
+        .iter()
+        .any(|f| matches!(f.found_by, FoundBy::Model { .. } | FoundBy::Both { .. }));
+    let content = ReportContent {
+        subject: ReportSubject {
+            patient_pseudonym: r.patient_pseudonym.clone(),
+            study_pseudonym: r.study_pseudonym.clone(),
+            image_ids: r.image_ids.iter().map(i64::to_string).collect(),
+            modality,
+            study_date: None,
+        },
+        findings,
+        impression: r.impression.clone(),
+        no_finding: r.no_finding,
+        synthetic_model,
+    };
+    let stored = json!({
+        "id": fhir_id(r.id),
+        "version": r.version,
+        "amends": r.supersedes.map(fhir_id),
+        "content": content,
+        "signed_by": r.signed_by,
+        "signed_at": r.signed_at.map(timestamp_instant),
+    });
+    serde_json::from_value(stored).map_err(AppError::internal)
+}
+
+/// The report as the JSON API shows it.
+pub fn report_json(r: &StoredReport, domain: &Report) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    v["fhir_id"] = json!(fhir_id(r.id));
+    v["disclaimer"] = json!(domain.disclaimer());
+    v["links"] = json!({
+        "html": format!("/api/v1/reports/{}", r.id),
+        "json": format!("/api/v1/reports/{}.json", r.id),
+        "pdf": format!("/api/v1/reports/{}.pdf", r.id),
+        "fhir": format!("/api/v1/reports/{}.fhir.json", r.id),
+    });
+    v
+}
+
+/// The stored radiographs of a report, decoded and windowed to 8 bits for
+/// the thumbnails. A deleted image is left out (the report stays readable).
+pub async fn report_images(state: &AppState, r: &StoredReport) -> AppResult<Vec<ReportImage>> {
+    let mut out = Vec::new();
+    for &id in &r.image_ids {
+        let Some(image) = state.store.db.image(id).await? else {
+            continue;
+        };
+        let bytes = state.store.image_file(&image).await?;
+        let limits = Limits {
+            max_bytes: u64::MAX,
+            max_pixels: state.config.max_pixels,
+        };
+        let window = Window {
+            center: image.meta.window_center.unwrap_or(32768.0),
+            width: image.meta.window_width.unwrap_or(65536.0),
+        };
+        let img = tokio::task::spawn_blocking(move || -> anyhow::Result<ReportImage> {
+            let decoded = carina_imaging::decode(&bytes, &limits)?;
+            let gray = carina_imaging::to_u8_windowed(&decoded.image, window);
+            Ok(ReportImage::new(
+                &id.to_string(),
+                decoded.image.width,
+                decoded.image.height,
+                gray,
+            )?)
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+        out.push(img);
+    }
+    Ok(out)
+}
+
+/// The modality of a report's first image that still exists.
+pub async fn modality_of(state: &AppState, r: &StoredReport) -> AppResult<Option<String>> {
+    for &id in &r.image_ids {
+        if let Some(image) = state.store.db.image(id).await? {
+            return Ok(image.meta.modality);
+        }
+    }
+    Ok(None)
+}

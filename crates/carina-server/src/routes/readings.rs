@@ -1,0 +1,442 @@
+//! Blind reading by several radiologists: an admin assigns an image to
+//! readers and a reviewer; each reader keeps their own boxes apart from the
+//! image's annotations and cannot see anyone else's (nor the annotations)
+//! until they submit; the reviewer sees every reading side by side and fuses
+//! them with Weighted Boxes Fusion into the annotations.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use carina_core::BBox;
+use carina_eval::wbf::{WbfBox, WbfParams, weighted_boxes_fusion};
+use carina_store::{
+    Assignment, ConsensusBox, Image, Reading, ReadingBox, ReadingStatus, Role, StoreError,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Most readers on one image.
+const MAX_READERS: usize = 32;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/{id}/assignments", post(assign))
+        .route("/me/assignments", get(mine))
+        .route("/images/{id}/readings", get(all_readings))
+        .route("/images/{id}/readings/me", get(my_reading).put(save_mine))
+        .route("/images/{id}/readings/me/submit", post(submit_mine))
+        .route("/images/{id}/consensus", post(consensus))
+}
+
+/// Refuses a reader who has not submitted their reading of this image:
+/// until then they see neither other readers' boxes nor the annotations.
+pub async fn ensure_not_blind(
+    state: &AppState,
+    image_id: i64,
+    user: &CurrentUser,
+) -> AppResult<()> {
+    if let Some(r) = state
+        .store
+        .db
+        .reading(image_id, &user.user.username)
+        .await?
+        && r.status == ReadingStatus::Assigned
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "blind_reading",
+            format!(
+                "you are a blind reader of image {image_id}: submit your reading before you see other boxes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn load_image(state: &AppState, id: i64) -> AppResult<Image> {
+    state
+        .store
+        .db
+        .image(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("image"))
+}
+
+async fn load_assignment(state: &AppState, id: i64) -> AppResult<Assignment> {
+    load_image(state, id).await?;
+    state.store.db.assignment(id).await?.ok_or_else(|| {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("image {id} is not assigned for blind reading"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    readers: Vec<String>,
+    reviewer: String,
+}
+
+/// A user who may read or review: an existing radiologist or admin.
+async fn radiologist(state: &AppState, name: &str, what: &str) -> AppResult<()> {
+    match state.store.db.credentials(name).await? {
+        Some(c) if c.user.role >= Role::Radiologist => Ok(()),
+        Some(_) => Err(AppError::unprocessable(format!(
+            "{what} {name:?} is not a radiologist"
+        ))),
+        None => Err(AppError::unprocessable(format!("unknown {what} {name:?}"))),
+    }
+}
+
+fn assignment_json(a: &Assignment) -> Value {
+    json!({
+        "image_id": a.image_id,
+        "reviewer": a.reviewer,
+        "assigned_by": a.assigned_by,
+        "created_at": a.created_at,
+        "readers": a.readings.iter().map(|r| json!({
+            "reader": r.reader, "status": r.status, "submitted_at": r.submitted_at,
+        })).collect::<Vec<_>>(),
+        "consensus_at": a.consensus_at,
+        "consensus_by": a.consensus_by,
+    })
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<AssignBody>,
+) -> AppResult<Response> {
+    user.require(Role::Admin)?;
+    load_image(&state, id).await?;
+    let mut readers: Vec<String> = Vec::new();
+    for r in body.readers.iter().map(|r| r.trim()) {
+        if !readers.iter().any(|x| x == r) {
+            readers.push(r.to_string());
+        }
+    }
+    if readers.is_empty() || readers.len() > MAX_READERS {
+        return Err(AppError::unprocessable(format!(
+            "readers must name 1 to {MAX_READERS} radiologists"
+        )));
+    }
+    for r in &readers {
+        radiologist(&state, r, "reader").await?;
+    }
+    radiologist(&state, body.reviewer.trim(), "reviewer").await?;
+    let a = state
+        .store
+        .db
+        .assign_readers(id, &readers, body.reviewer.trim(), &user.user.username)
+        .await?;
+    tracing::info!(
+        image_id = id,
+        readers = a.readings.len(),
+        "blind reading assigned"
+    );
+    Ok((StatusCode::CREATED, Json(assignment_json(&a))).into_response())
+}
+
+async fn mine(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+    let (readings, reviews) = state.store.db.assignments_of(&user.user.username).await?;
+    let readings: Vec<Value> = readings
+        .iter()
+        .map(|r| {
+            json!({
+                "image_id": r.image_id, "status": r.status, "version": r.version,
+                "box_count": r.boxes.len(), "assigned_at": r.assigned_at,
+                "submitted_at": r.submitted_at,
+            })
+        })
+        .collect();
+    let mut out_reviews = Vec::new();
+    for image_id in reviews {
+        if let Some(a) = state.store.db.assignment(image_id).await? {
+            out_reviews.push(assignment_json(&a));
+        }
+    }
+    Ok(Json(json!({"readings": readings, "reviews": out_reviews})))
+}
+
+fn reading_response(r: &Reading) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", r.version)).expect("digits");
+    ([(header::ETAG, etag)], Json(r)).into_response()
+}
+
+async fn own_reading(state: &AppState, id: i64, user: &CurrentUser) -> AppResult<Reading> {
+    load_image(state, id).await?;
+    state
+        .store
+        .db
+        .reading(id, &user.user.username)
+        .await?
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("you are not assigned to read image {id}"),
+            )
+        })
+}
+
+async fn my_reading(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    Ok(reading_response(&own_reading(&state, id, &user).await?))
+}
+
+#[derive(Deserialize)]
+struct ReadingBody {
+    #[serde(default)]
+    no_finding: bool,
+    boxes: Vec<ReadingBoxBody>,
+}
+
+/// Other fields a client echoes back are ignored.
+#[derive(Deserialize)]
+struct ReadingBoxBody {
+    class_id: u32,
+    bbox: BBox,
+}
+
+fn if_match(headers: &HeaderMap) -> AppResult<i64> {
+    let raw = headers.get(header::IF_MATCH).ok_or_else(|| {
+        AppError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "if_match_required",
+            "send If-Match with the version of your reading you loaded (its ETag)",
+        )
+    })?;
+    let text = raw.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i64>().map_err(|_| {
+        AppError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+            "If-Match does not name a version of this reading; reload it",
+        )
+    })
+}
+
+async fn save_mine(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<ReadingBody>,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let expected = if_match(&headers)?;
+    let image = load_image(&state, id).await?;
+    own_reading(&state, id, &user).await?;
+    let labels = state.store.db.labels().await?;
+    let mut boxes = Vec::with_capacity(body.boxes.len());
+    for (i, b) in body.boxes.iter().enumerate() {
+        let n = i + 1;
+        match labels.get(b.class_id) {
+            None => {
+                return Err(AppError::unprocessable(format!(
+                    "box {n}: unknown label {}",
+                    b.class_id
+                )));
+            }
+            Some(l) if l.retired => {
+                return Err(AppError::unprocessable(format!(
+                    "box {n}: label {:?} is retired",
+                    l.name
+                )));
+            }
+            Some(_) => {}
+        }
+        b.bbox
+            .check_within(image.meta.width, image.meta.height)
+            .map_err(|e| AppError::unprocessable(format!("box {n}: {e}")))?;
+        boxes.push(ReadingBox {
+            class_id: b.class_id,
+            bbox: b.bbox,
+        });
+    }
+    if body.no_finding && !boxes.is_empty() {
+        return Err(AppError::unprocessable(
+            "a reading marked 'no finding' cannot have boxes",
+        ));
+    }
+    let saved = state
+        .store
+        .db
+        .save_reading(id, &user.user.username, expected, body.no_finding, &boxes)
+        .await
+        .map_err(|e| match e {
+            StoreError::VersionConflict { .. } => AppError::new(
+                StatusCode::CONFLICT,
+                "version_conflict",
+                format!("{e}; reload your reading"),
+            ),
+            other => other.into(),
+        })?;
+    Ok(reading_response(&saved))
+}
+
+async fn submit_mine(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    own_reading(&state, id, &user).await?;
+    let r = state
+        .store
+        .db
+        .submit_reading(id, &user.user.username)
+        .await?;
+    tracing::info!(image_id = id, "reading submitted");
+    Ok(reading_response(&r))
+}
+
+/// Admins, the reviewer, and readers who have submitted see every reading.
+async fn ensure_may_see_all(state: &AppState, a: &Assignment, user: &CurrentUser) -> AppResult<()> {
+    ensure_not_blind(state, a.image_id, user).await?;
+    let name = &user.user.username;
+    let submitted_reader = a
+        .readings
+        .iter()
+        .any(|r| &r.reader == name && r.status == ReadingStatus::Submitted);
+    if user.user.role == Role::Admin || &a.reviewer == name || submitted_reader {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only the reviewer, an admin or a reader who has submitted sees the readings",
+        ))
+    }
+}
+
+async fn all_readings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Value>> {
+    let a = load_assignment(&state, id).await?;
+    ensure_may_see_all(&state, &a, &user).await?;
+    let mut v = assignment_json(&a);
+    v["readings"] = serde_json::to_value(&a.readings).map_err(AppError::internal)?;
+    v["consensus"] = a.consensus.clone().unwrap_or(Value::Null);
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConsensusBody {
+    iou_thr: Option<f64>,
+    skip_box_thr: Option<f64>,
+}
+
+async fn consensus(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    body: bytes::Bytes,
+) -> AppResult<Json<Value>> {
+    user.require(Role::Radiologist)?;
+    let body: ConsensusBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ConsensusBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad_request(format!("invalid JSON: {e}")))?
+    };
+    let a = load_assignment(&state, id).await?;
+    if user.user.role != Role::Admin && a.reviewer != user.user.username {
+        return Err(AppError::forbidden(format!(
+            "only the reviewer of image {id} ({}) or an admin fuses its readings",
+            a.reviewer
+        )));
+    }
+    let defaults = WbfParams::default();
+    let params = WbfParams {
+        iou_thr: body.iou_thr.unwrap_or(defaults.iou_thr),
+        skip_box_thr: body.skip_box_thr.unwrap_or(defaults.skip_box_thr),
+    };
+    // Submitted readings only, each reader one model of weight 1 and every
+    // box score 1: exactly `carina dataset merge`'s fusion.
+    let submitted: Vec<&Reading> = a
+        .readings
+        .iter()
+        .filter(|r| r.status == ReadingStatus::Submitted)
+        .collect();
+    if submitted.is_empty() {
+        return Err(AppError::conflict(format!(
+            "no reader of image {id} has submitted a reading yet"
+        )));
+    }
+    let models: Vec<Vec<WbfBox>> = submitted
+        .iter()
+        .map(|r| {
+            r.boxes
+                .iter()
+                .map(|b| WbfBox::new(b.class_id, b.bbox, 1.0))
+                .collect()
+        })
+        .collect();
+    let fused = weighted_boxes_fusion(&models, None, &params)
+        .map_err(|e| AppError::unprocessable(format!("weighted boxes fusion: {e}")))?;
+    let readers: Vec<String> = submitted.iter().map(|r| r.reader.clone()).collect();
+    let fused_json: Vec<Value> = fused
+        .iter()
+        .map(|f| {
+            let mut from: Vec<&str> = f
+                .members
+                .iter()
+                .map(|m| readers[m.model].as_str())
+                .collect();
+            from.sort_unstable();
+            from.dedup();
+            json!({"class_id": f.class_id, "bbox": f.bbox, "score": f.score, "readers": from})
+        })
+        .collect();
+    let summary = json!({
+        "iou_thr": params.iou_thr,
+        "skip_box_thr": params.skip_box_thr,
+        "readers": readers,
+        "boxes": fused_json,
+    });
+    let boxes: Vec<ConsensusBox> = fused
+        .iter()
+        .map(|f| ConsensusBox {
+            class_id: f.class_id,
+            bbox: f.bbox,
+            score: f.score,
+        })
+        .collect();
+    let current = state.store.db.annotations(id).await?;
+    let saved = state
+        .store
+        .db
+        .save_consensus(
+            id,
+            current.version,
+            &boxes,
+            &user.user.username,
+            &readers,
+            &summary,
+        )
+        .await?;
+    tracing::info!(image_id = id, fused = boxes.len(), "consensus written");
+    Ok(Json(json!({
+        "image_id": id,
+        "params": {"iou_thr": params.iou_thr, "skip_box_thr": params.skip_box_thr},
+        "readers": readers,
+        "fused": fused_json,
+        "annotations": saved,
+    })))
+}

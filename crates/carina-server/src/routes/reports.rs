@@ -1,0 +1,421 @@
+//! Reports: drafts from an image's (or a study's) reviewed boxes, edited
+//! until signed, then immutable; an amendment is a new version and both are
+//! kept. Served as HTML, JSON, PDF and FHIR R4 DiagnosticReport.
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path, Query};
+use crate::reporting::{domain_report, findings_of, modality_of, report_images, report_json};
+use crate::routes::readings::ensure_not_blind;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use carina_store::{Image, NewReport, ReportEdit, ReportQuery, ReportStatus, Role, StoredReport};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Longest impression accepted, in characters.
+const MAX_IMPRESSION: usize = 20_000;
+/// Most images in one study report.
+const MAX_IMAGES: usize = 16;
+
+/// The report page's own policy: nothing loads, inline styles and the
+/// inlined thumbnails only.
+const REPORT_CSP: &str = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; \
+    frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/{id}/reports", post(create_for_image))
+        .route("/reports", get(list).post(create_for_study))
+        .route("/reports/{id}", get(show).patch(edit))
+        .route("/reports/{id}/sign", post(sign))
+        .route("/reports/{id}/amend", post(amend))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    #[serde(default)]
+    impression: Option<String>,
+    #[serde(default)]
+    image_ids: Option<Vec<i64>>,
+}
+
+fn parse_optional_body(body: &Bytes) -> AppResult<CreateBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(CreateBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("invalid JSON: {e}")))
+}
+
+fn check_impression(text: &str) -> AppResult<()> {
+    if text.chars().count() > MAX_IMPRESSION {
+        return Err(AppError::unprocessable(format!(
+            "the impression is longer than {MAX_IMPRESSION} characters"
+        )));
+    }
+    Ok(())
+}
+
+async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    images: Vec<Image>,
+    impression: Option<String>,
+) -> AppResult<Response> {
+    let impression = impression.unwrap_or_default();
+    check_impression(&impression)?;
+    for image in &images {
+        ensure_not_blind(state, image.id, user).await?;
+    }
+    let findings = findings_of(state, &images).await?;
+    let no_finding = findings.is_empty() && images.iter().all(|i| i.no_finding);
+    let first = &images[0];
+    let new = NewReport {
+        image_ids: images.iter().map(|i| i.id).collect(),
+        study_pseudonym: first.meta.study_pseudonym.clone(),
+        patient_pseudonym: first.meta.patient_pseudonym.clone(),
+        impression,
+        no_finding,
+        findings: serde_json::to_value(&findings).map_err(AppError::internal)?,
+        author: user.user.username.clone(),
+    };
+    let stored = state.store.db.create_report(&new).await?;
+    tracing::info!(report_id = stored.id, "report drafted");
+    let domain = domain_report(&stored, first.meta.modality.clone())?;
+    Ok((StatusCode::CREATED, Json(report_json(&stored, &domain))).into_response())
+}
+
+async fn load_image(state: &AppState, id: i64) -> AppResult<Image> {
+    state
+        .store
+        .db
+        .image(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("image"))
+}
+
+async fn create_for_image(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let body = parse_optional_body(&body)?;
+    if body.image_ids.is_some() {
+        return Err(AppError::unprocessable(
+            "image_ids belongs to POST /reports; this route reports on the image in its path",
+        ));
+    }
+    let image = load_image(&state, id).await?;
+    create(&state, &user, vec![image], body.impression).await
+}
+
+async fn create_for_study(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Bytes,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let body = parse_optional_body(&body)?;
+    let ids = body
+        .image_ids
+        .ok_or_else(|| AppError::unprocessable("image_ids (a list of image ids) is required"))?;
+    if ids.is_empty() || ids.len() > MAX_IMAGES {
+        return Err(AppError::unprocessable(format!(
+            "image_ids must list 1 to {MAX_IMAGES} images"
+        )));
+    }
+    let mut images: Vec<Image> = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        if images.iter().any(|i| i.id == id) {
+            return Err(AppError::unprocessable(format!(
+                "image {id} is listed twice"
+            )));
+        }
+        let image = state
+            .store
+            .db
+            .image(id)
+            .await?
+            .ok_or_else(|| AppError::unprocessable(format!("image {id} does not exist")))?;
+        images.push(image);
+    }
+    if images.len() > 1 {
+        let study = images[0].meta.study_pseudonym.clone();
+        if study.is_none() || images.iter().any(|i| i.meta.study_pseudonym != study) {
+            return Err(AppError::unprocessable(
+                "the images of one report must share a DICOM study (the same study_pseudonym)",
+            ));
+        }
+    }
+    create(&state, &user, images, body.impression).await
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    q: Option<String>,
+    status: Option<String>,
+    image_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(p): Query<ListParams>,
+) -> AppResult<Json<Value>> {
+    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(ReportStatus::parse(s).ok_or_else(|| {
+            AppError::bad_request("status must be draft, signed, amended or superseded")
+        })?),
+    };
+    let query = ReportQuery {
+        q: p.q,
+        status,
+        image_id: p.image_id,
+        limit: p.limit.unwrap_or(200),
+    };
+    let reports = state.store.db.list_reports(&query).await?;
+    let mut out = Vec::with_capacity(reports.len());
+    for r in &reports {
+        out.push(report_json(r, &domain_report(r, None)?));
+    }
+    Ok(Json(json!({"reports": out})))
+}
+
+/// `12`, `12.json`, `12.pdf`, `12.fhir.json`.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Negotiate,
+    Json,
+    Pdf,
+    Fhir,
+}
+
+fn parse_id(raw: &str) -> AppResult<(i64, Format)> {
+    let (id, format) = if let Some(id) = raw.strip_suffix(".fhir.json") {
+        (id, Format::Fhir)
+    } else if let Some(id) = raw.strip_suffix(".json") {
+        (id, Format::Json)
+    } else if let Some(id) = raw.strip_suffix(".pdf") {
+        (id, Format::Pdf)
+    } else {
+        (raw, Format::Negotiate)
+    };
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| AppError::not_found("report"))?;
+    Ok((id, format))
+}
+
+async fn load(state: &AppState, id: i64, user: &CurrentUser) -> AppResult<StoredReport> {
+    let r = state
+        .store
+        .db
+        .report(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("report"))?;
+    for &image_id in &r.image_ids {
+        ensure_not_blind(state, image_id, user).await?;
+    }
+    Ok(r)
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let (id, mut format) = parse_id(&raw)?;
+    if format == Format::Negotiate && wants_json(&headers) {
+        format = Format::Json;
+    }
+    let stored = load(&state, id, &user).await?;
+    let domain = domain_report(&stored, modality_of(&state, &stored).await?)?;
+    if format == Format::Json {
+        return Ok(Json(report_json(&stored, &domain)).into_response());
+    }
+    let images = report_images(&state, &stored).await?;
+    let name = format!("carina-report-{id}-v{}", stored.version);
+    let rendered =
+        tokio::task::spawn_blocking(move || -> Result<Response, carina_report::ReportError> {
+            Ok(match format {
+                Format::Pdf => (
+                    [
+                        (header::CONTENT_TYPE, "application/pdf".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{name}.pdf\""),
+                        ),
+                    ],
+                    carina_report::render_pdf(&domain, &images)?,
+                )
+                    .into_response(),
+                Format::Fhir => {
+                    let pdf = carina_report::render_pdf(&domain, &images)?;
+                    let fhir = carina_report::to_fhir(&domain, Some(&pdf));
+                    (
+                        [(header::CONTENT_TYPE, "application/fhir+json")],
+                        serde_json::to_vec(&fhir).unwrap_or_default(),
+                    )
+                        .into_response()
+                }
+                _ => (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
+                    ],
+                    carina_report::render_html(&domain, &images)?,
+                )
+                    .into_response(),
+            })
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    Ok(rendered)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    impression: Option<String>,
+    no_finding: Option<bool>,
+    /// Take the findings again from the images' current annotations.
+    #[serde(default)]
+    refresh_findings: bool,
+}
+
+fn report_id(raw: &str) -> AppResult<i64> {
+    raw.parse::<i64>()
+        .map_err(|_| AppError::not_found("report"))
+}
+
+/// Signing a report on an image under blind reading is the reviewer's (or
+/// an admin's) decision.
+async fn ensure_may_sign(state: &AppState, r: &StoredReport, user: &CurrentUser) -> AppResult<()> {
+    if user.user.role == Role::Admin {
+        return Ok(());
+    }
+    for &image_id in &r.image_ids {
+        if let Some(a) = state.store.db.assignment(image_id).await?
+            && a.reviewer != user.user.username
+        {
+            return Err(AppError::forbidden(format!(
+                "image {image_id} is under blind reading; only its reviewer ({}) or an admin signs its report",
+                a.reviewer
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw): Path<String>,
+    Json(body): Json<EditBody>,
+) -> AppResult<Json<Value>> {
+    user.require(Role::Radiologist)?;
+    let id = report_id(&raw)?;
+    let current = load(&state, id, &user).await?;
+    if current.status != ReportStatus::Draft {
+        return Err(AppError::conflict(format!(
+            "report {id} is {}; a signed report cannot change — amend it",
+            current.status.as_str()
+        )));
+    }
+    if let Some(text) = &body.impression {
+        check_impression(text)?;
+    }
+    let findings = if body.refresh_findings {
+        let mut images = Vec::new();
+        for &image_id in &current.image_ids {
+            if let Some(image) = state.store.db.image(image_id).await? {
+                images.push(image);
+            }
+        }
+        Some(
+            serde_json::to_value(findings_of(&state, &images).await?)
+                .map_err(AppError::internal)?,
+        )
+    } else {
+        None
+    };
+    let change = ReportEdit {
+        impression: body.impression,
+        no_finding: body.no_finding,
+        findings,
+    };
+    let saved = state
+        .store
+        .db
+        .update_report_draft(id, &change, &user.user.username)
+        .await?;
+    let domain = domain_report(&saved, None)?;
+    Ok(Json(report_json(&saved, &domain)))
+}
+
+async fn sign(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw): Path<String>,
+) -> AppResult<Json<Value>> {
+    user.require(Role::Radiologist)?;
+    let id = report_id(&raw)?;
+    let current = load(&state, id, &user).await?;
+    if current.status != ReportStatus::Draft {
+        return Err(AppError::conflict(format!(
+            "report {id} is {} already",
+            current.status.as_str()
+        )));
+    }
+    ensure_may_sign(&state, &current, &user).await?;
+    // The domain's signing rules (an impression or "no finding"; no findings
+    // on a "no finding" report) decide before anything is stored.
+    let draft = domain_report(&current, None)?;
+    let check = carina_report::ReportDraft::new(draft.id(), draft.content().clone())
+        .map_err(|e| AppError::unprocessable(e.to_string()))?;
+    check
+        .sign(&user.user.username, "2000-01-01T00:00:00Z")
+        .map_err(|e| AppError::unprocessable(e.to_string()))?;
+    let signed = state.store.db.sign_report(id, &user.user.username).await?;
+    tracing::info!(report_id = id, "report signed");
+    let domain = domain_report(&signed, None)?;
+    Ok(Json(report_json(&signed, &domain)))
+}
+
+async fn amend(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw): Path<String>,
+) -> AppResult<Response> {
+    user.require(Role::Radiologist)?;
+    let id = report_id(&raw)?;
+    load(&state, id, &user).await?;
+    let draft = state.store.db.amend_report(id, &user.user.username).await?;
+    tracing::info!(
+        report_id = id,
+        amendment = draft.id,
+        "report amendment drafted"
+    );
+    let domain = domain_report(&draft, None)?;
+    Ok((StatusCode::CREATED, Json(report_json(&draft, &domain))).into_response())
+}

@@ -1,0 +1,220 @@
+// Reports (included by both backends). A signed version is never updated
+// here except to mark it superseded; the schema's triggers refuse anything
+// else, so the rule holds even for a query written wrongly later.
+
+const REPORT_COLUMNS: &str = "id, version, status, study_pseudonym, patient_pseudonym, impression, \
+    no_finding, findings_json, author, created_at, updated_at, updated_by, signed_by, signed_at, \
+    supersedes, superseded_by";
+
+async fn report_in(tx: &mut Tx<'_>, id: i64) -> Result<Option<StoredReport>> {
+    let row: Option<ReportRow> =
+        sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let images: Vec<i64> = sqlx::query_scalar(
+        "SELECT image_id FROM report_images WHERE report_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    row.into_report(images).map(Some)
+}
+
+pub async fn report(pool: &Pool<Db>, id: i64) -> Result<Option<StoredReport>> {
+    let mut tx = pool.begin().await?;
+    let r = report_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+async fn insert_report(
+    tx: &mut Tx<'_>,
+    new: &NewReport,
+    version: i64,
+    supersedes: Option<i64>,
+    now: Timestamp,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO reports (version, status, study_pseudonym, patient_pseudonym, impression, \
+         no_finding, findings_json, author, created_at, updated_at, updated_by, supersedes) \
+         VALUES ($1, 'draft', $2, $3, $4, $5, $6, $7, $8, $8, $7, $9) RETURNING id",
+    )
+    .bind(version)
+    .bind(&new.study_pseudonym)
+    .bind(&new.patient_pseudonym)
+    .bind(&new.impression)
+    .bind(new.no_finding)
+    .bind(serde_json::to_string(&new.findings)?)
+    .bind(&new.author)
+    .bind(now.millis())
+    .bind(supersedes)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, "this report already has an amendment; amend that one"))?;
+    for (pos, image_id) in new.image_ids.iter().enumerate() {
+        sqlx::query("INSERT INTO report_images (report_id, image_id, position) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(image_id)
+            .bind(pos as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+pub async fn create_report(pool: &Pool<Db>, new: &NewReport) -> Result<StoredReport> {
+    let mut tx = pool.begin().await?;
+    let id = insert_report(&mut tx, new, 1, None, Timestamp::now()).await?;
+    let r = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// Why a guarded statement on a report matched no row.
+async fn report_refusal(tx: &mut Tx<'_>, id: i64, what: &str) -> StoreError {
+    match report_in(tx, id).await {
+        Ok(None) => StoreError::NotFound,
+        Ok(Some(r)) => StoreError::Conflict(format!(
+            "report {id} is {}; {what}",
+            r.status.as_str()
+        )),
+        Err(e) => e,
+    }
+}
+
+pub async fn update_report_draft(
+    pool: &Pool<Db>,
+    id: i64,
+    edit: &ReportEdit,
+    user: &str,
+) -> Result<StoredReport> {
+    let mut tx = pool.begin().await?;
+    let findings = edit.findings.as_ref().map(serde_json::to_string).transpose()?;
+    // Guarded by status: a signed report matches no row.
+    let r = sqlx::query(
+        "UPDATE reports SET impression = COALESCE($1, impression), \
+         no_finding = COALESCE($2, no_finding), findings_json = COALESCE($3, findings_json), \
+         updated_at = $4, updated_by = $5 WHERE id = $6 AND status = 'draft'",
+    )
+    .bind(&edit.impression)
+    .bind(edit.no_finding)
+    .bind(findings)
+    .bind(Timestamp::now().millis())
+    .bind(user)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(report_refusal(&mut tx, id, "a signed report cannot change; amend it").await);
+    }
+    let out = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn sign_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredReport> {
+    let now = Timestamp::now();
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE reports SET status = CASE WHEN supersedes IS NULL THEN 'signed' ELSE 'amended' END, \
+         signed_by = $1, signed_at = $2, updated_at = $2, updated_by = $1 \
+         WHERE id = $3 AND status = 'draft'",
+    )
+    .bind(user)
+    .bind(now.millis())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(report_refusal(&mut tx, id, "it is signed already").await);
+    }
+    let signed = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    if let Some(old) = signed.supersedes {
+        sqlx::query(
+            "UPDATE reports SET status = 'superseded', superseded_by = $1 \
+             WHERE id = $2 AND superseded_by IS NULL",
+        )
+        .bind(id)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(signed)
+}
+
+/// A new draft that amends signed report `id` (its content to start from,
+/// version + 1). The signed version is left as it is.
+pub async fn amend_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredReport> {
+    let mut tx = pool.begin().await?;
+    let old = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    match old.status {
+        ReportStatus::Draft => {
+            return Err(StoreError::Conflict(format!(
+                "report {id} is a draft; edit it instead of amending it"
+            )));
+        }
+        ReportStatus::Superseded => {
+            return Err(StoreError::Conflict(format!(
+                "report {id} was superseded by report {}; amend that one",
+                old.superseded_by.unwrap_or_default()
+            )));
+        }
+        ReportStatus::Signed | ReportStatus::Amended => {}
+    }
+    let new = NewReport {
+        image_ids: old.image_ids.clone(),
+        study_pseudonym: old.study_pseudonym.clone(),
+        patient_pseudonym: old.patient_pseudonym.clone(),
+        impression: old.impression.clone(),
+        no_finding: old.no_finding,
+        findings: old.findings.clone(),
+        author: user.to_string(),
+    };
+    let new_id = insert_report(&mut tx, &new, old.version + 1, Some(id), Timestamp::now()).await?;
+    let out = report_in(&mut tx, new_id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn list_reports(pool: &Pool<Db>, query: &ReportQuery) -> Result<Vec<StoredReport>> {
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .to_lowercase();
+    let pattern = format!("%{}%", like_escape(&q));
+    let ids: Vec<i64> = sqlx::query_scalar(concat!(
+        "SELECT r.id FROM reports r WHERE ($1 = '' OR r.status = $1) ",
+        "AND ($2 = 0 OR EXISTS (SELECT 1 FROM report_images ri ",
+        "WHERE ri.report_id = r.id AND ri.image_id = $2)) ",
+        r"AND ($3 = '' OR LOWER(r.impression) LIKE $4 ESCAPE '\' ",
+        r"OR LOWER(r.findings_json) LIKE $4 ESCAPE '\' OR LOWER(r.author) LIKE $4 ESCAPE '\' ",
+        r"OR LOWER(COALESCE(r.signed_by, '')) LIKE $4 ESCAPE '\' ",
+        r"OR LOWER(COALESCE(r.study_pseudonym, '')) LIKE $4 ESCAPE '\') ",
+        "ORDER BY r.updated_at DESC, r.id DESC LIMIT $5"
+    ))
+    .bind(query.status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(query.image_id.unwrap_or(0))
+    .bind(&q)
+    .bind(&pattern)
+    .bind(i64::from(query.limit.clamp(1, 500)))
+    .fetch_all(pool)
+    .await?;
+    let mut tx = pool.begin().await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = report_in(&mut tx, id).await? {
+            out.push(r);
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

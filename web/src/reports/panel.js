@@ -1,0 +1,102 @@
+// The report panel of the open image: the image's latest report version
+// (findings with location, size, source and confidence; impression), save
+// draft, sign, amend, and the HTML / PDF / FHIR outputs. Findings are taken
+// from the saved annotations when the draft is made or saved.
+import { api, get } from '../api.js';
+import { h, toast, fmtTime } from '../dom.js';
+import { session } from '../main.js';
+
+function foundBy(f) {
+  const s = f.found_by;
+  switch (s.kind) {
+    case 'model': return `model ${s.model} v${s.version}`;
+    case 'radiologist': return s.user;
+    case 'both': return `model ${s.model} + ${s.user}`;
+    case 'consensus': return `consensus (${s.readers.join(', ')})`;
+    default: return s.kind;
+  }
+}
+
+const size = (f) => (f.size_mm ? `${f.size_mm[0].toFixed(0)} × ${f.size_mm[1].toFixed(0)} mm` : '—');
+
+/** Mounts the panel into `container` and returns it. */
+export function mountReportPanel(container, imageId) {
+  const canWrite = session.user.role === 'admin' || session.user.role === 'radiologist';
+  const panel = h('div', { class: 'report-panel', id: 'report-panel' });
+  container.append(h('h3', {}, 'Report'), panel);
+  let report = null;
+
+  const act = async (fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  };
+
+  async function load() {
+    const { reports } = await get(`/reports?image_id=${encodeURIComponent(imageId)}`);
+    // Newest first: the latest version the image has.
+    report = reports[0] || null;
+    render();
+  }
+
+  function render() {
+    panel.replaceChildren();
+    if (!report) {
+      panel.append(h('p', { class: 'muted small' }, 'No report yet.'),
+        canWrite ? h('button', { type: 'button', id: 'report-new', onclick: () => act(async () => {
+          const { data } = await api('POST', `/images/${imageId}/reports`, { body: {} });
+          report = data;
+          render();
+          toast('Report draft created from the saved boxes');
+        }) }, 'New report draft') : null);
+      return;
+    }
+    const draft = report.status === 'draft';
+    const impression = h('textarea', { id: 'report-impression', rows: 4, disabled: !draft || !canWrite, placeholder: 'Impression…' });
+    impression.value = report.impression;
+    const rows = report.findings.map((f, i) => h('tr', {},
+      h('td', {}, String(i + 1)), h('td', {}, f.class_name), h('td', {}, f.location), h('td', { class: 'nowrap' }, size(f)),
+      h('td', {}, foundBy(f)), h('td', {}, f.confidence === null ? '—' : f.confidence.toFixed(2))));
+    const links = h('div', { class: 'report-links' },
+      h('a', { href: report.links.html, target: '_blank', rel: 'noopener', id: 'report-html' }, 'View HTML'), ' · ',
+      h('a', { href: report.links.pdf, download: `carina-report-${report.id}.pdf`, id: 'report-pdf' }, 'Download PDF'), ' · ',
+      h('a', { href: report.links.fhir, target: '_blank', rel: 'noopener', id: 'report-fhir' }, 'FHIR'));
+    panel.append(
+      h('div', { class: 'small' }, h('span', { id: 'report-status', class: `badge status-${report.status}` }, report.status),
+        ` #${report.id} v${report.version}`, report.signed_by ? ` · signed by ${report.signed_by}, ${fmtTime(report.signed_at)}` : ''),
+      h('p', { class: 'muted small' }, report.disclaimer),
+      report.findings.length
+        ? h('div', { class: 'table-scroll' }, h('table', { class: 'grid findings', id: 'report-findings' },
+          h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)))
+        : h('p', { class: 'muted small', id: 'report-findings' }, report.no_finding ? 'No finding.' : 'No reviewed boxes.'),
+      impression,
+      h('div', { class: 'row' },
+        draft && canWrite ? h('button', { type: 'button', id: 'report-save', onclick: () => act(async () => {
+          const { data } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
+          report = data;
+          render();
+          toast('Draft saved');
+        }) }, 'Save draft') : null,
+        draft && canWrite ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
+          await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
+          const { data } = await api('POST', `/reports/${report.id}/sign`);
+          report = data;
+          render();
+          toast('Report signed');
+        }) }, 'Sign') : null,
+        !draft && report.status !== 'superseded' && canWrite ? h('button', { type: 'button', id: 'report-amend', onclick: () => act(async () => {
+          const { data } = await api('POST', `/reports/${report.id}/amend`);
+          report = data;
+          render();
+          toast(`Amendment v${data.version} started; the signed version is kept`);
+        }) }, 'Amend') : null),
+      links);
+  }
+
+  load().catch((e) => {
+    panel.replaceChildren(h('p', { class: 'muted small' }, e.message));
+  });
+  return { reload: () => load() };
+}
