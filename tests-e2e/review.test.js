@@ -133,7 +133,8 @@ describe('model suggestions in the editor', () => {
     for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
     await page.keyboard.press('a');
     decided.edited = await bboxOf(e);
-    assert.equal(decided.edited[0], decided.editedFrom[0] + 5);
+    // Edited boxes are whole pixels: the model's fractional box is rounded on the first move.
+    assert.ok(Math.abs(decided.edited[0] - (decided.editedFrom[0] + 5)) <= 0.5, `moved 5 px: ${decided.editedFrom} -> ${decided.edited}`);
     assert.equal(await page.locator(`#box-list li[data-key="${a}"]`).getAttribute('data-status'), 'accepted');
     assert.equal(await page.locator(`#box-list li[data-key="${r}"]`).getAttribute('data-status'), 'rejected');
     assert.equal(await page.locator(`#box-list li[data-key="${e}"]`).getAttribute('data-status'), 'edited');
@@ -143,12 +144,16 @@ describe('model suggestions in the editor', () => {
     const inside = ([x, y]) => [decided.accepted, decided.rejected, decided.edited].some((b) => x >= b[0] - 5 && x <= b[2] + 5 && y >= b[1] - 5 && y <= b[3] + 5);
     const W = image.width;
     const H = image.height;
-    const corners = [[0.04, 0.04], [0.8, 0.04], [0.04, 0.8], [0.8, 0.8], [0.4, 0.02]];
+    // Away from the top edge, where the viewer's error banner (PNG display, see editor.test.js) may lie.
+    const corners = [[0.8, 0.8], [0.04, 0.8], [0.8, 0.35], [0.04, 0.35], [0.4, 0.85]];
     const spot = corners.map(([fx, fy]) => [fx * W, fy * H]).find((p) => !inside(p) && !inside([p[0] + 0.12 * W, p[1] + 0.12 * H]));
     assert.ok(spot, 'a free corner to draw in');
     const toPage = await fitMapping(page, W, H);
-    await page.locator('#label-list li').nth(4).click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('5');
+    await page.keyboard.press('b');
     await drag(page, toPage(spot), toPage([spot[0] + 0.12 * W, spot[1] + 0.12 * H]));
+    await shot(page, 'review-03a-drawn');
     assert.equal(await page.locator('#box-list li.box-item:not(.model)').count(), 1, 'one drawn box');
     await shot(page, 'review-03-decided');
     await page.click('#save');

@@ -69,7 +69,12 @@ pub async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = state.job_signal.notified() => {}
             _ = tokio::time::sleep(poll) => {}
-            _ = stop.changed() => {}
+            // A dropped sender means nobody can stop us any more: stop now.
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
         }
     }
     tracing::info!(worker = %id, "job worker stopped");

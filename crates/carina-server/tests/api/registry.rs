@@ -11,7 +11,7 @@ fn with_model(c: &mut Config) {
     c.bundled_model = true;
 }
 
-both_backends_with!(upload_validate_and_deploy, with_model);
+both_backends_with!(upload_validate_and_deploy, super::with_model);
 
 fn fixture_weights() -> Vec<u8> {
     let p = shared_dir().join("fixtures/effdet/tf_efficientdet_lite0/weights.safetensors");
