@@ -80,13 +80,18 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// A box's source as exported: fused boxes are stored as the reviewer's
+/// human boxes with `consensus_readers` set, and export as `consensus`.
+const SOURCE: &str =
+    "(CASE WHEN b.consensus_readers IS NOT NULL THEN 'consensus' ELSE b.source_kind END)";
+
 /// The one statement of an export: a single SELECT, so both databases read
 /// one consistent snapshot.
 pub(crate) fn export_sql(f: &ExportFilter) -> String {
-    let mut sql = String::from(
+    let mut sql = format!(
         "SELECT i.id AS image_id, i.object_key, i.width, i.height, i.bits_stored, \
          i.status AS image_status, a.no_finding, i.updated_by, b.id AS box_id, b.class_id, \
-         b.x_min, b.y_min, b.x_max, b.y_max, b.source_kind, b.source_user, b.model_name, \
+         b.x_min, b.y_min, b.x_max, b.y_max, {SOURCE} AS source_kind, b.source_user, b.model_name, \
          b.model_version, b.score, b.status AS box_status \
          FROM images i JOIN annotation_states a ON a.image_id = i.id \
          LEFT JOIN boxes b ON b.image_id = i.id",
@@ -94,7 +99,7 @@ pub(crate) fn export_sql(f: &ExportFilter) -> String {
     let mut n = 1;
     if !f.sources.is_empty() {
         sql += &format!(
-            " AND b.source_kind IN ({})",
+            " AND {SOURCE} IN ({})",
             placeholders(n, f.sources.len())
         );
         n += f.sources.len();
@@ -178,9 +183,9 @@ mod tests {
             image_statuses: vec!["done".into()],
         };
         let sql = export_sql(&f);
-        assert!(
-            sql.contains("b.source_kind IN ($1) AND b.status IN ($2, $3) WHERE i.status IN ($4)")
-        );
+        assert!(sql.contains(&format!(
+            "{SOURCE} IN ($1) AND b.status IN ($2, $3) WHERE i.status IN ($4)"
+        )));
         assert!(!export_sql(&ExportFilter::default()).contains('$'));
     }
 }
