@@ -5,6 +5,20 @@ import { api, get, setCsrfToken, ApiError } from './api.js';
 import { h } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderLibrary } from './library.js';
+import { adminNav, renderAdmin } from './admin/index.js';
+
+// Top-bar links: {hash, label, id, show(user)}; each page module adds its own.
+const NAV = [
+  { hash: '#/images', label: 'Images', id: 'nav-images', show: (u) => !!u },
+  ...adminNav,
+];
+
+function renderNav() {
+  const nav = document.getElementById('topnav');
+  const here = (location.hash || '#/images').split('?')[0];
+  nav.replaceChildren(...NAV.filter((n) => n.show(session.user)).map((n) =>
+    h('a', { href: n.hash, id: n.id, class: here.startsWith(n.hash) ? 'active' : '' }, n.label)));
+}
 
 export const session = { user: null };
 
@@ -37,6 +51,7 @@ function renderWhoami() {
   } else {
     logout.hidden = true;
   }
+  renderNav();
 }
 
 export function setUser(user, csrf) {
@@ -71,6 +86,7 @@ async function route() {
   app.replaceChildren();
   const [path, query] = hash.slice(1).split('?');
   const params = new URLSearchParams(query || '');
+  renderNav();
   if (path === '/login' || !session.user) {
     if (path !== '/login') {
       location.replace('#/login?next=' + encodeURIComponent(hash));
@@ -90,6 +106,7 @@ async function route() {
     else cleanup = done;
     return;
   }
+  if (renderAdmin(app, path, session.user)) return;
   renderLibrary(app, params);
 }
 

@@ -2,8 +2,10 @@
 //! then `CARINA_*` environment variables (and finally the command line,
 //! applied by the caller). Secrets are redacted in `Debug`.
 
+use crate::auth::client_ip::{self, IpRange};
 use carina_store::Role;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A value that must not appear in logs (`Debug` prints `[redacted]`).
@@ -37,6 +39,10 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `s3://bucket/prefix`; unset means `data_dir/objects`.
     pub object_store_url: Option<String>,
+    /// Extra S3 options for `object_store_url` (`aws_endpoint`,
+    /// `aws_allow_http`, `aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_region`, ...), over the `AWS_*` variables. Values are redacted in logs.
+    pub object_store_options: BTreeMap<String, Secret>,
     /// Mark the session cookie `Secure` (served over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
     /// Largest upload request, in MiB.
@@ -54,6 +60,39 @@ pub struct Config {
     /// further attempts are refused (a client address gets four times as many).
     pub login_max_failures: u32,
     pub login_window_minutes: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for login
+    /// throttling (addresses or CIDR ranges). Empty: the header is ignored
+    /// and the connecting address is the client.
+    pub trusted_proxies: Vec<IpRange>,
+    /// What is kept of an upload's file name, which can hold patient data
+    /// (`Doe_John_chest.dcm`).
+    pub original_filenames: FilenamePolicy,
+    /// Decoded images kept per process for `/render`, in MiB (0: none).
+    pub render_cache_mb: u64,
+}
+
+/// How much of an uploaded file's name is stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilenamePolicy {
+    /// `extension` when `deidentify` is on, else `keep`.
+    Auto,
+    /// The name as uploaded (its last path component, control characters removed).
+    Keep,
+    /// A content-derived name with the original extension only:
+    /// `image-<first 12 hex digits of the SHA-256>.png`.
+    Extension,
+}
+
+impl FilenamePolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "keep" => Some(Self::Keep),
+            "extension" => Some(Self::Extension),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -63,6 +102,7 @@ impl Default for Config {
             data_dir: PathBuf::from("carina-data"),
             database_url: None,
             object_store_url: None,
+            object_store_options: BTreeMap::new(),
             secure_cookies: false,
             max_upload_mb: 512,
             max_pixels: 100_000_000,
@@ -72,6 +112,9 @@ impl Default for Config {
             session_hours: 12,
             login_max_failures: 5,
             login_window_minutes: 15,
+            trusted_proxies: Vec::new(),
+            original_filenames: FilenamePolicy::Auto,
+            render_cache_mb: 256,
         }
     }
 }
@@ -150,6 +193,14 @@ impl Config {
             "CARINA_SESSION_HOURS" => self.session_hours = number()?,
             "CARINA_LOGIN_MAX_FAILURES" => self.login_max_failures = number()? as u32,
             "CARINA_LOGIN_WINDOW_MINUTES" => self.login_window_minutes = number()?,
+            "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
+            "CARINA_TRUSTED_PROXIES" => {
+                self.trusted_proxies = client_ip::parse_list(value).map_err(err)?
+            }
+            "CARINA_ORIGINAL_FILENAMES" => {
+                self.original_filenames = FilenamePolicy::parse(value)
+                    .ok_or_else(|| err("expected auto, keep or extension".into()))?
+            }
             // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
             _ => {}
         }
@@ -165,6 +216,19 @@ impl Config {
                 self.data_dir.join("carina.db").display()
             )),
         }
+    }
+
+    /// The file-name policy in effect (`auto` resolved).
+    pub fn filename_policy(&self) -> FilenamePolicy {
+        match self.original_filenames {
+            FilenamePolicy::Auto if self.deidentify => FilenamePolicy::Extension,
+            FilenamePolicy::Auto => FilenamePolicy::Keep,
+            other => other,
+        }
+    }
+
+    pub fn render_cache_bytes(&self) -> usize {
+        usize::try_from(self.render_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
 
     pub fn max_upload_bytes(&self) -> usize {
@@ -213,6 +277,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "no_such_key = 1\n").unwrap();
+        assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn proxies_and_filename_policy() {
+        let c = Config::default();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.filename_policy(), FilenamePolicy::Extension);
+        let env = [
+            (
+                "CARINA_TRUSTED_PROXIES".to_string(),
+                "127.0.0.1, 10.0.0.0/8".to_string(),
+            ),
+            ("CARINA_DEIDENTIFY".to_string(), "false".to_string()),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.filename_policy(), FilenamePolicy::Keep);
+        let env = [("CARINA_ORIGINAL_FILENAMES".to_string(), "keep".to_string())];
+        assert_eq!(
+            Config::load(None, env).unwrap().filename_policy(),
+            FilenamePolicy::Keep
+        );
+        for (var, bad) in [
+            ("CARINA_TRUSTED_PROXIES", "proxy.local"),
+            ("CARINA_ORIGINAL_FILENAMES", "some"),
+        ] {
+            assert!(
+                Config::load(None, [(var.to_string(), bad.to_string())]).is_err(),
+                "{var}={bad}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"::1\"]\noriginal_filenames = \"extension\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), []).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 1);
+        std::fs::write(&file, "trusted_proxies = [\"nope\"]\n").unwrap();
         assert!(Config::load(Some(&file), []).is_err());
     }
 

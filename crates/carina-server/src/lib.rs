@@ -24,10 +24,11 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod render_cache;
 mod routes;
 pub mod state;
 
-pub use config::{Config, ConfigError, Secret};
+pub use config::{Config, ConfigError, FilenamePolicy, Secret};
 pub use state::AppState;
 
 use axum::Router;
@@ -108,7 +109,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("cannot open the database")?;
     let objects = match &config.object_store_url {
-        Some(url) => ObjectStorage::from_url(url).context("cannot open the object store")?,
+        Some(url) => ObjectStorage::from_url_with(
+            url,
+            config
+                .object_store_options
+                .iter()
+                .map(|(k, v)| (k, v.expose())),
+        )
+        .context("cannot open the object store")?,
         None => ObjectStorage::local(&config.data_dir.join("objects"))
             .context("cannot open the local object store")?,
     };
@@ -123,6 +131,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     );
     Ok(AppState {
         store: Store::new(db, objects),
+        render_cache: Arc::new(render_cache::RenderCache::new(config.render_cache_bytes())),
         config: Arc::new(config),
         deid_secret: Arc::new(secret.into_bytes()),
     })

@@ -1,7 +1,9 @@
 //! What every handler can reach: the store and the configuration. Nothing
-//! else is kept in memory, so several processes can serve one database.
+//! else is kept in memory but a cache of immutable content (decoded images
+//! by object key), so several processes can serve one database.
 
 use crate::config::Config;
+use crate::render_cache::RenderCache;
 use carina_store::Store;
 use std::sync::Arc;
 
@@ -13,4 +15,6 @@ pub struct AppState {
     /// (created by the first process) so every process and restart maps a
     /// patient to the same pseudonym.
     pub deid_secret: Arc<Vec<u8>>,
+    /// Decoded images for `/render`, bounded by `config.render_cache_mb`.
+    pub render_cache: Arc<RenderCache>,
 }

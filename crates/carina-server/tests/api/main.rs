@@ -9,3 +9,6 @@ mod authz;
 mod images;
 mod labels;
 mod misc;
+mod privacy;
+mod render_cache;
+mod s3;
