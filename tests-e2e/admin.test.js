@@ -1,7 +1,7 @@
 // Admin pages and the library's file tools in headless Chromium against the
 // real `carina serve`: the first account (admin) sees Users and Labels in the
 // top bar, changes a user's role, adds, renames, recolours and retires a
-// label (the editor's label picker follows); a radiologist sees neither page
+// label; a radiologist sees neither page
 // and the server refuses the API calls behind them. In the library: several
 // files uploaded one request each with a per-file error list, a file
 // replaced, an image deleted.
@@ -68,8 +68,10 @@ describe('admin pages and library tools', () => {
     await page.fill('#new-label-name', 'Rib fracture');
     await page.locator('#new-label-color').fill('#12ab34');
     await page.click('#new-label-form button[type=submit]');
-    const added = page.locator('.label-row[data-id="10"]');
-    await added.waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.label-row').length === 10);
+    const added = page.locator('.label-row').nth(9);
+    const newId = Number(await added.getAttribute('data-id'));
+    const firstId = Number(await page.locator('.label-row').first().getAttribute('data-id'));
     assert.equal(await added.locator('.label-name').inputValue(), 'Rib fracture');
     await added.locator('.label-name').fill('Rib fracture (acute)');
     await added.locator('.label-name').press('Enter');
@@ -77,16 +79,16 @@ describe('admin pages and library tools', () => {
     await added.locator('.label-color').fill('#0000ff');
     await page.locator('#toast', { hasText: 'recoloured' }).waitFor();
     page.once('dialog', (d) => d.accept());
-    await page.locator('.label-row[data-id="1"] .label-retire').click();
-    await page.locator('.label-row[data-id="1"] .label-state', { hasText: 'retired' }).waitFor();
+    await page.locator(`.label-row[data-id="${firstId}"] .label-retire`).click();
+    await page.locator(`.label-row[data-id="${firstId}"] .label-state`, { hasText: 'retired' }).waitFor();
     await shot(page, 'admin-labels');
     const labels = (await (await admin.context.request.get(`${server.url}/api/v1/labels`)).json()).labels;
-    const l10 = labels.find((l) => l.id === 10);
-    assert.deepEqual([l10.name, l10.color, l10.retired], ['Rib fracture (acute)', '#0000ff', false]);
-    assert.equal(labels.find((l) => l.id === 1).retired, true);
+    const created = labels.find((l) => l.id === newId);
+    assert.deepEqual([created.name, created.color, created.retired], ['Rib fracture (acute)', '#0000ff', false]);
+    assert.equal(labels.find((l) => l.id === firstId).retired, true);
     // Restore it again.
-    await page.locator('.label-row[data-id="1"] .label-retire').click();
-    await page.locator('.label-row[data-id="1"] .label-state', { hasText: 'active' }).waitFor();
+    await page.locator(`.label-row[data-id="${firstId}"] .label-retire`).click();
+    await page.locator(`.label-row[data-id="${firstId}"] .label-state`, { hasText: 'active' }).waitFor();
   });
 
   it('a radiologist sees no admin pages and the server refuses them', async () => {

@@ -66,7 +66,8 @@ export function renderLibrary(app, params) {
       } catch (e) {
         const why = e instanceof ApiError ? e.message : String(e);
         failed.push(f.name);
-        results.append(h('li', { class: 'failed' }, `${f.name}: ${why}`));
+        // The server's message names the file already.
+        results.append(h('li', { class: 'failed' }, why.startsWith(f.name) ? why : `${f.name}: ${why}`));
       }
       done += f.size;
       progress.value = Math.round((100 * done) / total);

@@ -3,17 +3,17 @@
 
 use crate::both_backends;
 use crate::helpers::*;
-use carina_server::{Config, FilenamePolicy};
 use reqwest::StatusCode;
 use serde_json::json;
 
 both_backends!(file_names_are_reduced_to_the_extension_by_default);
-crate::both_backends_with!(file_names_kept_when_configured, |c: &mut Config| c
-    .original_filenames =
-    FilenamePolicy::Keep);
+crate::both_backends_with!(
+    file_names_kept_when_configured,
+    |c: &mut carina_server::Config| c.original_filenames = carina_server::FilenamePolicy::Keep
+);
 crate::both_backends_with!(
     forwarded_for_counts_behind_a_trusted_proxy,
-    |c: &mut Config| {
+    |c: &mut carina_server::Config| {
         c.trusted_proxies = carina_server::auth::client_ip::parse_list("127.0.0.1").unwrap()
     }
 );
