@@ -10,6 +10,11 @@ root=$(pwd)
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# CharLS (JPEG-LS, the `jpegls` feature of carina-imaging) builds with cmake and g++.
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]} (apt-get)"
   if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
@@ -28,6 +33,30 @@ run_pg "$pgbin/pg_ctl -D $pgdir/data -l $pgdir/log -w -o '-p $pgport -k $pgdir -
 trap 'run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop >/dev/null" || true; rm -rf "$pgdir"' EXIT
 export CARINA_TEST_DATABASE_URL="postgres://carina@127.0.0.1:$pgport/postgres"
 echo "== PostgreSQL for tests at $CARINA_TEST_DATABASE_URL"
+
+# A real S3-compatible server for the object store's S3 tests: moto's, from
+# PyPI into a virtual environment kept under target/ (reused when present).
+# A failed install fails the run: the S3 tests must not be skipped silently.
+motovenv="$root/target/moto-venv"
+if [ ! -x "$motovenv/bin/moto_server" ]; then
+  echo "== installing moto (pip, into $motovenv)"
+  rm -rf "$motovenv"
+  python3 -m venv "$motovenv"
+  "$motovenv/bin/pip" install -q --disable-pip-version-check 'moto[s3]==5.*' flask flask-cors \
+    || { echo "error: pip could not install moto for the S3 tests" >&2; exit 1; }
+fi
+s3port=${CARINA_TEST_S3_PORT:-55441}
+"$motovenv/bin/moto_server" -H 127.0.0.1 -p "$s3port" >"$pgdir/moto.log" 2>&1 &
+motopid=$!
+trap 'kill "$motopid" 2>/dev/null || true; run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop >/dev/null" || true; rm -rf "$pgdir"' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$s3port/" 2>/dev/null && break
+  kill -0 "$motopid" 2>/dev/null || { cat "$pgdir/moto.log" >&2; echo "error: moto_server exited" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$s3port/" || { cat "$pgdir/moto.log" >&2; echo "error: moto_server is not answering" >&2; exit 1; }
+export CARINA_TEST_S3_ENDPOINT="http://127.0.0.1:$s3port"
+echo "== S3 (moto) for tests at $CARINA_TEST_S3_ENDPOINT"
 
 # Browser-test packages (playwright-core drives Debian's chromium).
 if [ -f tests-e2e/package.json ]; then
@@ -49,6 +78,10 @@ fi
 
 echo "== cargo test"
 cargo test --workspace --locked "$@"
+
+# JPEG-LS decoding (CharLS, C++) is an optional feature: test it too.
+echo "== cargo test -p carina-imaging --features jpegls"
+cargo test -p carina-imaging --features jpegls --locked "$@"
 
 if [ -f tests-e2e/package.json ]; then
   echo "== browser tests"

@@ -12,15 +12,23 @@ import { newContext, shot, pixelStats } from './lib/browser.js';
 
 const S = path.join(sharedDir, 'data', 'samples');
 const BY_BUTTON = ['dicom/RG1_UNCR.dcm', 'dicom/RG1_J2KR.dcm', 'dicom/RG1_J2KI.dcm'];
-const BY_DROP = ['dicom/siim_cr_jpeg_baseline.dcm', 'dicom/siim_cr_monochrome1.dcm', 'png/00000001_000.png', 'jpeg/NORMAL2-IM-1427-0001.jpeg'];
+const BY_DROP = [
+  'dicom/siim_cr_jpeg_baseline.dcm', 'dicom/siim_cr_monochrome1.dcm',
+  'png/00000001_000.png', 'png/00027426_000.png',
+  'jpeg/NORMAL2-IM-1427-0001.jpeg', 'jpeg/person1946_bacteria_4874.jpeg',
+];
 const MIME = { '.dcm': 'application/dicom', '.png': 'image/png', '.jpeg': 'image/jpeg' };
 
 describe('sample radiographs in the viewer', () => {
   let server;
   let ui;
+  // On-screen brightness per sample, for comparisons between samples.
+  const seen = {};
 
   before(async () => {
-    server = await startServer();
+    // The tests find each sample by its file name, so keep the names
+    // (the default under de-identification keeps only the extension).
+    server = await startServer({ env: { CARINA_ORIGINAL_FILENAMES: 'keep' } });
     ui = await newContext();
     const { page } = ui;
     await page.goto(server.url + '/');
@@ -57,12 +65,9 @@ describe('sample radiographs in the viewer', () => {
 
   for (const file of [...BY_BUTTON, ...BY_DROP]) {
     const name = path.basename(file);
-    // PNG/JPEG uploads come back from /file as DICOM Secondary Capture, which
-    // the viewer does not display yet ("could not be loaded or decoded"):
-    // kept visible as a todo until that is fixed.
-    const todo = /\.(png|jpe?g)$/.test(name) ? 'Secondary Capture from PNG/JPEG does not display yet' : undefined;
-    it(`shows ${name}`, { todo }, async () => {
+    it(`shows ${name}`, async () => {
       const { page } = ui;
+      const problemsBefore = ui.problems.length;
       const res = await ui.context.request.get(`${server.url}/api/v1/images?per_page=100`);
       const list = await res.json();
       const img = (list.images || list).find((i) => i.original_filename === name);
@@ -85,6 +90,8 @@ describe('sample radiographs in the viewer', () => {
         lungs: [fx(0.22), fy(0.3), fx(0.34), fy(0.55)],
       });
       console.log(name, JSON.stringify({ image: st.image, mediastinum: st.mediastinum.mean, lungs: st.lungs.mean }));
+      seen[name] = st;
+      assert.deepEqual(ui.problems.slice(problemsBefore).filter((p) => /image load error|Invalid VOI/.test(p)), [], `${name}: loader errors`);
       assert.ok(st.image.nonBlack > 0.3, `${name}: mostly black on screen`);
       assert.ok(st.image.std > 10, `${name}: no contrast on screen`);
       if (name.startsWith('RG1_')) {
@@ -92,4 +99,18 @@ describe('sample radiographs in the viewer', () => {
       }
     });
   }
+
+  it('shows the MONOCHROME1 relabelling of the JPEG baseline CR inverted', () => {
+    const plain = seen['siim_cr_jpeg_baseline.dcm'];
+    const mono1 = seen['siim_cr_monochrome1.dcm'];
+    assert.ok(plain && mono1, 'both were shown');
+    // Same stored pixels, opposite photometric interpretation: the screen
+    // brightness of one is the negative of the other's.
+    for (const region of ['image', 'mediastinum', 'lungs']) {
+      const sum = plain[region].mean + mono1[region].mean;
+      assert.ok(Math.abs(sum - 255) < 25, `${region}: ${plain[region].mean} + ${mono1[region].mean} should be about 255`);
+    }
+    assert.ok((plain.mediastinum.mean - plain.lungs.mean) * (mono1.mediastinum.mean - mono1.lungs.mean) < 0,
+      'the lungs/mediastinum contrast is reversed');
+  });
 });

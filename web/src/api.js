@@ -57,15 +57,16 @@ export const get = (path) => api('GET', path).then((r) => r.data);
 
 /**
  * Uploads files as multipart `file` parts with XMLHttpRequest, because fetch
- * cannot report upload progress. `onProgress(loaded, total)` is called as
+ * cannot report upload progress (POST /images by default; replacing a file
+ * is `{method: 'PUT', path: '/images/<id>/file?force=…'}`). `onProgress(loaded, total)` is called as
  * bytes leave. Resolves with the parsed JSON answer.
  */
-export function uploadFiles(files, onProgress) {
+export function uploadFiles(files, onProgress, { method = 'POST', path = '/images' } = {}) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const f of files) form.append('file', f, f.name);
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', BASE + '/images');
+    xhr.open(method, BASE + path);
     xhr.setRequestHeader('Accept', 'application/json');
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
     xhr.upload.addEventListener('progress', (e) => {

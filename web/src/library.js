@@ -37,33 +37,85 @@ export function renderLibrary(app, params) {
     accept: '.dcm,.dicom,.png,.jpg,.jpeg,application/dicom,image/png,image/jpeg' });
   const progress = h('progress', { id: 'upload-progress', max: 100, value: 0, hidden: true });
   const progressText = h('span', { id: 'upload-status', class: 'muted' });
+  const results = h('ul', { class: 'upload-results', id: 'upload-results' });
   const drop = h('div', { class: 'dropzone', id: 'dropzone' },
     h('button', { type: 'button', id: 'upload-btn', class: 'primary', onclick: () => fileInput.click() }, 'Upload images…'),
-    ' or drop DICOM / PNG / JPEG files here ', progress, ' ', progressText);
+    ' or drop DICOM / PNG / JPEG files here ', progress, ' ', progressText, results);
 
   const grid = h('div', { class: 'grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
   const pager = h('nav', { class: 'pager', id: 'pager' });
 
+  // One request per file, so one bad file does not hold back the others;
+  // the bar shows the bytes sent over all of them.
   async function doUpload(files) {
     if (!files.length) return;
+    const total = files.reduce((n, f) => n + f.size, 0) || 1;
+    let done = 0;
+    let ok = 0;
+    const failed = [];
     progress.hidden = false;
     progress.value = 0;
-    progressText.textContent = `uploading ${files.length} file(s)…`;
-    try {
-      await uploadFiles(files, (loaded, total) => {
-        progress.value = Math.round((100 * loaded) / total);
-        progressText.textContent = `uploading ${files.length} file(s)… ${progress.value}%`;
-      });
+    results.replaceChildren();
+    for (const [i, f] of files.entries()) {
+      progressText.textContent = `uploading ${files.length} file(s)… ${i + 1}/${files.length}`;
+      try {
+        await uploadFiles([f], (loaded) => {
+          progress.value = Math.round((100 * (done + Math.min(loaded, f.size))) / total);
+        });
+        ok += 1;
+      } catch (e) {
+        const why = e instanceof ApiError ? e.message : String(e);
+        failed.push(f.name);
+        // The server's message names the file already.
+        results.append(h('li', { class: 'failed' }, why.startsWith(f.name) ? why : `${f.name}: ${why}`));
+      }
+      done += f.size;
+      progress.value = Math.round((100 * done) / total);
+    }
+    progress.hidden = true;
+    if (failed.length) {
+      progressText.textContent = `uploaded ${ok} of ${files.length} file(s); ${failed.length} failed`;
+      toast(`${failed.length} upload(s) failed`, 'error');
+    } else {
       progressText.textContent = `uploaded ${files.length} file(s)`;
       toast(`Uploaded ${files.length} file(s)`);
+    }
+    if (ok) load();
+  }
+
+  // Replace an image's file; boxes that would fall outside a smaller image
+  // make the server answer 409, and the user may then clip them (force).
+  const replaceInput = h('input', { type: 'file', id: 'replace-input', hidden: true,
+    accept: '.dcm,.dicom,.png,.jpg,.jpeg,application/dicom,image/png,image/jpeg' });
+  let replacing = null;
+  replaceInput.addEventListener('change', async () => {
+    const f = replaceInput.files[0];
+    replaceInput.value = '';
+    const img = replacing;
+    replacing = null;
+    if (!f || !img) return;
+    const send = (force) => uploadFiles([f], () => {}, {
+      method: 'PUT', path: `/images/${encodeURIComponent(img.id)}/file?force=${force}`,
+    });
+    try {
+      try {
+        await send(false);
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 409) throw e;
+        if (!confirm(`${e.message}\n\nReplace anyway and clip those boxes to the new image?`)) return;
+        await send(true);
+      }
+      toast('File replaced');
       load();
     } catch (e) {
-      progressText.textContent = '';
-      toast(e instanceof ApiError ? `Upload failed: ${e.message}` : String(e), 'error');
-    } finally {
-      progress.hidden = true;
+      toast(`Could not replace the file: ${e.message}`, 'error');
     }
+  });
+  function replace(img) {
+    replacing = img;
+    replaceInput.click();
   }
+
   fileInput.addEventListener('change', () => {
     doUpload([...fileInput.files]);
     fileInput.value = '';
@@ -104,7 +156,10 @@ export function renderLibrary(app, params) {
           img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null,
           img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null),
         h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
-        isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null));
+        h('div', {},
+          canUpload ? h('button', { type: 'button', class: 'small replace-btn', onclick: () => replace(img) }, 'Replace file…') : null,
+          ' ',
+          isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null)));
   }
 
   let pollTimer = null;
@@ -137,7 +192,7 @@ export function renderLibrary(app, params) {
   app.append(
     h('section', { class: 'library' },
       h('div', { class: 'toolbar' }, filterForm),
-      canUpload ? drop : null, fileInput, grid, pager),
+      canUpload ? drop : null, fileInput, replaceInput, grid, pager),
   );
   load();
 }

@@ -7,6 +7,23 @@ import { renderLogin } from './login.js';
 import { renderLibrary } from './library.js';
 import { renderReports } from './reports/list.js';
 import { renderMyReadings } from './readings/mine.js';
+import { adminNav, renderAdmin } from './admin/index.js';
+
+// Top-bar links: {hash, label, id, show(user)}; each page module adds its own.
+const NAV = [
+  { hash: '#/images', label: 'Images', id: 'nav-images', show: (u) => !!u },
+  { hash: '#/reports', label: 'Reports', id: 'nav-reports', show: (u) => !!u },
+  { hash: '#/readings', label: 'My readings', id: 'nav-readings', show: (u) => !!u },
+  { hash: '#/models', label: 'Models', id: 'nav-models', show: (u) => !!u },
+  ...adminNav,
+];
+
+function renderNav() {
+  const nav = document.getElementById('topnav');
+  const here = (location.hash || '#/images').split('?')[0];
+  nav.replaceChildren(...NAV.filter((n) => n.show(session.user)).map((n) =>
+    h('a', { href: n.hash, id: n.id, class: here.startsWith(n.hash) ? 'active' : '' }, n.label)));
+}
 
 export const session = { user: null };
 
@@ -39,6 +56,7 @@ function renderWhoami() {
   } else {
     logout.hidden = true;
   }
+  renderNav();
 }
 
 export function setUser(user, csrf) {
@@ -73,6 +91,7 @@ async function route() {
   app.replaceChildren();
   const [path, query] = hash.slice(1).split('?');
   const params = new URLSearchParams(query || '');
+  renderNav();
   if (path === '/login' || !session.user) {
     if (path !== '/login') {
       location.replace('#/login?next=' + encodeURIComponent(hash));
@@ -114,6 +133,7 @@ async function route() {
     renderModels(app);
     return;
   }
+  if (renderAdmin(app, path, session.user)) return;
   renderLibrary(app, params);
 }
 

@@ -148,7 +148,9 @@ pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>
         VR::DS,
         ds(meta.window.width.max(1.0)).into(),
     );
-    put(tags::VOILUT_FUNCTION, VR::CS, "LINEAR".into());
+    // No VOI LUT Function: LINEAR is the default when it is absent, and the
+    // browser viewer's DICOM loader (dicom-image-loader 5.14) mis-reads the
+    // element ("LINEAR" → "L") and refuses the image.
     put(
         tags::PIXEL_DATA,
         if eight { VR::OB } else { VR::OW },

@@ -2,8 +2,10 @@
 //! then `CARINA_*` environment variables (and finally the command line,
 //! applied by the caller). Secrets are redacted in `Debug`.
 
+use crate::auth::client_ip::{self, IpRange};
 use carina_store::Role;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A value that must not appear in logs (`Debug` prints `[redacted]`).
@@ -37,6 +39,10 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `s3://bucket/prefix`; unset means `data_dir/objects`.
     pub object_store_url: Option<String>,
+    /// Extra S3 options for `object_store_url` (`aws_endpoint`,
+    /// `aws_allow_http`, `aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_region`, ...), over the `AWS_*` variables. Values are redacted in logs.
+    pub object_store_options: BTreeMap<String, Secret>,
     /// Mark the session cookie `Secure` (served over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
     /// Largest upload request, in MiB.
@@ -70,6 +76,15 @@ pub struct Config {
     pub job_lease_secs: u64,
     /// Register and deploy the model embedded in the binary when the registry is empty.
     pub bundled_model: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for login
+    /// throttling (addresses or CIDR ranges). Empty: the header is ignored
+    /// and the connecting address is the client.
+    pub trusted_proxies: Vec<IpRange>,
+    /// What is kept of an upload's file name, which can hold patient data
+    /// (`Doe_John_chest.dcm`).
+    pub original_filenames: FilenamePolicy,
+    /// Decoded images kept per process for `/render`, in MiB (0: none).
+    pub render_cache_mb: u64,
 }
 
 /// Where jobs run.
@@ -80,6 +95,30 @@ pub enum WorkerMode {
     Off,
 }
 
+/// How much of an uploaded file's name is stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilenamePolicy {
+    /// `extension` when `deidentify` is on, else `keep`.
+    Auto,
+    /// The name as uploaded (its last path component, control characters removed).
+    Keep,
+    /// A content-derived name with the original extension only:
+    /// `image-<first 12 hex digits of the SHA-256>.png`.
+    Extension,
+}
+
+impl FilenamePolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "keep" => Some(Self::Keep),
+            "extension" => Some(Self::Extension),
+            _ => None,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -87,6 +126,7 @@ impl Default for Config {
             data_dir: PathBuf::from("carina-data"),
             database_url: None,
             object_store_url: None,
+            object_store_options: BTreeMap::new(),
             secure_cookies: false,
             max_upload_mb: 512,
             max_pixels: 100_000_000,
@@ -103,6 +143,9 @@ impl Default for Config {
             job_retry_base_ms: 2000,
             job_lease_secs: 120,
             bundled_model: true,
+            trusted_proxies: Vec::new(),
+            original_filenames: FilenamePolicy::Auto,
+            render_cache_mb: 256,
         }
     }
 }
@@ -194,6 +237,14 @@ impl Config {
             "CARINA_JOB_RETRY_BASE_MS" => self.job_retry_base_ms = number()?,
             "CARINA_JOB_LEASE_SECS" => self.job_lease_secs = number()?.max(1),
             "CARINA_BUNDLED_MODEL" => self.bundled_model = bool_value()?,
+            "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
+            "CARINA_TRUSTED_PROXIES" => {
+                self.trusted_proxies = client_ip::parse_list(value).map_err(err)?
+            }
+            "CARINA_ORIGINAL_FILENAMES" => {
+                self.original_filenames = FilenamePolicy::parse(value)
+                    .ok_or_else(|| err("expected auto, keep or extension".into()))?
+            }
             // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
             _ => {}
         }
@@ -216,6 +267,19 @@ impl Config {
         let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
         let ms = self.job_retry_base_ms.saturating_mul(1u64 << doublings);
         std::time::Duration::from_millis(ms.min(600_000))
+    }
+
+    /// The file-name policy in effect (`auto` resolved).
+    pub fn filename_policy(&self) -> FilenamePolicy {
+        match self.original_filenames {
+            FilenamePolicy::Auto if self.deidentify => FilenamePolicy::Extension,
+            FilenamePolicy::Auto => FilenamePolicy::Keep,
+            other => other,
+        }
+    }
+
+    pub fn render_cache_bytes(&self) -> usize {
+        usize::try_from(self.render_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
 
     pub fn max_upload_bytes(&self) -> usize {
@@ -280,6 +344,48 @@ mod tests {
         assert!(Config::load(None, env).is_err());
         let env = [("CARINA_WORKER".to_string(), "off".to_string())];
         assert_eq!(Config::load(None, env).unwrap().worker, WorkerMode::Off);
+    }
+
+    #[test]
+    fn proxies_and_filename_policy() {
+        let c = Config::default();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.filename_policy(), FilenamePolicy::Extension);
+        let env = [
+            (
+                "CARINA_TRUSTED_PROXIES".to_string(),
+                "127.0.0.1, 10.0.0.0/8".to_string(),
+            ),
+            ("CARINA_DEIDENTIFY".to_string(), "false".to_string()),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.filename_policy(), FilenamePolicy::Keep);
+        let env = [("CARINA_ORIGINAL_FILENAMES".to_string(), "keep".to_string())];
+        assert_eq!(
+            Config::load(None, env).unwrap().filename_policy(),
+            FilenamePolicy::Keep
+        );
+        for (var, bad) in [
+            ("CARINA_TRUSTED_PROXIES", "proxy.local"),
+            ("CARINA_ORIGINAL_FILENAMES", "some"),
+        ] {
+            assert!(
+                Config::load(None, [(var.to_string(), bad.to_string())]).is_err(),
+                "{var}={bad}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"::1\"]\noriginal_filenames = \"extension\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), []).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 1);
+        std::fs::write(&file, "trusted_proxies = [\"nope\"]\n").unwrap();
+        assert!(Config::load(Some(&file), []).is_err());
     }
 
     #[test]

@@ -26,11 +26,12 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod reporting;
+pub mod render_cache;
 mod routes;
 pub mod state;
 pub mod worker;
 
-pub use config::{Config, ConfigError, Secret, WorkerMode};
+pub use config::{Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
 pub use state::AppState;
 
 use axum::Router;
@@ -117,7 +118,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("cannot open the database")?;
     let objects = match &config.object_store_url {
-        Some(url) => ObjectStorage::from_url(url).context("cannot open the object store")?,
+        Some(url) => ObjectStorage::from_url_with(
+            url,
+            config
+                .object_store_options
+                .iter()
+                .map(|(k, v)| (k, v.expose())),
+        )
+        .context("cannot open the object store")?,
         None => ObjectStorage::local(&config.data_dir.join("objects"))
             .context("cannot open the local object store")?,
     };
@@ -133,6 +141,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     let cache_dir = config.data_dir.join("model-cache");
     let state = AppState {
         store: Store::new(db, objects),
+        render_cache: Arc::new(render_cache::RenderCache::new(config.render_cache_bytes())),
         config: Arc::new(config),
         deid_secret: Arc::new(secret.into_bytes()),
         job_signal: Arc::new(tokio::sync::Notify::new()),

@@ -1,8 +1,10 @@
 //! What every handler can reach: the store and the configuration. Nothing
-//! else is kept in memory but caches, so several processes can serve one
-//! database.
+//! else is kept in memory but caches (loaded detectors by model id, decoded
+//! images by object key: immutable content), so several processes can serve
+//! one database.
 
 use crate::config::Config;
+use crate::render_cache::RenderCache;
 use crate::worker::DetectorCache;
 use carina_store::Store;
 use std::sync::Arc;
@@ -20,4 +22,6 @@ pub struct AppState {
     pub job_signal: Arc<tokio::sync::Notify>,
     /// Loaded detectors by model id.
     pub detectors: Arc<DetectorCache>,
+    /// Decoded images for `/render`, bounded by `config.render_cache_mb`.
+    pub render_cache: Arc<RenderCache>,
 }

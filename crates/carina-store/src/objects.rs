@@ -43,6 +43,16 @@ impl ObjectStorage {
     /// from the usual `AWS_*` variables (`AWS_ENDPOINT_URL` for an
     /// S3-compatible server, `AWS_ALLOW_HTTP=true` for plain HTTP).
     pub fn from_url(url: &str) -> Result<Self> {
+        Self::from_url_with(url, std::iter::empty::<(&str, &str)>())
+    }
+
+    /// [`from_url`](Self::from_url) with extra `object_store` S3 options
+    /// (`aws_endpoint`, `aws_allow_http`, `aws_access_key_id`,
+    /// `aws_secret_access_key`, `aws_region`, ...), which win over `AWS_*`.
+    pub fn from_url_with<K: AsRef<str>, V: Into<String>>(
+        url: &str,
+        options: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
         let parsed = url::Url::parse(url)
             .map_err(|e| StoreError::Config(format!("object store URL: {e}")))?;
         if parsed.scheme() != "s3" {
@@ -55,9 +65,15 @@ impl ObjectStorage {
             .host_str()
             .filter(|b| !b.is_empty())
             .ok_or_else(|| StoreError::Config("object store URL has no bucket".into()))?;
-        let s3 = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (k, v) in options {
+            let key = k
+                .as_ref()
+                .parse()
+                .map_err(|_| StoreError::Config(format!("unknown S3 option {:?}", k.as_ref())))?;
+            builder = builder.with_config(key, v);
+        }
+        let s3 = builder.build()?;
         let prefix = parsed.path().trim_matches('/').to_string();
         let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(s3)

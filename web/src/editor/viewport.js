@@ -51,6 +51,25 @@ function imagePlaneFix(type, imageId) {
   return fixed;
 }
 
+// dicom-image-loader 5.14 reads VOI LUT Function (0028,1056) as a string
+// but takes its first element (`voiLUTFunction[0]`), so "LINEAR" becomes
+// "L" and the image fails with "Invalid VOI LUT function". This provider
+// hands the value back as a one-element array, so [0] is the whole word.
+let insideVoiFix = false;
+function voiLutFix(type, imageId) {
+  if (type !== 'voiLutModule' || insideVoiFix) return undefined;
+  insideVoiFix = true;
+  let voi;
+  try {
+    voi = metaData.get(type, imageId);
+  } finally {
+    insideVoiFix = false;
+  }
+  if (!voi || typeof voi.voiLUTFunction !== 'string') return voi;
+  const fn = voi.voiLUTFunction.trim().toUpperCase();
+  return { ...voi, voiLUTFunction: fn ? [fn] : undefined };
+}
+
 /** Initialises Cornerstone once per page (WebGL with its own CPU fallback). */
 function ensureInit() {
   if (!initialised) {
@@ -58,6 +77,7 @@ function ensureInit() {
       csInit();
       toolsInit();
       metaData.addProvider(imagePlaneFix, 100000);
+      metaData.addProvider(voiLutFix, 100000);
       // One decode worker: the machines this runs on are small, and one
       // radiograph is decoded at a time.
       dicomInit({ maxWebWorkers: 1 });
@@ -124,6 +144,8 @@ export class Viewer {
     this._onLoadError = (evt) => {
       const d = evt.detail || {};
       if (d.imageId && d.imageId !== this.imageId) return;
+      // The loader's own error (worker stack, codec message) for the console.
+      console.error('image load error', d.error || d);
       this.hooks.onError(describeError(d.error || d));
     };
     this._resize = new ResizeObserver(() => {

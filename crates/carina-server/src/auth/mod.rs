@@ -2,6 +2,7 @@
 //! change state) or a personal API token. Sessions, tokens and throttling
 //! live in the database so several server processes can share them.
 
+pub mod client_ip;
 pub mod password;
 pub mod throttle;
 

@@ -78,14 +78,18 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> AppResult<Response> {
-    let keys = throttle::Keys::new(
-        &body.username,
-        extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip()),
-    );
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let client = auth::client_ip::client_ip(peer, forwarded, &state.config.trusted_proxies);
+    let keys = throttle::Keys::new(&body.username, client);
     throttle::check(&state, &keys).await?;
     let creds = state.store.db.credentials(&body.username).await?;
     let ok = password::verify(

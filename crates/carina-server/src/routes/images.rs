@@ -4,6 +4,7 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
+use crate::render_cache;
 use crate::routes::ingest;
 use crate::state::AppState;
 use axum::Router;
@@ -15,6 +16,7 @@ use carina_imaging::{Limits, Window};
 use carina_store::{Image, ImageQuery, ImageStatus, Role};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 
 pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
@@ -121,6 +123,7 @@ async fn remove(
         carina_store::StoreError::NotFound => AppError::not_found("image"),
         other => other.into(),
     })?;
+    state.render_cache.forget(id);
     tracing::info!(image_id = id, "image deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -167,7 +170,13 @@ struct RenderParams {
     invert: bool,
 }
 
-/// An 8-bit PNG of the stored pixels. `window`/`level` are in the image's
+/// Where `/render` gets its pixels: the cache, or the stored file.
+enum Source {
+    Decoded(Arc<carina_imaging::GrayImage>),
+    File(bytes::Bytes),
+}
+
+/// An 8-bit PNG of the stored pixels (decoded images are cached, see `render_cache`). `window`/`level` are in the image's
 /// display values (the space of `window_center`/`window_width`).
 async fn render(
     State(state): State<AppState>,
@@ -187,14 +196,29 @@ async fn render(
             "window must be a positive number and level finite",
         ));
     }
-    let bytes = state.store.image_file(&image).await?;
+    let key = render_cache::Key {
+        image_id: image.id,
+        object_key: image.object_key.clone(),
+    };
+    let source = match state.render_cache.get(&key) {
+        Some(img) => Source::Decoded(img),
+        None => Source::File(state.store.image_file(&image).await?),
+    };
     let limits = Limits {
         max_bytes: u64::MAX,
         max_pixels: state.config.max_pixels,
     };
+    let cache = state.render_cache.clone();
     let png = tokio::task::spawn_blocking(move || {
-        let decoded = carina_imaging::decode(&bytes, &limits)?;
-        carina_imaging::render_png(&decoded.image, window, p.invert)
+        let pixels = match source {
+            Source::Decoded(img) => img,
+            Source::File(bytes) => {
+                let img = Arc::new(carina_imaging::decode(&bytes, &limits)?.image);
+                cache.insert(key, img.clone());
+                img
+            }
+        };
+        carina_imaging::render_png(&pixels, window, p.invert)
     })
     .await
     .map_err(AppError::internal)?

@@ -4,6 +4,7 @@
 //! has passed does anything get stored, so a bad file stores nothing.
 
 use crate::auth::CurrentUser;
+use crate::config::FilenamePolicy;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::images::load;
@@ -90,6 +91,28 @@ fn clean_filename(name: &str) -> String {
     base.chars().filter(|c| !c.is_control()).take(255).collect()
 }
 
+/// The name stored for an upload under the configured policy: with
+/// `extension` only a content-derived stem and the (short, alphanumeric)
+/// extension survive, so a patient's name in the file name is not kept.
+fn stored_filename(policy: FilenamePolicy, name: &str, sha256: &str) -> String {
+    match policy {
+        FilenamePolicy::Keep | FilenamePolicy::Auto => name.to_string(),
+        FilenamePolicy::Extension => {
+            let ext = name
+                .rsplit_once('.')
+                .map(|(_, e)| e.to_ascii_lowercase())
+                .filter(|e| {
+                    (1..=5).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            let stem = format!("image-{}", &sha256[..12]);
+            match ext {
+                Some(ext) => format!("{stem}.{ext}"),
+                None => stem,
+            }
+        }
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::auth::hex(&Sha256::digest(bytes))
 }
@@ -148,6 +171,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
     let thumb = carina_imaging::thumbnail(&shown.image, shown.meta.window, THUMBNAIL_SIDE)
         .map_err(|e| imaging_error(&name, e))?;
     let m = &shown.meta;
+    let original_filename = stored_filename(state.config.filename_policy(), &name, &sha256);
     Ok(Prepared {
         new: NewImage {
             sha256,
@@ -164,7 +188,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
                 study_pseudonym: m.study_pseudonym.clone(),
                 patient_pseudonym: m.patient_pseudonym.clone(),
             },
-            original_filename: name,
+            original_filename,
             created_by: user.to_string(),
         },
         file: served,
@@ -297,5 +321,6 @@ pub async fn replace(
         .store
         .replace_image(id, &p.new, p.file, p.thumbnail, params.force)
         .await?;
+    state.render_cache.forget(id);
     Ok(Json(image).into_response())
 }

@@ -13,3 +13,6 @@ mod registry;
 mod review;
 mod readings;
 mod reports;
+mod privacy;
+mod render_cache;
+mod s3;

@@ -1,0 +1,163 @@
+//! The object store on every backend a deployment can use: local disk, and
+//! S3 against a real S3-compatible server when `CARINA_TEST_S3_ENDPOINT`
+//! names one (`scripts/test.sh` starts moto's server for the run; with `CI`
+//! set and no endpoint the S3 test fails instead of skipping).
+
+use bytes::Bytes;
+use carina_store::{ObjectStorage, StoreError};
+
+/// A fresh bucket on the test S3 server, and options to reach it.
+pub async fn s3_bucket() -> Option<(String, Vec<(String, String)>)> {
+    let endpoint = match std::env::var("CARINA_TEST_S3_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but CARINA_TEST_S3_ENDPOINT is not: the S3 tests must run in CI (scripts/test.sh starts moto)"
+            );
+            eprintln!("note: CARINA_TEST_S3_ENDPOINT is not set; skipping an S3 test");
+            return None;
+        }
+    };
+    let bucket = format!("carina-test-{}", rand_suffix());
+    // moto accepts unsigned requests: CreateBucket is a PUT on the bucket.
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("reach the test S3 server");
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    let options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "testing"),
+        ("aws_secret_access_key", "testing"),
+        ("aws_region", "us-east-1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    Some((bucket, options))
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:x}{:x}", n, std::process::id())
+}
+
+async fn exercise(store: &ObjectStorage) {
+    let a = Bytes::from_static(b"first object");
+    let big = Bytes::from(vec![7u8; 3 * 1024 * 1024]);
+    store
+        .put("images/aa/one/image.dcm", a.clone())
+        .await
+        .unwrap();
+    store
+        .put("images/aa/one/thumbnail.png", Bytes::from_static(b"png"))
+        .await
+        .unwrap();
+    store
+        .put("images/bb/two/image.dcm", big.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.get("images/aa/one/image.dcm").await.unwrap(), a);
+    assert_eq!(store.get("images/bb/two/image.dcm").await.unwrap(), big);
+    assert!(store.exists("images/aa/one/image.dcm").await.unwrap());
+    assert!(!store.exists("images/aa/none").await.unwrap());
+    assert!(matches!(
+        store.get("images/missing").await,
+        Err(StoreError::NotFound)
+    ));
+    let mut keys = store.list("images").await.unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "images/aa/one/image.dcm",
+            "images/aa/one/thumbnail.png",
+            "images/bb/two/image.dcm"
+        ]
+    );
+    assert_eq!(store.list("images/aa").await.unwrap().len(), 2);
+    // Overwriting replaces the content.
+    store
+        .put("images/aa/one/image.dcm", Bytes::from_static(b"second"))
+        .await
+        .unwrap();
+    assert_eq!(
+        &store.get("images/aa/one/image.dcm").await.unwrap()[..],
+        b"second"
+    );
+    store.delete("images/aa/one/image.dcm").await.unwrap();
+    // Deleting what is gone is not an error.
+    store.delete("images/aa/one/image.dcm").await.unwrap();
+    assert!(!store.exists("images/aa/one/image.dcm").await.unwrap());
+    assert!(
+        store.put("images/../escape", a.clone()).await.is_err(),
+        "bad keys are refused"
+    );
+    for k in store.list("images").await.unwrap() {
+        store.delete(&k).await.unwrap();
+    }
+    assert!(store.list("images").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    exercise(&ObjectStorage::local(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn in_memory() {
+    exercise(&ObjectStorage::in_memory()).await;
+}
+
+#[tokio::test]
+async fn s3_bucket_root_and_prefix() {
+    let Some((bucket, options)) = s3_bucket().await else {
+        return;
+    };
+    let root = ObjectStorage::from_url_with(&format!("s3://{bucket}"), options.clone()).unwrap();
+    exercise(&root).await;
+    let prefixed =
+        ObjectStorage::from_url_with(&format!("s3://{bucket}/team/a"), options.clone()).unwrap();
+    exercise(&prefixed).await;
+    // The prefix really is a folder in the bucket.
+    prefixed
+        .put("images/x", Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    assert_eq!(root.list("team").await.unwrap(), ["team/a/images/x"]);
+    prefixed.delete("images/x").await.unwrap();
+}
+
+#[tokio::test]
+async fn s3_errors_are_reported() {
+    assert!(matches!(
+        ObjectStorage::from_url("s3://"),
+        Err(StoreError::Config(_))
+    ));
+    assert!(matches!(
+        ObjectStorage::from_url("gs://bucket"),
+        Err(StoreError::Config(_))
+    ));
+    assert!(matches!(
+        ObjectStorage::from_url_with("s3://b", [("no_such_option", "1")]),
+        Err(StoreError::Config(_))
+    ));
+    let Some((_, options)) = s3_bucket().await else {
+        return;
+    };
+    // A bucket that does not exist: an error, not a panic or a silent success.
+    let missing = ObjectStorage::from_url_with("s3://carina-no-such-bucket", options).unwrap();
+    assert!(
+        missing
+            .put("images/a", Bytes::from_static(b"a"))
+            .await
+            .is_err()
+    );
+}
