@@ -48,6 +48,10 @@ pub struct ModelCard {
     pub num_classes: usize,
     #[serde(default)]
     pub class_names: Vec<String>,
+    /// Side of the square model input the weights were trained at; absent means the
+    /// architecture's own size.
+    #[serde(default)]
+    pub input_size: Option<usize>,
 }
 
 /// What the caller expects of a weights file; a mismatch is an error, not a surprise.
@@ -128,7 +132,10 @@ impl Detector {
                 });
             }
         }
-        let config = EfficientDetConfig::from_arch(&arch, num_classes)?;
+        let mut config = EfficientDetConfig::from_arch(&arch, num_classes)?;
+        if let Some(size) = card.as_ref().and_then(|c| c.input_size) {
+            config.image_size = size;
+        }
         let mut model = EfficientDet::new(&config, device)?;
         load_weights(&mut model, &weights.tensors, ClassHead::Load)?;
         let names = match card.filter(|c| !c.class_names.is_empty()) {

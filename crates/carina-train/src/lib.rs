@@ -5,6 +5,7 @@
 //! - [`augment`]: augmentation for chest radiographs, boxes moved with the image.
 //! - [`config`]: the TOML training configuration with `key=value` overrides.
 //! - [`effdet`]: carina-detect's EfficientDet as a trainable model, and its initial weights.
+//! - [`device`]: the CPU or, with the `cuda` / `wgpu` features, a GPU.
 //! - [`data`] and [`loader`]: a prepared dataset as cached images and
 //!   deterministic, multi-threaded batches.
 //! - [`loss`]: effdet's focal and Huber losses.
@@ -15,11 +16,14 @@
 
 pub mod assign;
 pub mod augment;
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod effdet;
 mod error;
+mod finalize;
 pub mod loader;
 pub mod log;
 pub mod loss;
@@ -32,10 +36,12 @@ pub mod validate;
 
 pub use config::TrainConfig;
 pub use error::TrainError;
+pub use finalize::finish_run;
 pub use model::{DetectionModel, ModelSpec};
 pub use trainer::{TrainOptions, TrainSummary, train};
 
-/// The device training runs on: burn's autodiff over the pure-Rust `flex` CPU backend.
+/// The default training device: burn's autodiff over the pure-Rust `flex` CPU backend
+/// (see [`device::parse_device`] for a GPU).
 pub fn training_device() -> burn::tensor::Device {
-    burn::tensor::Device::flex().autodiff()
+    device::cpu_device()
 }

@@ -120,6 +120,8 @@ fn learns_the_toy_boxes_and_saves_a_loadable_model() {
     let detector =
         carina_detect::Detector::load(&model_dir).expect("Detector::load reads the folder");
     assert_eq!(detector.class_names(), &names[..]);
+    // It predicts at the size it was trained at (model.json's input_size), not Lite0's 320.
+    assert_eq!(detector.config().image_size, 128);
     let img = image::open(data.join("images/toy000.png"))
         .unwrap()
         .to_luma8();
@@ -177,4 +179,53 @@ fn a_paused_run_resumes_exactly() {
         progress: false,
     };
     assert!(train(model, &spec, &other, &opts, &device).is_err());
+}
+
+#[test]
+fn an_interrupted_run_is_finished_from_its_best_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    toy::write_dataset(&data, 12, 128, 9);
+    let mut cfg = small_config(8);
+    cfg.batch_size = 4;
+    cfg.val.every_steps = 2;
+    let out = tmp.path().join("run");
+    // Paused after 5 steps: validated at steps 2 and 4, no model/ folder yet.
+    let paused = run(&data, &out, &cfg, false, Some(5));
+    assert!(!paused.finished && paused.best_dir.is_none());
+    assert!(!out.join("model").exists());
+    let best = paused
+        .validations
+        .iter()
+        .max_by(|a, b| a.ap50.total_cmp(&b.ap50))
+        .unwrap()
+        .step;
+
+    let device = training_device();
+    let names = carina_train::data::read_manifest(&data)
+        .unwrap()
+        .class_names;
+    let (model, spec) = effdet::build(&cfg, &names, &device).unwrap();
+    let dir = carina_train::finish_run(&model, &spec, &cfg, &data, &out).unwrap();
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+    assert_eq!(card["training"]["steps"], 5);
+    assert_eq!(card["validation"]["step"], best);
+    assert_eq!(card["training"]["selected_step"], best);
+    assert!(dir.join("loss.png").exists());
+    assert_eq!(
+        std::fs::read(dir.join("model.safetensors")).unwrap(),
+        std::fs::read(out.join("best-weights/model.safetensors")).unwrap(),
+        "the model is the best checkpoint, not the model passed in"
+    );
+    carina_detect::Detector::load(&dir).expect("the finished folder loads");
+
+    // Another configuration, or a run without a validated checkpoint, is refused.
+    let mut other = cfg.clone();
+    other.optim.lr = 0.5;
+    assert!(carina_train::finish_run(&model, &spec, &other, &data, &out).is_err());
+    let early = tmp.path().join("early");
+    run(&data, &early, &cfg, false, Some(1));
+    let err = carina_train::finish_run(&model, &spec, &cfg, &data, &early).unwrap_err();
+    assert!(err.to_string().contains("no validated checkpoint"), "{err}");
 }

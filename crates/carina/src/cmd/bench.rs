@@ -5,15 +5,19 @@
 use clap::Subcommand;
 
 pub mod eval;
+pub mod train;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// COCO evaluation speed against pycocotools (where installed), on generated data.
     Eval(eval::Args),
+    /// One detector training step (D0, batch 4, 512 px) against PyTorch/effdet (where installed).
+    Train(train::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Eval(a) => eval::run(a),
+        BenchCommand::Train(a) => train::run(a),
     }
 }

@@ -28,6 +28,13 @@ pub struct Args {
     /// Continue the run saved in --out (its config.toml unless --config is given).
     #[arg(long)]
     resume: bool,
+    /// Device to train on: cpu (default), cuda[:N] or wgpu (GPU builds: `--features cuda|wgpu`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Do not train: write OUT/model/ from the best validated checkpoint of the run in --out
+    /// (one that was interrupted or paused), with the logs so far.
+    #[arg(long, conflicts_with_all = ["resume", "stop_after"])]
+    finish: bool,
     /// Pause after this many steps, saving the state for --resume.
     #[arg(long, value_name = "STEPS")]
     stop_after: Option<u64>,
@@ -35,11 +42,17 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let saved = args.out.join("config.toml");
-    let mut cfg = match (&args.config, args.resume) {
-        (Some(path), _) => TrainConfig::from_file(path)?,
-        (None, true) => TrainConfig::from_file(&saved)
-            .with_context(|| format!("--resume needs a previous run in {}", args.out.display()))?,
-        (None, false) => TrainConfig::default(),
+    let mut cfg = match &args.config {
+        Some(path) => TrainConfig::from_file(path)?,
+        None if args.resume || args.finish => {
+            TrainConfig::from_file(&saved).with_context(|| {
+                format!(
+                    "--resume and --finish need a previous run in {}",
+                    args.out.display()
+                )
+            })?
+        }
+        None => TrainConfig::default(),
     };
     if let Some(arch) = &args.arch {
         cfg.arch = arch.clone();
@@ -52,7 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     cfg.validate()?;
     let manifest = read_manifest(&args.data)?;
-    let device = carina_train::training_device();
+    let device = carina_train::device::parse_device(&args.device)?;
+    if args.finish {
+        let (model, spec) = effdet::build(&cfg, &manifest.class_names, &device)?;
+        let dir = carina_train::finish_run(&model, &spec, &cfg, &args.data, &args.out)?;
+        println!("model written to {}", dir.display());
+        return Ok(());
+    }
     let (model, spec) = effdet::build(&cfg, &manifest.class_names, &device)?;
     let opts = TrainOptions {
         data_dir: args.data,
