@@ -213,6 +213,7 @@ pub async fn save_consensus(
             BoxStatus::Manual,
             now,
             reviewer,
+            None,
         )
         .await?;
     }
