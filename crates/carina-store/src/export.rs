@@ -98,10 +98,7 @@ pub(crate) fn export_sql(f: &ExportFilter) -> String {
     );
     let mut n = 1;
     if !f.sources.is_empty() {
-        sql += &format!(
-            " AND {SOURCE} IN ({})",
-            placeholders(n, f.sources.len())
-        );
+        sql += &format!(" AND {SOURCE} IN ({})", placeholders(n, f.sources.len()));
         n += f.sources.len();
     }
     if !f.statuses.is_empty() {

@@ -26,10 +26,10 @@ mod images;
 mod models;
 mod objects;
 mod plan;
+mod reading;
 mod review;
 mod review_db;
 mod review_rows;
-mod reading;
 mod rows;
 
 pub use carina_core::findings::{Label, LabelSet};
@@ -38,8 +38,8 @@ pub use export::{ExportFilter, ExportedBox, ExportedImage};
 pub use images::Store;
 pub use models::*;
 pub use objects::ObjectStorage;
-pub use review::*;
 pub use reading::*;
+pub use review::*;
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {

@@ -154,6 +154,9 @@ async fn export_round(data_dir: PathBuf, db_url: Option<String>) {
     let mut config = Config {
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.clone(),
+        // The test adds model proposals itself; no background predictions.
+        predict_on_upload: false,
+        bundled_model: false,
         ..Config::default()
     };
     config.database_url = db_url.clone().map(Secret::new);

@@ -29,7 +29,8 @@ fn filter(args: &Args, statuses: &[BoxStatus]) -> anyhow::Result<ExportFilter> {
             bail!("--source {s:?}: expected a source kind such as radiologist, model or any");
         }
         // Fused boxes are stored as consensus of readers (`POST /images/{id}/consensus`).
-        f.sources.push(if s == "fused" { "consensus" } else { s }.to_string());
+        f.sources
+            .push(if s == "fused" { "consensus" } else { s }.to_string());
     }
     if statuses.len() < BoxStatus::ALL.len() {
         f.statuses = statuses.iter().map(|s| s.as_str().to_string()).collect();
