@@ -199,6 +199,7 @@ async fn upload(
     })?;
     let (mut weights, mut model_json, mut card, mut name, mut version) =
         (None, None, None, None, None);
+    let mut refusal: Option<AppError> = None;
     while let Some(field) = multipart.next_field().await? {
         let field_name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().unwrap_or("").to_string();
@@ -213,18 +214,25 @@ async fn upload(
             ("version", "") => version = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
             (_, "model.safetensors") | ("weights", _) => weights = Some(bytes),
             (_, "model.json") | ("model_json", _) => model_json = Some(bytes.to_vec()),
-            (_, "MODEL_CARD.md") | ("card", _) => {
-                card = Some(
-                    String::from_utf8(bytes.to_vec())
-                        .map_err(|_| AppError::unprocessable("MODEL_CARD.md is not UTF-8 text"))?,
-                )
-            }
+            (_, "MODEL_CARD.md") | ("card", _) => match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => card = Some(text),
+                Err(_) => {
+                    refusal.get_or_insert_with(|| {
+                        AppError::unprocessable("MODEL_CARD.md is not UTF-8 text")
+                    });
+                }
+            },
             _ => {
-                return Err(AppError::unprocessable(format!(
+                refusal.get_or_insert_with(|| AppError::unprocessable(format!(
                     "unexpected part {field_name:?} ({base:?}): send model.safetensors, model.json and optionally MODEL_CARD.md"
                 )));
             }
         }
+    }
+    // Refused only once the whole body is read, so the client is not cut off
+    // mid-upload (a broken pipe instead of the message).
+    if let Some(e) = refusal {
+        return Err(e);
     }
     let weights = weights.ok_or_else(|| {
         AppError::unprocessable("the upload has no model.safetensors (part \"weights\")")

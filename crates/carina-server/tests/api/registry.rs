@@ -62,8 +62,15 @@ async fn upload_validate_and_deploy(app: TestApp) {
     assert_eq!(models.len(), 1, "the bundled model is registered once");
     let bundled = models[0].clone();
     assert_eq!(bundled["deployed"], true);
-    assert!(bundled["name"].as_str().unwrap().contains("PLACEHOLDER"));
-    assert!(bundled["card"].as_str().unwrap().contains("not trained"));
+    // The demo model shipped in models/carina-demo/, trained on synthetic data
+    // and saying so.
+    assert_eq!(bundled["name"], "carina-demo-synthetic");
+    assert_eq!(bundled["synthetic"], true);
+    let model_card = bundled["card"].as_str().unwrap();
+    assert!(
+        model_card.contains("SYNTHETIC") && model_card.contains("clinical use"),
+        "{model_card}"
+    );
 
     let good = || {
         vec![

@@ -1,6 +1,6 @@
 //! The suggestion loop: the job queue (exclusive claims, a dead worker's
 //! lease expiring, retries with back-off), predictions end to end with the
-//! real detector (the bundled placeholder: the effdet fixture's weights),
+//! real detector (the bundled demo model, trained on synthetic radiographs),
 //! proposals reviewed through the ordinary save, and preferences.
 
 use crate::both_backends_with;
