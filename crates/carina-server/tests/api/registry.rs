@@ -13,6 +13,9 @@ fn with_model(c: &mut Config) {
 
 both_backends_with!(upload_validate_and_deploy, super::with_model);
 
+/// One multipart part: (field name, file name, bytes).
+type Part<'a> = (&'a str, &'a str, Vec<u8>);
+
 fn fixture_weights() -> Vec<u8> {
     let p = shared_dir().join("fixtures/effdet/tf_efficientdet_lite0/weights.safetensors");
     std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
@@ -111,7 +114,7 @@ async fn upload_validate_and_deploy(app: TestApp) {
     assert_eq!(error_code(r, StatusCode::CONFLICT).await, "conflict");
 
     // Bad folders: each is refused with a message and stores nothing.
-    let bad: Vec<(&str, Vec<(&str, &str, Vec<u8>)>, &str)> = vec![
+    let bad: Vec<(&str, Vec<Part>, &str)> = vec![
         (
             "not safetensors",
             vec![
