@@ -57,8 +57,17 @@ fn run(
     train(model, &spec, cfg, &opts, &device).unwrap()
 }
 
+/// Training seeds the backend's random generator, which is one per process:
+/// two trainings at once in this binary's parallel tests would interleave its
+/// draws and neither would be the seeded run. So these tests run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn learns_the_toy_boxes_and_saves_a_loadable_model() {
+    let _one_at_a_time = serial();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     toy::write_dataset(&data, 32, 128, 11);
@@ -134,6 +143,7 @@ fn learns_the_toy_boxes_and_saves_a_loadable_model() {
 
 #[test]
 fn a_paused_run_resumes_exactly() {
+    let _one_at_a_time = serial();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     toy::write_dataset(&data, 12, 128, 5);
@@ -183,6 +193,7 @@ fn a_paused_run_resumes_exactly() {
 
 #[test]
 fn an_interrupted_run_is_finished_from_its_best_checkpoint() {
+    let _one_at_a_time = serial();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     toy::write_dataset(&data, 12, 128, 9);
