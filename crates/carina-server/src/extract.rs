@@ -75,3 +75,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 fn query_rejection(e: QueryRejection) -> AppError {
     AppError::bad_request(e.body_text())
 }
+
+/// The version an `If-Match` header names (`"3"`, `3` or `W/"3"` → 3): 428
+/// without it (`missing` says what to send), 412 when it names no version
+/// (`stale` says what to reload). Annotations and blind readings share it.
+pub fn if_match_version(
+    headers: &axum::http::HeaderMap,
+    missing: &str,
+    stale: &str,
+) -> Result<i64, AppError> {
+    let raw = headers.get(axum::http::header::IF_MATCH).ok_or_else(|| {
+        AppError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "if_match_required",
+            missing,
+        )
+    })?;
+    let text = raw.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i64>()
+        .map_err(|_| AppError::new(StatusCode::PRECONDITION_FAILED, "version_conflict", stale))
+}

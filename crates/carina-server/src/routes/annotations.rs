@@ -8,7 +8,7 @@ use crate::extract::{Json, Path};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use carina_core::{BBox, BoxStatus};
@@ -67,24 +67,12 @@ fn manual() -> BoxStatus {
     BoxStatus::Manual
 }
 
-/// `If-Match: "3"`, `3` or `W/"3"` → 3.
 fn expected_version(headers: &HeaderMap) -> AppResult<i64> {
-    let raw = headers.get(header::IF_MATCH).ok_or_else(|| {
-        AppError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "if_match_required",
-            "send If-Match with the version you loaded (the ETag of GET .../annotations)",
-        )
-    })?;
-    let text = raw.to_str().unwrap_or("").trim();
-    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse::<i64>().map_err(|_| {
-        AppError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "version_conflict",
-            "If-Match does not name a version of these annotations; reload them",
-        )
-    })
+    crate::extract::if_match_version(
+        headers,
+        "send If-Match with the version you loaded (the ETag of GET .../annotations)",
+        "If-Match does not name a version of these annotations; reload them",
+    )
 }
 
 #[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]

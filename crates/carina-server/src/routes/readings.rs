@@ -212,22 +212,11 @@ struct ReadingBoxBody {
 }
 
 fn if_match(headers: &HeaderMap) -> AppResult<i64> {
-    let raw = headers.get(header::IF_MATCH).ok_or_else(|| {
-        AppError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "if_match_required",
-            "send If-Match with the version of your reading you loaded (its ETag)",
-        )
-    })?;
-    let text = raw.to_str().unwrap_or("").trim();
-    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse::<i64>().map_err(|_| {
-        AppError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "version_conflict",
-            "If-Match does not name a version of this reading; reload it",
-        )
-    })
+    crate::extract::if_match_version(
+        headers,
+        "send If-Match with the version of your reading you loaded (its ETag)",
+        "If-Match does not name a version of this reading; reload it",
+    )
 }
 
 async fn save_mine(
