@@ -6,6 +6,8 @@ use sqlx::postgres::PgPoolOptions;
 
 type Db = sqlx::Postgres;
 
+/// Transactions use the default isolation; row and advisory locks do the rest.
+const BEGIN_WRITE: &str = "BEGIN";
 /// Two first registrations racing would both see an empty table under READ
 /// COMMITTED; a transaction-scoped advisory lock orders them.
 const FIRST_USER_LOCK: &str = "SELECT pg_advisory_xact_lock(727274)";

@@ -8,6 +8,11 @@ use std::time::Duration;
 
 type Db = sqlx::Sqlite;
 
+/// Every write transaction takes SQLite's write lock when it begins. A deferred
+/// transaction that reads first and writes later cannot wait for the lock: if
+/// another writer committed in between, SQLite answers SQLITE_BUSY at once,
+/// whatever the busy timeout (its snapshot is stale). IMMEDIATE queues it instead.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// SQLite serialises writers itself; nothing more is needed for the first account.
 const FIRST_USER_LOCK: &str = "SELECT 1";
 /// A claim's UPDATE runs under SQLite's write lock: no row lock is needed.

@@ -9,7 +9,7 @@ pub async fn create_user(
     default_role: Role,
     first_only: bool,
 ) -> Result<User> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     sqlx::query(FIRST_USER_LOCK).execute(&mut *tx).await?;
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&mut *tx)

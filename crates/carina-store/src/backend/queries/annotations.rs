@@ -27,7 +27,7 @@ async fn state_in(tx: &mut Tx<'_>, image_id: i64) -> Result<AnnotationState> {
 }
 
 pub async fn annotations(pool: &Pool<Db>, image_id: i64) -> Result<AnnotationState> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let state = state_in(&mut tx, image_id).await?;
     tx.commit().await?;
     Ok(state)
@@ -107,7 +107,7 @@ pub async fn save_annotations(
     user: &str,
 ) -> Result<AnnotationState> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     take_version(&mut tx, image_id, expected_version).await?;
     let mut before = state_in(&mut tx, image_id).await?;
     before.version = expected_version;
@@ -225,7 +225,7 @@ pub async fn add_model_boxes(
     user: &str,
 ) -> Result<AnnotationState> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     take_version(&mut tx, image_id, expected_version).await?;
     let mut before = state_in(&mut tx, image_id).await?;
     before.version = expected_version;

@@ -76,7 +76,7 @@ pub async fn insert_image(
 ) -> Result<Image> {
     let now = Timestamp::now().millis();
     let m = &new.meta;
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO images (sha256, object_key, thumbnail_key, format, width, height, bits_stored, \
          photometric, window_center, window_width, pixel_spacing_row, pixel_spacing_col, modality, \
@@ -229,7 +229,7 @@ pub async fn replace_image(
     force: bool,
 ) -> Result<(Image, Image)> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     // Bump the annotation version first: it takes the row (and SQLite's write)
     // lock, so a concurrent save cannot slip in between the check and the clip.
     let bumped =
@@ -319,7 +319,7 @@ pub async fn replace_image(
 /// Deletes an image row with its boxes (the history stays); returns it so
 /// the caller can delete its objects.
 pub async fn delete_image(pool: &Pool<Db>, id: i64) -> Result<Image> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let image = image_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     sqlx::query("DELETE FROM boxes WHERE image_id = $1")
         .bind(id)

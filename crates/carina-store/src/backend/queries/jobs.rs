@@ -164,7 +164,7 @@ pub async fn complete_prediction(
     p: &PredictionResult,
 ) -> Result<Completion> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     // First statement: holds the job row (PostgreSQL) or the write lock (SQLite).
     let owner: Option<String> = sqlx::query_scalar(
         "UPDATE jobs SET locked_until = locked_until WHERE id = $1 AND status = 'running' \

@@ -27,7 +27,7 @@ async fn assignment_in(tx: &mut Tx<'_>, image_id: i64) -> Result<Option<Assignme
 }
 
 pub async fn assignment(pool: &Pool<Db>, image_id: i64) -> Result<Option<Assignment>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let a = assignment_in(&mut tx, image_id).await?;
     tx.commit().await?;
     Ok(a)
@@ -42,7 +42,7 @@ pub async fn assign_readers(
     by: &str,
 ) -> Result<Assignment> {
     let now = Timestamp::now().millis();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     sqlx::query(
         "INSERT INTO reading_assignments (image_id, reviewer, assigned_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) ON CONFLICT (image_id) DO UPDATE \
@@ -190,7 +190,7 @@ pub async fn save_consensus(
     summary: &serde_json::Value,
 ) -> Result<AnnotationState> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     take_version(&mut tx, image_id, expected_version).await?;
     let mut before = state_in(&mut tx, image_id).await?;
     before.version = expected_version;

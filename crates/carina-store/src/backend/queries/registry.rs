@@ -34,7 +34,7 @@ async fn deploy_in(tx: &mut Tx<'_>, id: i64) -> Result<()> {
 }
 
 pub async fn register_model(pool: &Pool<Db>, new: &NewModel, deploy: bool) -> Result<ModelRecord> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO models (name, version, arch, num_classes, class_names_json, input_size, \
          synthetic, model_json, card, metrics_json, weights_key, weights_sha256, source, deployed, \
@@ -81,7 +81,7 @@ pub async fn models(pool: &Pool<Db>) -> Result<Vec<ModelRecord>> {
 }
 
 pub async fn model(pool: &Pool<Db>, id: i64) -> Result<Option<ModelRecord>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let m = model_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(m)
@@ -97,7 +97,7 @@ pub async fn deployed_model(pool: &Pool<Db>) -> Result<Option<ModelRecord>> {
 }
 
 pub async fn deploy_model(pool: &Pool<Db>, id: i64) -> Result<ModelRecord> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     deploy_in(&mut tx, id).await?;
     let m = model_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;

@@ -23,7 +23,7 @@ async fn report_in(tx: &mut Tx<'_>, id: i64) -> Result<Option<StoredReport>> {
 }
 
 pub async fn report(pool: &Pool<Db>, id: i64) -> Result<Option<StoredReport>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let r = report_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(r)
@@ -65,7 +65,7 @@ async fn insert_report(
 }
 
 pub async fn create_report(pool: &Pool<Db>, new: &NewReport) -> Result<StoredReport> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let id = insert_report(&mut tx, new, 1, None, Timestamp::now()).await?;
     let r = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -90,7 +90,7 @@ pub async fn update_report_draft(
     edit: &ReportEdit,
     user: &str,
 ) -> Result<StoredReport> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let findings = edit.findings.as_ref().map(serde_json::to_string).transpose()?;
     // Guarded by status: a signed report matches no row.
     let r = sqlx::query(
@@ -116,7 +116,7 @@ pub async fn update_report_draft(
 
 pub async fn sign_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredReport> {
     let now = Timestamp::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let r = sqlx::query(
         "UPDATE reports SET status = CASE WHEN supersedes IS NULL THEN 'signed' ELSE 'amended' END, \
          signed_by = $1, signed_at = $2, updated_at = $2, updated_by = $1 \
@@ -148,7 +148,7 @@ pub async fn sign_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredR
 /// A new draft that amends signed report `id` (its content to start from,
 /// version + 1). The signed version is left as it is.
 pub async fn amend_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredReport> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let old = report_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     match old.status {
         ReportStatus::Draft => {
@@ -204,7 +204,7 @@ pub async fn list_reports(pool: &Pool<Db>, query: &ReportQuery) -> Result<Vec<St
     .bind(i64::from(query.limit.clamp(1, 500)))
     .fetch_all(pool)
     .await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(r) = report_in(&mut tx, id).await? {

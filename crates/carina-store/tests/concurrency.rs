@@ -1,0 +1,81 @@
+//! Write transactions that read before they write must queue behind other
+//! writers, not fail. On SQLite a deferred transaction whose snapshot went
+//! stale answers SQLITE_BUSY at once, whatever the busy timeout; this is the
+//! failure CI once hit as a 500 on registration while the worker wrote.
+
+use carina_store::{Database, Role};
+
+async fn many_writers_at_once(db: Database) {
+    let db = std::sync::Arc::new(db);
+    // The first account is created alone, so every later one reads a
+    // non-empty table and then inserts: a read followed by a write.
+    db.create_user("first", "$argon2id$x", Role::Radiologist, false)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            db.create_user(&format!("user{i}"), "$argon2id$x", Role::Radiologist, false)
+                .await
+        }));
+    }
+    let mut failures = Vec::new();
+    for t in tasks {
+        if let Err(e) = t.await.unwrap() {
+            failures.push(e.to_string());
+        }
+    }
+    assert!(failures.is_empty(), "writers failed: {failures:?}");
+    let users = db.list_users().await.unwrap();
+    assert_eq!(users.len(), 49);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn sqlite_writers_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    many_writers_at_once(Database::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn postgres_writers_queue() {
+    let Ok(base) = std::env::var("CARINA_TEST_DATABASE_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI sets CARINA_TEST_DATABASE_URL; PostgreSQL must be tested");
+        }
+        eprintln!("CARINA_TEST_DATABASE_URL unset: PostgreSQL not tested here");
+        return;
+    };
+    // A fresh database so the user count starts at zero.
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to the test PostgreSQL");
+    let name = format!("carina_conc_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (head, query) = match base.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (base.as_str(), String::new()),
+    };
+    let prefix = match head.rfind('/') {
+        Some(i) if i > "postgres://".len() => &head[..i],
+        _ => head,
+    };
+    let db = Database::connect(&format!("{prefix}/{name}{query}"))
+        .await
+        .unwrap();
+    many_writers_at_once(db.clone()).await;
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .ok();
+}
