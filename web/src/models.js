@@ -1,6 +1,8 @@
 // The model registry page (#/models): every registered model with its
 // metrics from model.json, the synthetic-data label, per-class acceptance
-// statistics of its proposals, and (admins) upload and deploy.
+// statistics of its proposals, and (admins) upload, deploy, and fine-tune
+// the deployed model on the radiologists' corrections (a background job; the
+// new version is registered, not deployed, with its held-out comparison).
 import { api, get, ApiError } from './api.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session } from './main.js';
@@ -11,8 +13,10 @@ function pct(v) {
 
 function metricsText(m) {
   if (!m || typeof m !== 'object') return '–';
+  // carina eval's names (AP, AP50, …) or the trainer's validation record (ap, ap50, …).
   const keys = ['AP', 'AP50', 'AP75', 'AR100', 'mean_auc', 'loss'];
-  const shown = keys.filter((k) => typeof m[k] === 'number').map((k) => `${k} ${m[k].toFixed(3)}`);
+  const value = (k) => (typeof m[k] === 'number' ? m[k] : m[k.toLowerCase()]);
+  const shown = keys.filter((k) => typeof value(k) === 'number').map((k) => `${k} ${value(k).toFixed(3)}`);
   return shown.length ? shown.join(' · ') : Object.keys(m).slice(0, 6).join(', ');
 }
 
@@ -35,6 +39,62 @@ export function renderModels(app) {
     h('h3', {}, 'Register a model'),
     h('p', { class: 'muted small' }, 'Choose model.safetensors and model.json (and optionally MODEL_CARD.md) from a folder written by carina train. The server loads the model before registering it; it is not deployed until you deploy it.'),
     fileInput, ' ', uploadBtn) : null;
+
+  const trainSteps = h('input', { type: 'number', id: 'train-steps', min: 1, max: 100000, value: 300, class: 'narrow' });
+  const trainHeld = h('input', { type: 'number', id: 'train-held-out', min: 0.05, max: 0.5, step: 0.05, value: 0.2, class: 'narrow' });
+  const trainBtn = h('button', { type: 'button', id: 'train-start', onclick: () => startTraining() }, 'Fine-tune on corrections');
+  const trainStatus = h('div', { id: 'train-status', class: 'small', role: 'status' });
+  const trainForm = isAdmin ? h('div', { class: 'card' },
+    h('h3', {}, 'Learn from corrections'),
+    h('p', { class: 'muted small' }, 'Builds a training set from the accepted, edited and manual boxes (consensus where signed), fine-tunes the deployed model in the background, compares it with the deployed one on a held-out part, and registers it without deploying it. Training uses the server\'s CPU for minutes.'),
+    h('label', {}, 'Steps ', trainSteps), ' ', h('label', {}, 'Held out ', trainHeld), ' ', trainBtn, trainStatus) : null;
+  let polling = null;
+
+  function showJob(job) {
+    const held = job.result && job.result.held_out;
+    const line = (k, m) => `${k}: AP50 ${m && typeof m.ap50 === 'number' ? m.ap50.toFixed(3) : '–'}, AP ${m && typeof m.ap === 'number' ? m.ap.toFixed(3) : '–'}`;
+    trainStatus.dataset.status = job.status;
+    if (job.status === 'done') {
+      trainStatus.replaceChildren(h('span', {}, `Fine-tuning job ${job.id} done: registered ${job.result.name} ${job.result.version} (not deployed). `),
+        h('span', {}, `${job.result.train_images} training / ${job.result.held_out_images} held-out images — ${line('deployed', held && held.base)}; ${line('new', held && held.new)}`));
+    } else if (job.status === 'failed') {
+      trainStatus.replaceChildren(h('span', { class: 'form-error' }, `Fine-tuning job ${job.id} failed: ${job.last_error || 'unknown error'}`));
+    } else {
+      trainStatus.replaceChildren(h('span', {}, `Fine-tuning job ${job.id}: ${job.status}…`));
+    }
+    trainBtn.disabled = job.status === 'queued' || job.status === 'running';
+  }
+
+  function follow(id) {
+    clearTimeout(polling);
+    const tick = async () => {
+      if (!document.body.contains(trainStatus)) return;
+      try {
+        const job = await get(`/jobs/${id}`);
+        showJob(job);
+        if (job.status === 'done') load();
+        if (job.status === 'queued' || job.status === 'running') polling = setTimeout(tick, 2000);
+      } catch (e) {
+        trainStatus.textContent = `Could not read the job: ${e.message}`;
+        polling = setTimeout(tick, 5000);
+      }
+    };
+    tick();
+  }
+
+  async function startTraining() {
+    const steps = Number(trainSteps.value);
+    const heldOut = Number(trainHeld.value);
+    trainBtn.disabled = true;
+    try {
+      const { data } = await api('POST', '/models/train', { body: { steps, held_out: heldOut } });
+      toast(`Fine-tuning queued (job ${data.job.id})`);
+      follow(data.job.id);
+    } catch (e) {
+      trainBtn.disabled = false;
+      trainStatus.replaceChildren(h('span', { class: 'form-error' }, e.message));
+    }
+  }
 
   async function upload() {
     const files = [...fileInput.files];
@@ -74,6 +134,18 @@ export function renderModels(app) {
         h('th', {}, stats.total.edited), h('th', {}, stats.total.rejected), h('th', {}, pct(stats.total.acceptance_rate))));
   }
 
+  function heldOutTable(w) {
+    const f = (v) => (typeof v === 'number' ? v.toFixed(3) : '–');
+    const b = w.held_out && w.held_out.base;
+    const n = w.held_out && w.held_out.new;
+    return h('div', { class: 'small held-out' },
+      h('div', {}, `Fine-tuned from model ${w.base_model.id} (${w.base_model.name} ${w.base_model.version}) on ${w.train_images} reviewed images; compared on ${w.held_out_images} held-out images:`),
+      h('table', { class: 'stats' },
+        h('tr', {}, ...['', 'AP', 'AP50', 'AP75', 'AR100'].map((t) => h('th', {}, t))),
+        ...[['base', b], ['this model', n]].map(([k, m]) => h('tr', {}, h('td', {}, k),
+          ...['ap', 'ap50', 'ap75', 'ar100'].map((key) => h('td', {}, f(m && m[key])))))));
+  }
+
   function row(m, stats) {
     return h('article', { class: `card model-card${m.deployed ? ' deployed' : ''}`, dataset: { id: String(m.id) } },
       h('h3', {}, `${m.name} `, h('span', { class: 'muted' }, m.version),
@@ -82,6 +154,7 @@ export function renderModels(app) {
       h('div', { class: 'small' }, `${m.arch} · ${m.num_classes} classes · ${m.input_size}px · source ${m.source} · ${fmtTime(m.created_at)} by ${m.created_by}`),
       h('div', { class: 'small' }, 'Validation: ', metricsText(m.metrics)),
       m.model_json && m.model_json.notice ? h('div', { class: 'muted small' }, m.model_json.notice) : null,
+      m.model_json && m.model_json.workbench ? heldOutTable(m.model_json.workbench) : null,
       m.card ? h('details', {}, h('summary', {}, 'Model card'), h('pre', { class: 'small' }, m.card)) : null,
       h('h4', {}, 'Radiologists\' decisions on its proposals'),
       stats ? statsTable(stats) : h('p', { class: 'muted small' }, 'Statistics unavailable.'),
@@ -98,6 +171,13 @@ export function renderModels(app) {
     }
   }
 
-  app.append(h('section', { class: 'models-page' }, h('h2', {}, 'Models'), uploadForm, list));
+  app.append(h('section', { class: 'models-page' }, h('h2', {}, 'Models'), trainForm, uploadForm, list));
   load();
+  if (isAdmin) {
+    // A fine-tuning already under way (or the last one) is shown and followed.
+    get('/jobs?limit=100').then((r) => {
+      const job = (r.jobs || []).find((j) => j.kind === 'train');
+      if (job) follow(job.id);
+    }).catch(() => {});
+  }
 }

@@ -25,6 +25,7 @@ mod bundled;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod learn;
 pub mod render_cache;
 mod reporting;
 mod routes;
@@ -190,13 +191,8 @@ impl Application {
     ) -> std::io::Result<()> {
         let app = build_router(self.state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = (self.state.config.worker == WorkerMode::Inprocess).then(|| {
-            tokio::spawn(worker::run(
-                self.state.clone(),
-                worker::worker_id("inprocess"),
-                stop_rx,
-            ))
-        });
+        let worker = (self.state.config.worker == WorkerMode::Inprocess)
+            .then(|| worker::spawn_loops(&self.state, "inprocess", 1, &stop_rx));
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -204,7 +200,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         let _ = stop_tx.send(true);
-        if let Some(w) = worker {
+        for w in worker.into_iter().flatten() {
             let _ = w.await;
         }
         self.state.store.db.close().await;

@@ -69,7 +69,18 @@ impl Database {
     /// expired lease) for `worker` until `lease_until`. Two claimers never get
     /// the same job.
     pub async fn claim_job(&self, worker: &str, lease_until: Timestamp) -> Result<Option<Job>> {
-        dispatch!(self, claim_job(worker, lease_until))
+        dispatch!(self, claim_job(worker, lease_until, None))
+    }
+    /// As [`Database::claim_job`], for jobs of one kind only (a training
+    /// loop apart from the prediction loops, so a long training never holds
+    /// up suggestions).
+    pub async fn claim_job_of(
+        &self,
+        kind: JobKind,
+        worker: &str,
+        lease_until: Timestamp,
+    ) -> Result<Option<Job>> {
+        dispatch!(self, claim_job(worker, lease_until, Some(kind)))
     }
     pub async fn extend_lease(&self, id: i64, worker: &str, until: Timestamp) -> Result<bool> {
         dispatch!(self, extend_lease(id, worker, until))

@@ -23,6 +23,7 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
                 .post(upload)
                 .layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
+        .route("/models/train", post(train))
         .route("/models/{id}", get(show))
         .route("/models/{id}/deploy", post(deploy))
         .route("/models/{id}/stats", get(stats))
@@ -272,6 +273,34 @@ async fn deploy(
     })?;
     tracing::info!(model = model.id, by = %user.user.username, "model deployed");
     Ok(Json(model))
+}
+
+/// Queues a fine-tuning of the deployed (or a chosen) model on the
+/// workbench's reviewed boxes; the new model is registered, not deployed.
+#[tracing::instrument(skip_all, fields(user = %user.user.username))]
+async fn train(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(req): Json<crate::learn::FineTuneRequest>,
+) -> AppResult<Response> {
+    user.require(Role::Admin)?;
+    req.validate().map_err(AppError::unprocessable)?;
+    if let Some(open) = crate::worker::train::open_train_job(&state).await? {
+        return Err(AppError::conflict(format!(
+            "a fine-tuning is already {} (job {})",
+            open.status.as_str(),
+            open.id
+        )));
+    }
+    if let Some(id) = req.base_model_id {
+        load(&state, id).await?;
+    }
+    crate::learn::check_ready(&state, &req)
+        .await
+        .map_err(|e| AppError::unprocessable(format!("{e:#}")))?;
+    let job = crate::worker::enqueue_train(&state, &req, &user.user.username).await?;
+    tracing::info!(job = job.id, "fine-tuning queued");
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response())
 }
 
 async fn stats(

@@ -11,9 +11,11 @@
 
 mod detectors;
 mod predict;
+pub mod train;
 
 pub use detectors::DetectorCache;
 pub use predict::{enqueue_predict, predict_job};
+pub use train::{enqueue_train, train_job};
 
 use crate::state::AppState;
 use carina_store::{Job, JobKind, Timestamp};
@@ -49,16 +51,58 @@ pub fn worker_id(kind: &str) -> String {
     format!("{kind}-{}-{n:08x}", std::process::id())
 }
 
-/// Claims and runs jobs until `stop` turns true.
-pub async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
+/// Claims and runs jobs of any kind until `stop` turns true.
+pub async fn run(state: AppState, id: String, stop: watch::Receiver<bool>) {
+    run_kind(state, id, None, stop).await
+}
+
+/// Starts the loops a process runs: `predict_loops` for predictions and one
+/// for training, so that a fine-tuning run (minutes of CPU) never holds up
+/// the suggestions of new uploads.
+pub fn spawn_loops(
+    state: &AppState,
+    name: &str,
+    predict_loops: usize,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut loops: Vec<_> = (0..predict_loops)
+        .map(|_| {
+            tokio::spawn(run_kind(
+                state.clone(),
+                worker_id(name),
+                Some(JobKind::Predict),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    loops.push(tokio::spawn(run_kind(
+        state.clone(),
+        worker_id(&format!("{name}-train")),
+        Some(JobKind::Train),
+        stop.clone(),
+    )));
+    loops
+}
+
+/// Claims and runs jobs of `kind` (any kind: `None`) until `stop` turns true.
+pub async fn run_kind(
+    state: AppState,
+    id: String,
+    kind: Option<JobKind>,
+    mut stop: watch::Receiver<bool>,
+) {
     let poll = Duration::from_millis(state.config.worker_poll_ms);
-    tracing::info!(worker = %id, "job worker started");
+    tracing::info!(worker = %id, kind = kind.map(JobKind::as_str).unwrap_or("any"), "job worker started");
     loop {
         if *stop.borrow() {
             break;
         }
         let lease = Timestamp::now().plus(Duration::from_secs(state.config.job_lease_secs));
-        match state.store.db.claim_job(&id, lease).await {
+        let claimed = match kind {
+            Some(k) => state.store.db.claim_job_of(k, &id, lease).await,
+            None => state.store.db.claim_job(&id, lease).await,
+        };
+        match claimed {
             Ok(Some(job)) => {
                 run_one(&state, &id, job).await;
                 continue;
@@ -67,7 +111,9 @@ pub async fn run(state: AppState, id: String, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(worker = %id, error = %e, "cannot claim a job"),
         }
         tokio::select! {
-            _ = state.job_signal.notified() => {}
+            // The signal is for predictions (a single permit: it must wake a
+            // loop that claims them); a training loop just polls.
+            _ = state.job_signal.notified(), if kind != Some(JobKind::Train) => {}
             _ = tokio::time::sleep(poll) => {}
             // A dropped sender means nobody can stop us any more: stop now.
             changed = stop.changed() => {
@@ -101,9 +147,7 @@ pub async fn run_one(state: &AppState, worker: &str, job: Job) {
     let started = std::time::Instant::now();
     let outcome = match job.kind {
         JobKind::Predict => predict_job(state, worker, &job).await,
-        JobKind::Train => Err(JobError::permanent(
-            "train jobs are not supported by this version of carina",
-        )),
+        JobKind::Train => train_job(state, worker, &job).await,
     };
     heartbeat.abort();
     match outcome {

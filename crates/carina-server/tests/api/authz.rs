@@ -159,6 +159,13 @@ const MATRIX: &[(&str, &str, Body, [u16; 4])] = &[
     ),
     // A PNG is not a model folder: the admin gets past authorisation to a 422.
     ("POST", "/api/v1/models", Body::Upload, [401, 403, 403, 422]),
+    // Invalid on purpose: the admin gets past authorisation to a 422, nothing trains.
+    (
+        "POST",
+        "/api/v1/models/train",
+        Body::Json(r#"{"steps": 0}"#),
+        [401, 403, 403, 422],
+    ),
     (
         "POST",
         "/api/v1/models/{model}/deploy",

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod images;
 mod labels;
+mod learn;
 mod misc;
 mod privacy;
 mod readings;

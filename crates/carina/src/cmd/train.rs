@@ -1,4 +1,6 @@
-//! `carina train`: train the detector on a prepared dataset.
+//! `carina train`: train the detector on a prepared dataset, or
+//! (`--from-workbench`) fine-tune the deployed model on the workbench's
+//! reviewed boxes and register the result undeployed (`carina_server::learn`).
 
 use anyhow::Context;
 use carina_train::data::read_manifest;
@@ -8,11 +10,33 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Prepared dataset folder (manifest.json, COCO files per split, images/).
-    #[arg(long)]
-    data: PathBuf,
-    /// Output folder: config, logs, resumable state and the finished model/ folder.
+    #[arg(long, required_unless_present = "from_workbench")]
+    data: Option<PathBuf>,
+    /// Output folder: config, logs, resumable state and the finished model/ folder
+    /// (with --from-workbench: the working folder, which must be absent or empty).
     #[arg(long)]
     out: PathBuf,
+    /// Learn from corrections: build the training set from the workbench's accepted,
+    /// edited and manual boxes (consensus where signed), fine-tune the deployed model,
+    /// compare it with that model on a held-out part, and register it without deploying.
+    #[arg(long, conflicts_with_all = ["data", "resume", "finish", "stop_after", "config", "arch", "init"])]
+    from_workbench: bool,
+    /// With --from-workbench: the workbench data directory (as for `carina serve`;
+    /// CARINA_DATABASE_URL / CARINA_OBJECT_STORE_URL when set).
+    #[arg(long, env = "CARINA_DATA_DIR", requires = "from_workbench")]
+    data_dir: Option<PathBuf>,
+    /// With --from-workbench: the registry id of the model to start from (default: the deployed one).
+    #[arg(long, requires = "from_workbench")]
+    base_model: Option<i64>,
+    /// With --from-workbench: optimiser steps.
+    #[arg(long, requires = "from_workbench")]
+    steps: Option<u64>,
+    /// With --from-workbench: the fraction of reviewed images held out for the comparison.
+    #[arg(long, requires = "from_workbench")]
+    held_out: Option<f64>,
+    /// With --from-workbench: refuse with fewer reviewed images than this.
+    #[arg(long, requires = "from_workbench")]
+    min_images: Option<usize>,
     /// Training configuration (TOML); every field has a default.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -40,7 +64,78 @@ pub struct Args {
     stop_after: Option<u64>,
 }
 
+fn from_workbench(args: Args) -> anyhow::Result<()> {
+    let mut req = carina_server::learn::FineTuneRequest::default();
+    if let Some(v) = args.base_model {
+        req.base_model_id = Some(v);
+    }
+    if let Some(v) = args.steps {
+        req.steps = v;
+    }
+    if let Some(v) = args.held_out {
+        req.held_out = v;
+    }
+    if let Some(v) = args.min_images {
+        req.min_images = v;
+    }
+    req.set = args.set.clone();
+    if args.device != "cpu" {
+        anyhow::bail!("--from-workbench trains on the CPU (the workbench's device)");
+    }
+    req.validate().map_err(anyhow::Error::msg)?;
+    let mut config = carina_server::Config::load(None, std::env::vars())?;
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if config.database_url.is_none() && !config.data_dir.join("carina.db").is_file() {
+        anyhow::bail!(
+            "no workbench database at {} (give --data-dir, or CARINA_DATABASE_URL)",
+            config.data_dir.join("carina.db").display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let state = carina_server::connect(config).await?;
+        let user = std::env::var("USER").unwrap_or_else(|_| "carina".into());
+        let outcome =
+            carina_server::learn::fine_tune(&state, &req, &args.out, &format!("cli:{user}"), true)
+                .await;
+        state.store.db.close().await;
+        let o = outcome?;
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "trained on {} images, {} held out ({} boxes in all)",
+            o.train_images, o.held_out_images, o.boxes
+        );
+        println!("held out       AP     AP50   AR100");
+        for (who, m) in [("base", &o.base_held_out), ("new", &o.new_held_out)] {
+            println!(
+                "{who:<10} {:>6} {:>8} {:>7}",
+                f(m.ap),
+                f(m.ap50),
+                f(m.ar100)
+            );
+        }
+        println!(
+            "registered model {} ({} {}), not deployed; logs in {}",
+            o.model.id,
+            o.model.name,
+            o.model.version,
+            o.work_dir.display()
+        );
+        Ok(())
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.from_workbench {
+        return from_workbench(args);
+    }
+    let data = args.data.clone().expect("clap requires --data");
     let saved = args.out.join("config.toml");
     let mut cfg = match &args.config {
         Some(path) => TrainConfig::from_file(path)?,
@@ -64,17 +159,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.set(s)?;
     }
     cfg.validate()?;
-    let manifest = read_manifest(&args.data)?;
+    let manifest = read_manifest(&data)?;
     let device = carina_train::device::parse_device(&args.device)?;
     if args.finish {
         let (model, spec) = effdet::build(&cfg, &manifest.class_names, &device)?;
-        let dir = carina_train::finish_run(&model, &spec, &cfg, &args.data, &args.out)?;
+        let dir = carina_train::finish_run(&model, &spec, &cfg, &data, &args.out)?;
         println!("model written to {}", dir.display());
         return Ok(());
     }
     let (model, spec) = effdet::build(&cfg, &manifest.class_names, &device)?;
     let opts = TrainOptions {
-        data_dir: args.data,
+        data_dir: data,
         out_dir: args.out.clone(),
         resume: args.resume,
         stop_after: args.stop_after,

@@ -1,4 +1,4 @@
-//! `carina worker`: run background jobs (model predictions) against the
+//! `carina worker`: run background jobs (model predictions, fine-tuning) against the
 //! configured database, as a separate process from `carina serve`. Several
 //! may run against one PostgreSQL database; each claims different jobs.
 
@@ -14,7 +14,7 @@ pub struct Args {
     /// Optional TOML configuration file (defaults < file < CARINA_* variables < flags).
     #[arg(long, env = "CARINA_CONFIG")]
     config: Option<PathBuf>,
-    /// How many jobs this process runs at once.
+    /// How many prediction jobs this process runs at once (training jobs have a loop of their own).
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
 }
@@ -34,18 +34,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let state = carina_server::connect(config).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let workers: Vec<_> = (0..args.concurrency)
-            .map(|_| {
-                tokio::spawn(carina_server::worker::run(
-                    state.clone(),
-                    carina_server::worker::worker_id("worker"),
-                    stop_rx.clone(),
-                ))
-            })
-            .collect();
+        let workers =
+            carina_server::worker::spawn_loops(&state, "worker", args.concurrency, &stop_rx);
         eprintln!(
-            "carina worker: {} loop(s) running; Ctrl-C stops",
-            workers.len()
+            "carina worker: {} prediction loop(s) and a training loop running; Ctrl-C stops",
+            args.concurrency
         );
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop_tx.send(true);

@@ -60,9 +60,15 @@ pub async fn open_predict_job(pool: &Pool<Db>, image_id: i64, model_id: i64) -> 
     row.map(Job::try_from).transpose()
 }
 
-/// Takes the oldest runnable job for `worker` until `lease_until`. Jobs
-/// whose lease ran out with no attempts left are marked failed first.
-pub async fn claim_job(pool: &Pool<Db>, worker: &str, lease_until: Timestamp) -> Result<Option<Job>> {
+/// Takes the oldest runnable job (of `kind`, or of any kind) for `worker`
+/// until `lease_until`. Jobs whose lease ran out with no attempts left are
+/// marked failed first.
+pub async fn claim_job(
+    pool: &Pool<Db>,
+    worker: &str,
+    lease_until: Timestamp,
+    kind: Option<JobKind>,
+) -> Result<Option<Job>> {
     let now = Timestamp::now().millis();
     sqlx::query(
         "UPDATE jobs SET status = 'failed', finished_at = $1, locked_by = NULL, locked_until = NULL, \
@@ -78,13 +84,15 @@ pub async fn claim_job(pool: &Pool<Db>, worker: &str, lease_until: Timestamp) ->
          last_error = CASE WHEN status = 'running' \
              THEN 'its worker stopped before finishing (lease expired); retried' \
              ELSE last_error END \
-         WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $3) \
-             OR (status = 'running' AND locked_until < $3) ORDER BY run_at, id LIMIT 1{CLAIM_LOCK}) \
+         WHERE id = (SELECT id FROM jobs WHERE ((status = 'queued' AND run_at <= $3) \
+             OR (status = 'running' AND locked_until < $3)) AND ($4 IS NULL OR kind = $4) \
+             ORDER BY run_at, id LIMIT 1{CLAIM_LOCK}) \
          RETURNING {JOB_COLUMNS}"
     ))
     .bind(worker)
     .bind(lease_until.millis())
     .bind(now)
+    .bind(kind.map(JobKind::as_str))
     .fetch_optional(pool)
     .await?;
     row.map(Job::try_from).transpose()

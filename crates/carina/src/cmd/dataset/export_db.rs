@@ -5,11 +5,11 @@
 
 use super::export::{Args, Format, ImageFormat, print_summary};
 use anyhow::{Context, bail};
-use carina_core::{BoxStatus, Provenance};
+use carina_core::BoxStatus;
 use carina_dataset::export::export;
-use carina_dataset::{Annotation, Dataset, ImageRecord};
 use carina_server::Config;
-use carina_store::{Database, ExportFilter, ExportedBox, ExportedImage, ObjectStorage};
+use carina_server::learn::workbench_dataset;
+use carina_store::{Database, ExportFilter, ExportedImage, ObjectStorage};
 use std::path::{Path, PathBuf};
 
 fn is_word(s: &str) -> bool {
@@ -42,43 +42,6 @@ fn filter(args: &Args, statuses: &[BoxStatus]) -> anyhow::Result<ExportFilter> {
         f.image_statuses.push(s.to_string());
     }
     Ok(f)
-}
-
-/// A stored box as a dataset annotation. A source kind other than
-/// radiologist or model (e.g. a consensus of readers) is kept as a fused box
-/// whose reader is its user, or the kind itself.
-fn annotation(b: &ExportedBox) -> anyhow::Result<Annotation> {
-    let status = BoxStatus::parse(&b.status)
-        .with_context(|| format!("box {} has an unknown status {:?}", b.id, b.status))?;
-    let (provenance, fused_from) = match b.source_kind.as_str() {
-        "model" => (
-            Provenance::Model {
-                model: b.model_name.clone().unwrap_or_default(),
-                version: b.model_version.clone().unwrap_or_default(),
-            },
-            Vec::new(),
-        ),
-        "radiologist" => (
-            Provenance::Radiologist {
-                user: b.source_user.clone().unwrap_or_default(),
-            },
-            Vec::new(),
-        ),
-        other => (
-            Provenance::Radiologist {
-                user: b.source_user.clone().unwrap_or_else(|| other.to_string()),
-            },
-            vec![other.to_string()],
-        ),
-    };
-    Ok(Annotation {
-        class_id: b.class_id,
-        bbox: b.bbox,
-        provenance,
-        status,
-        score: b.score,
-        fused_from,
-    })
 }
 
 /// Where images go: `images/` beside a COCO or VinDr file, inside a YOLO folder.
@@ -147,39 +110,15 @@ async fn run_async(args: &Args, statuses: &[BoxStatus]) -> anyhow::Result<()> {
         .await
         .context("cannot read the annotations")?;
     let img_dir = args.images.map(|_| images_dir(args.format, &args.output));
-    let mut ds = Dataset::new(labels);
-    ds.sources = vec!["carina:workbench".into()];
-    for r in &rows {
-        let annotations = r
-            .boxes
-            .iter()
-            .map(annotation)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut readers: Vec<String> = Vec::new();
-        for a in &annotations {
-            let who = a.reader();
-            if !readers.contains(&who) {
-                readers.push(who);
-            }
-        }
-        if readers.is_empty() && r.no_finding {
-            readers.push(r.updated_by.clone());
-        }
-        let path = args.images.map(|f| {
+    let ds = workbench_dataset(labels, &rows, |r| {
+        args.images.map(|f| {
             let name = image_file_name(r.id, f);
             match args.format {
                 Format::Yolo => PathBuf::from(name),
                 _ => PathBuf::from("images").join(name),
             }
-        });
-        ds.images.push(ImageRecord {
-            id: r.id.to_string(),
-            path,
-            size: Some((r.width, r.height)),
-            readers,
-            annotations,
-        });
-    }
+        })
+    })?;
     if let Some(dir) = &img_dir
         && dir.exists()
         && std::fs::read_dir(dir)

@@ -1,0 +1,124 @@
+// Learning from corrections in headless Chromium against the real `carina
+// serve` (its bundled demo model deployed): on the Models page an admin's
+// "Fine-tune on corrections" is refused with the reason while nothing is
+// reviewed; once ten images carry confirmed boxes, the button queues a real
+// fine-tuning (a few steps), the page follows the job to its end and shows
+// the held-out comparison, and the new model is listed, not deployed.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { startServer } from './lib/server.js';
+import { newContext, shot } from './lib/browser.js';
+
+const CRC = new Uint32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+/** An 8-bit grayscale PNG of `size`² with a bright disc; returns [png, bbox]. */
+function discPng(size, cx, cy, r, seed) {
+  const raw = Buffer.alloc((size + 1) * size);
+  for (let y = 0; y < size; y++) {
+    raw[y * (size + 1)] = 0;
+    for (let x = 0; x < size; x++) {
+      const inside = (x - cx) ** 2 + (y - cy) ** 2 < r * r;
+      raw[y * (size + 1) + 1 + x] = inside ? 220 : 40 + ((x * 3 + y * 5 + seed * 7) % 24);
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return [png, [cx - r, cy - r, cx + r, cy + r]];
+}
+
+describe('learning from corrections', () => {
+  let server;
+  let ctx;
+
+  before(async () => {
+    server = await startServer();
+    ctx = await newContext();
+    const { page } = ctx;
+    await page.goto(server.url + '/');
+    await page.locator('#login-form').waitFor();
+    await page.fill('#username', 'boss');
+    await page.fill('#password', 'correct horse battery');
+    await page.click('#register-btn');
+    await page.locator('#current-user').waitFor();
+  });
+
+  after(async () => {
+    if (ctx) await ctx.close();
+    if (server) await server.stop();
+  });
+
+  it('an admin fine-tunes the deployed model from the Models page', async () => {
+    const { page } = ctx;
+    await page.goto(server.url + '/#/models');
+    await page.locator('#train-start').waitFor();
+    await page.locator('.model-card.deployed').waitFor();
+    await page.fill('#train-steps', '3');
+    await page.click('#train-start');
+    await page.locator('#train-status', { hasText: 'not enough reviewed images' }).waitFor();
+
+    // Ten reviewed images, each with one confirmed (manual) box.
+    const req = ctx.context.request;
+    const me = await (await req.get(`${server.url}/api/v1/me`)).json();
+    const headers = { 'X-CSRF-Token': me.csrf_token };
+    for (let k = 0; k < 10; k++) {
+      const [png, bbox] = discPng(160, 40 + 10 * (k % 5), 50 + 20 * Math.floor(k / 5), 14 + 3 * (k % 3), k);
+      const up = await req.post(`${server.url}/api/v1/images`, {
+        headers, multipart: { file: { name: `disc-${k}.png`, mimeType: 'image/png', buffer: png } },
+      });
+      assert.equal(up.status(), 201, await up.text());
+      const id = (await up.json()).id;
+      const ann = await (await req.get(`${server.url}/api/v1/images/${id}/annotations`)).json();
+      const put = await req.put(`${server.url}/api/v1/images/${id}/annotations`, {
+        headers: { ...headers, 'If-Match': `"${ann.version}"` },
+        data: { boxes: [{ class_id: 4, bbox }] },
+      });
+      assert.equal(put.status(), 200, await put.text());
+    }
+
+    await page.click('#train-start');
+    await page.locator('#train-status', { hasText: 'Fine-tuning job' }).waitFor({ timeout: 20_000 })
+      .catch(async (e) => assert.fail(`${e.message}\nstatus: ${await page.locator('#train-status').textContent()}`));
+    await page.locator('#train-status[data-status="done"], #train-status[data-status="failed"]').waitFor({ timeout: 300_000 });
+    const status = await page.locator('#train-status').textContent();
+    assert.equal(await page.locator('#train-status').getAttribute('data-status'), 'done', status);
+    assert.match(status, /registered carina-demo-synthetic-workbench/);
+    assert.match(status, /not deployed/);
+    assert.match(status, /deployed: AP50 \d\.\d{3}/);
+    assert.match(status, /new: AP50 \d\.\d{3}/);
+
+    // The new version is listed with its comparison, and the old one stays deployed.
+    const card = page.locator('.model-card', { hasText: 'carina-demo-synthetic-workbench' });
+    await card.locator('.held-out table').waitFor();
+    assert.equal(await card.locator('.deploy-btn').count(), 1, 'not deployed: it offers Deploy');
+    assert.match(await card.textContent(), /trained on synthetic data/);
+    assert.match(await card.textContent(), /Validation: AP \d\.\d{3} · AP50 \d\.\d{3}/);
+    await shot(page, 'models-fine-tuned');
+    const models = (await (await req.get(`${server.url}/api/v1/models`)).json()).models;
+    const fresh = models.find((m) => m.source === 'workbench');
+    assert.equal(fresh.deployed, false);
+    assert.equal(models.filter((m) => m.deployed).length, 1);
+    assert.equal(models.find((m) => m.deployed).source, 'bundled');
+  });
+});
