@@ -84,6 +84,7 @@ describe('model suggestions in the editor', () => {
     imageId = await card.getAttribute('data-id');
     await page.click(`.image-card[data-id="${imageId}"] a.name`);
     await page.locator('#viewport[data-ready="true"]').waitFor({ timeout: 60_000 });
+    const tReady = Date.now();
     await page.locator('#box-overlay g.box.model').first().waitFor({ timeout: 120_000 });
     const tVisible = Date.now();
     image = await (await ctx.context.request.get(`${server.url}/api/v1/images/${imageId}`)).json();
@@ -92,7 +93,7 @@ describe('model suggestions in the editor', () => {
     const serverMs = Date.parse(job.finished_at) - Date.parse(image.created_at);
     const preds = await (await ctx.context.request.get(`${server.url}/api/v1/images/${imageId}/predictions`)).json();
     console.log(`TIMING upload->proposals visible in the editor: ${tVisible - t0} ms ` +
-      `(upload answered after ${tUploaded - t0} ms; server: image stored -> job done ${serverMs} ms, ` +
+      `(upload answered after ${tUploaded - t0} ms; editor open and image shown after ${tReady - t0} ms; server: image stored -> job done ${serverMs} ms, ` +
       `inference ${preds.predictions[0].elapsed_ms} ms, queue wait ${Date.parse(job.started_at) - Date.parse(job.created_at)} ms)`);
     assert.equal(await page.locator('#job-status').getAttribute('data-status'), 'done');
     assert.match(await page.locator('#model-info').textContent(), /synthetic data/);

@@ -135,6 +135,9 @@ async function route() {
   }
   if (renderAdmin(app, path, session.user)) return;
   renderLibrary(app, params);
+  // Fetch and compile the viewer (Cornerstone, 3.6 MB) while the reader looks
+  // at the library, so opening an image does not wait for it.
+  setTimeout(() => import('./editor/view.js').then((m) => m.warmUp()).catch(() => {}), 200);
 }
 
 window.addEventListener('hashchange', (e) => {

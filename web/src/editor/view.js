@@ -6,12 +6,17 @@ import { h, toast, fmtTime } from '../dom.js';
 import { session, setLeaveGuard } from '../main.js';
 import { AnnotationDoc, isModelBox } from './model.js';
 import { BoxOverlay } from './overlay.js';
-import { Viewer, PRESETS } from './viewport.js';
+import { Viewer, PRESETS, ensureInit } from './viewport.js';
 import { shortcutHelp } from './shortcuts.js';
 import { createReview } from './review.js';
 import { mountReportPanel } from '../reports/panel.js';
 
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
+
+/** Initialises Cornerstone ahead of the first image (the library calls it when idle). */
+export function warmUp() {
+  return ensureInit();
+}
 
 export async function renderEditor(app, imageId) {
   const idPath = `/images/${encodeURIComponent(imageId)}`;

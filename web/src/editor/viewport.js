@@ -71,7 +71,7 @@ function voiLutFix(type, imageId) {
 }
 
 /** Initialises Cornerstone once per page (WebGL with its own CPU fallback). */
-function ensureInit() {
+export function ensureInit() {
   if (!initialised) {
     initialised = (async () => {
       csInit();

@@ -54,9 +54,33 @@ struct ListParams {
     per_page: Option<u32>,
 }
 
+/// The images `user` is a blind reader of and has not submitted yet: their
+/// box counts would tell how many boxes others drew, so they are hidden.
+async fn blind_images(
+    state: &AppState,
+    user: &CurrentUser,
+) -> AppResult<std::collections::HashSet<i64>> {
+    let (readings, _) = state.store.db.assignments_of(&user.user.username).await?;
+    Ok(readings
+        .into_iter()
+        .filter(|r| r.status == carina_store::ReadingStatus::Assigned)
+        .map(|r| r.image_id)
+        .collect())
+}
+
+/// An image as JSON; for a blind reader `box_count` is null and `blind` true.
+fn image_json(img: &Image, blind: &std::collections::HashSet<i64>) -> serde_json::Value {
+    let mut v = serde_json::to_value(img).unwrap_or_default();
+    if blind.contains(&img.id) {
+        v["box_count"] = serde_json::Value::Null;
+        v["blind"] = json!(true);
+    }
+    v
+}
+
 async fn list(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(p): Query<ListParams>,
 ) -> AppResult<impl IntoResponse> {
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
@@ -75,6 +99,8 @@ async fn list(
         per_page,
     };
     let (images, total) = state.store.db.list_images(&query).await?;
+    let blind = blind_images(&state, &user).await?;
+    let images: Vec<_> = images.iter().map(|i| image_json(i, &blind)).collect();
     Ok(Json(
         json!({"images": images, "total": total, "page": page, "per_page": per_page}),
     ))
@@ -82,10 +108,12 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<Json<Image>> {
-    Ok(Json(load(&state, id).await?))
+) -> AppResult<Json<serde_json::Value>> {
+    let img = load(&state, id).await?;
+    let blind = blind_images(&state, &user).await?;
+    Ok(Json(image_json(&img, &blind)))
 }
 
 #[derive(Deserialize)]

@@ -322,5 +322,10 @@ pub async fn replace(
         .replace_image(id, &p.new, p.file, p.thumbnail, params.force)
         .await?;
     state.render_cache.forget(id);
-    Ok(Json(image).into_response())
+    let mut images = vec![image];
+    if state.config.predict_on_upload {
+        // The old file's proposals are gone: the new one gets its own.
+        queue_predictions(&state, &mut images, &[id], &user.user.username).await;
+    }
+    Ok(Json(images.remove(0)).into_response())
 }

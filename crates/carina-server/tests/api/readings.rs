@@ -205,6 +205,21 @@ async fn blind_reading_and_consensus(app: TestApp) {
             "{path}: {code}"
         );
     }
+    // Nor how many boxes the image has, in the library or on the image.
+    let (_, list) = app.get_json("/api/v1/images", &r1).await;
+    let listed = list["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == img)
+        .unwrap();
+    assert_eq!(listed["box_count"], Value::Null, "{listed}");
+    assert_eq!(listed["blind"], true);
+    let (_, shown) = app.get_json(&format!("/api/v1/images/{img}"), &r1).await;
+    assert_eq!(shown["box_count"], Value::Null);
+    let (_, shown) = app.get_json(&format!("/api/v1/images/{img}"), &rev).await;
+    assert!(shown["box_count"].is_i64(), "the reviewer is not blind");
+    assert_eq!(shown.get("blind"), None);
     let (s, _) = app
         .get_json(&format!("/api/v1/images/{img}/readings"), &rad)
         .await;
@@ -240,6 +255,8 @@ async fn blind_reading_and_consensus(app: TestApp) {
         StatusCode::CONFLICT,
     )
     .await;
+    let (_, shown) = app.get_json(&format!("/api/v1/images/{img}"), &r1).await;
+    assert!(shown["box_count"].is_i64(), "submitted: no longer blind");
     // After submitting, reader1 sees reader2's boxes.
     let (s, all) = app
         .get_json(&format!("/api/v1/images/{img}/readings"), &r1)

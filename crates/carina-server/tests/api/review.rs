@@ -390,6 +390,77 @@ async fn predictions_end_to_end(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // One proposal accepted, then the file replaced: the old file's raw
+    // output and unreviewed proposals go, the decision stays, and the new
+    // file gets its own prediction.
+    let (_, ann) = app
+        .get_json(&format!("/api/v1/images/{id}/annotations"), &rad)
+        .await;
+    let mut body: Vec<Value> = ann["boxes"].as_array().unwrap().clone();
+    let accepted_id = model_boxes(&ann)[0]["id"].clone();
+    for b in &mut body {
+        if b["id"] == accepted_id {
+            b["status"] = json!("accepted");
+        }
+    }
+    let r = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/images/{id}/annotations"),
+            Some(&rad),
+        )
+        .header("If-Match", ann["version"].to_string())
+        .json(&json!({"boxes": body}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::helpers::sample("png/00027426_000.png"))
+            .file_name("other.png"),
+    );
+    let r = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/images/{id}/file?force=true"),
+            Some(&rad),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let replaced: Value = r.json().await.unwrap();
+    let new_job = replaced["prediction_job_id"]
+        .as_i64()
+        .expect("the new file is predicted");
+    assert_ne!(new_job, jid);
+    let job = wait_job(&app, &rad, new_job).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let (_, preds) = app
+        .get_json(&format!("/api/v1/images/{id}/predictions"), &rad)
+        .await;
+    let preds = preds["predictions"].as_array().unwrap();
+    assert_eq!(preds.len(), 1, "only the new file's output");
+    assert_ne!(preds[0]["id"], p["id"]);
+    let (_, ann) = app
+        .get_json(&format!("/api/v1/images/{id}/annotations"), &rad)
+        .await;
+    let kept: Vec<Value> = model_boxes(&ann)
+        .into_iter()
+        .filter(|b| b["status"] != "proposed")
+        .collect();
+    assert_eq!(kept.len(), 1, "the decision stays");
+    assert_eq!(kept[0]["id"], accepted_id);
+    assert_eq!(kept[0]["prediction_id"], Value::Null);
+    let fresh: Vec<Value> = model_boxes(&ann)
+        .into_iter()
+        .filter(|b| b["status"] == "proposed")
+        .collect();
+    assert!(!fresh.is_empty());
+    assert!(fresh.iter().all(|b| b["prediction_id"] == preds[0]["id"]));
 }
 
 async fn proposals_are_reviewed_through_the_save(app: TestApp) {

@@ -218,7 +218,8 @@ pub async fn set_image_status(
 
 /// Points image `id` at new objects (the caller wrote them) and new pixel
 /// facts. Boxes that do not fit the new size are clipped when `force`, else
-/// the replacement is refused. Returns the old image (whose objects the
+/// the replacement is refused. The models' raw outputs and unreviewed
+/// proposals of the old file are dropped (reviewed model boxes stay). Returns the old image (whose objects the
 /// caller may now delete) and the new one.
 pub async fn replace_image(
     pool: &Pool<Db>,
@@ -270,6 +271,22 @@ pub async fn replace_image(
         .execute(&mut *tx)
         .await?;
     }
+    // The models' outputs describe the old pixels: unreviewed proposals go,
+    // decisions already made stay as boxes (still naming their model and
+    // version) but no longer point at a raw output, and the raw outputs go,
+    // so the deployed model can predict on the new file.
+    sqlx::query("DELETE FROM boxes WHERE image_id = $1 AND source_kind = 'model' AND status = 'proposed'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE boxes SET prediction_id = NULL WHERE image_id = $1 AND prediction_id IS NOT NULL")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM predictions WHERE image_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let m = &new.meta;
     sqlx::query(
         "UPDATE images SET sha256 = $1, object_key = $2, thumbnail_key = $3, format = $4, width = $5, \
