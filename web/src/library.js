@@ -53,6 +53,7 @@ export function renderLibrary(app, params) {
     let done = 0;
     let ok = 0;
     const failed = [];
+    let lastShown = Date.now();
     progress.hidden = false;
     progress.value = 0;
     results.replaceChildren();
@@ -71,6 +72,11 @@ export function renderLibrary(app, params) {
       }
       done += f.size;
       progress.value = Math.round((100 * done) / total);
+      // A long batch shows its images as they arrive (at most every 2 s).
+      if (ok && Date.now() - lastShown > 2000 && grid.isConnected) {
+        lastShown = Date.now();
+        load();
+      }
     }
     progress.hidden = true;
     if (failed.length) {
