@@ -8,16 +8,13 @@
 //! file records, exactly as the ground truth is (`carina_eval::prepared`).
 
 use anyhow::{Context, bail};
-use carina_detect::{Detector, InputImage, PredictOptions};
+use carina_detect::{Detector, PredictOptions};
 use carina_eval::input::detections_to_json;
 use carina_eval::losslog::read_loss_log;
-use carina_eval::prepared::{PreparedSplit, TimingStats, detection};
+use carina_eval::prepared::{PreparedSplit, TimingStats};
 use carina_eval::report::{InferenceTiming, ReportOptions, html_report};
-use carina_eval::{Detection, summarize};
-use carina_imaging::{Limits, decode, to_unit_f32};
-use std::collections::HashMap;
+use carina_eval::summarize;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,17 +105,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let info = model_info(&args.weights)?;
     let detector = Detector::load(&args.weights)
         .with_context(|| format!("cannot load the model {}", args.weights.display()))?;
-    let category: HashMap<&str, i64> = gt
-        .categories
+    let classes = carina_server::learn::class_categories(&detector, &gt);
+    let class_to_category: Vec<Option<i64>> = classes
         .iter()
-        .map(|c| (c.name.as_str(), c.id))
-        .collect();
-    let class_to_category: Vec<i64> = detector
-        .class_names()
-        .iter()
+        .zip(detector.class_names())
         .enumerate()
-        .map(|(k, name)| {
-            category.get(name.as_str()).copied().with_context(|| {
+        .map(|(k, (c, name))| {
+            c.map(Some).with_context(|| {
                 format!(
                     "model class {k} {name:?} is not a class of the dataset ({})",
                     split.manifest.class_names.join(", ")
@@ -139,33 +132,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let mut dets: Vec<Detection> = Vec::new();
-    let mut times_ms = Vec::with_capacity(split.images.len());
-    for im in &split.images {
-        let bytes = std::fs::read(&im.path)
-            .with_context(|| format!("cannot read {}", im.path.display()))?;
-        let decoded = decode(&bytes, &Limits::default())
-            .with_context(|| format!("{} is not a readable image", im.path.display()))?;
-        let img = &decoded.image;
-        let pixels = to_unit_f32(img, decoded.meta.window);
-        let input = InputImage::new(img.width, img.height, &pixels)?;
-        // The model's time: pre-processing, network and post-processing (not file decoding).
-        let t0 = Instant::now();
-        let found = detector
-            .predict(&input, &opts)
-            .with_context(|| format!("predicting on {}", im.path.display()))?;
-        times_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-        for d in found {
-            let b = im.letterbox.to_original(&d.bbox);
-            dets.push(detection(
-                im.id,
-                class_to_category[d.class_id],
-                &b,
-                f64::from(d.score),
-            ));
-        }
-        bar.inc(1);
-    }
+    let (dets, times_ms) =
+        carina_server::learn::detect_split(&detector, &split, &class_to_category, &opts, || {
+            bar.inc(1)
+        })?;
     bar.finish_and_clear();
     gt.check_detections(&dets, "model detections")?;
     let summary = summarize(&gt, &dets, args.score_thr)?;
