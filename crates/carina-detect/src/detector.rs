@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DetectError;
 use crate::anchors::Anchors;
+use crate::engine::{Engine, HostHeads, Runtime};
 use crate::config::EfficientDetConfig;
 use crate::model::{EfficientDet, HeadOutputs};
 use crate::postprocess::{LevelOutput, RawDetection, postprocess};
@@ -61,6 +62,8 @@ pub struct LoadOptions {
     pub arch: Option<String>,
     /// The class count the weights must have.
     pub num_classes: Option<usize>,
+    /// The engine that runs the network (tract unless told otherwise).
+    pub engine: Engine,
 }
 
 /// A loaded model ready to predict on a CPU.
@@ -69,6 +72,8 @@ pub struct Detector {
     anchors: Anchors,
     class_names: Vec<String>,
     device: Device,
+    runtime: Runtime,
+    engine_note: Option<String>,
 }
 
 impl Detector {
@@ -135,6 +140,9 @@ impl Detector {
         let mut config = EfficientDetConfig::from_arch(&arch, num_classes)?;
         if let Some(size) = card.as_ref().and_then(|c| c.input_size) {
             config.image_size = size;
+            config.validate().map_err(|e| {
+                DetectError::Config(format!("model.json's input_size {size}: {e}"))
+            })?;
         }
         let mut model = EfficientDet::new(&config, device)?;
         load_weights(&mut model, &weights.tensors, ClassHead::Load)?;
@@ -142,7 +150,7 @@ impl Detector {
             Some(c) => Some(c.class_names),
             None => weights.class_names()?,
         };
-        Self::from_model(model, names)
+        Self::from_model(model, names)?.with_engine(opts.engine)
     }
 
     /// Wraps a model (e.g. fresh from training). Without names, a nine-class model gets the
@@ -175,7 +183,34 @@ impl Detector {
             model,
             class_names,
             device,
+            runtime: Runtime::Burn,
+            engine_note: None,
         })
+    }
+
+    /// Switches the engine that runs the network. tract and ONNX Runtime run the model's ONNX
+    /// export (made here, from the weights in memory, so it always matches them); ONNX Runtime
+    /// falls back to tract when it cannot be loaded, and [`Self::engine_note`] says why.
+    pub fn with_engine(mut self, engine: Engine) -> Result<Self, DetectError> {
+        let (runtime, note) = Runtime::build(&self.model, engine)?;
+        self.runtime = runtime;
+        self.engine_note = note;
+        Ok(self)
+    }
+
+    /// The engine that runs the network.
+    pub fn engine(&self) -> Engine {
+        self.runtime.engine()
+    }
+
+    /// Why the engine is not the one asked for, when it is not.
+    pub fn engine_note(&self) -> Option<&str> {
+        self.engine_note.as_deref()
+    }
+
+    /// The model's ONNX graph (see [`crate::engine::export_onnx`]).
+    pub fn export_onnx(&self) -> Result<Vec<u8>, DetectError> {
+        crate::engine::export_onnx(&self.model)
     }
 
     pub fn config(&self) -> &EfficientDetConfig {
@@ -223,8 +258,13 @@ impl Detector {
         input: &[f32],
         max_det: usize,
     ) -> Result<Vec<RawDetection>, DetectError> {
-        let cfg = &self.model.config;
-        let s = cfg.image_size;
+        let heads = self.heads_normalised(input)?;
+        Ok(self.detections_from_host(&heads, max_det))
+    }
+
+    /// The raw head outputs of the engine for an already normalised `[3, S, S]` input.
+    pub fn heads_normalised(&self, input: &[f32]) -> Result<HostHeads, DetectError> {
+        let s = self.model.config.image_size;
         if input.len() != 3 * s * s {
             return Err(DetectError::Input(format!(
                 "expected {} values for a 3x{s}x{s} input, got {}",
@@ -232,9 +272,7 @@ impl Detector {
                 input.len()
             )));
         }
-        let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, s, s]), &self.device);
-        let out = self.model.forward(x);
-        Ok(self.detections_from_heads(&out, 0, max_det))
+        self.runtime.heads(&self.model, &self.device, input)
     }
 
     /// Post-processes image `index` of a batch of raw head outputs (see
@@ -245,27 +283,21 @@ impl Detector {
         index: usize,
         max_det: usize,
     ) -> Vec<RawDetection> {
+        self.detections_from_host(&HostHeads::from_burn(out, index), max_det)
+    }
+
+    /// Post-processes one image's raw head outputs, whichever engine computed them.
+    pub fn detections_from_host(&self, heads: &HostHeads, max_det: usize) -> Vec<RawDetection> {
         let cfg = &self.model.config;
-        let host = |t: &Tensor<4>| -> (Vec<f32>, usize, usize) {
-            let [_, _, h, w] = t.dims();
-            let one = t.clone().narrow(0, index, 1);
-            let v = one
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("float tensor");
-            (v, h, w)
-        };
-        let class: Vec<_> = out.class.iter().map(host).collect();
-        let boxes: Vec<_> = out.boxes.iter().map(host).collect();
-        let levels: Vec<LevelOutput<'_>> = class
+        let levels: Vec<LevelOutput<'_>> = heads
+            .class
             .iter()
-            .zip(&boxes)
-            .map(|((c, h, w), (b, _, _))| LevelOutput {
-                class_logits: c,
-                box_codes: b,
-                height: *h,
-                width: *w,
+            .zip(&heads.boxes)
+            .map(|(c, b)| LevelOutput {
+                class_logits: &c.data,
+                box_codes: &b.data,
+                height: c.shape[1],
+                width: c.shape[2],
             })
             .collect();
         postprocess(

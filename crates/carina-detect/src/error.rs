@@ -41,6 +41,8 @@ pub enum DetectError {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    #[error("inference engine: {0}")]
+    Engine(String),
     #[error("invalid input image: {0}")]
     Input(String),
 }

@@ -31,6 +31,7 @@ pub mod backbone;
 pub mod bifpn;
 pub mod config;
 mod detector;
+pub mod engine;
 mod error;
 pub mod head;
 mod layers;
@@ -41,6 +42,7 @@ pub mod weights;
 
 pub use config::{Activation, BackboneConfig, BackboneKind, EfficientDetConfig, FpnFusion};
 pub use detector::{Detection, Detector, LoadOptions, ModelCard, PredictOptions};
+pub use engine::{Engine, HostHeads, HostMap};
 pub use error::DetectError;
 pub use layers::SeparableConv;
 pub use model::{EfficientDet, Features, HeadOutputs};

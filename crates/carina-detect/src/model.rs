@@ -52,6 +52,14 @@ impl EfficientDet {
         })
     }
 
+    /// A freshly initialised model on the default device, its random numbers drawn from `seed`
+    /// (for benchmarks and tests that need weights but no particular ones).
+    pub fn seeded(config: &EfficientDetConfig, seed: u64) -> Result<Self, DetectError> {
+        let device = Device::default();
+        device.seed(seed);
+        Self::new(config, &device)
+    }
+
     pub fn config(&self) -> &EfficientDetConfig {
         &self.config
     }

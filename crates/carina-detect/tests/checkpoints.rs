@@ -16,7 +16,8 @@ use carina_detect::weights::{
     load_weights, model_tensors, write_safetensors,
 };
 use carina_detect::{
-    DetectError, Detector, EfficientDet, EfficientDetConfig, InputImage, PredictOptions,
+    DetectError, Detector, EfficientDet, EfficientDetConfig, Engine, InputImage, LoadOptions,
+    PredictOptions,
 };
 
 fn shared() -> PathBuf {
@@ -320,4 +321,35 @@ fn imagenet_lite0_backbone_maps_onto_every_backbone_tensor() {
     let d0 = EfficientDetConfig::from_arch("tf_efficientdet_d0", 9).unwrap();
     let mut d0 = EfficientDet::new(&d0, &device).unwrap();
     assert!(load_lite0_imagenet_backbone(&mut d0, &file).is_err());
+}
+
+#[test]
+fn model_json_input_size_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("model");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(
+        shared().join("fixtures/effdet/tf_efficientdet_lite0/weights.safetensors"),
+        folder.join("model.safetensors"),
+    )
+    .unwrap();
+    let card = serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 256});
+    std::fs::write(folder.join("model.json"), card.to_string()).unwrap();
+    let opts = LoadOptions {
+        engine: Engine::Burn,
+        ..LoadOptions::default()
+    };
+    let det = Detector::load_with(&folder, &opts).unwrap();
+    assert_eq!(det.config().image_size, 256);
+    // The input the model takes is 3 x 256 x 256 now.
+    assert!(det.heads_normalised(&vec![0.0; 3 * 256 * 256]).is_ok());
+    assert!(det.heads_normalised(&vec![0.0; 3 * 320 * 320]).is_err());
+    let pixels = vec![0.5f32; 300 * 200];
+    let image = InputImage::new(300, 200, &pixels).unwrap();
+    det.predict(&image, &PredictOptions::default()).unwrap();
+    // A size the network cannot take is refused with the reason.
+    let card = serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 16});
+    std::fs::write(folder.join("model.json"), card.to_string()).unwrap();
+    let err = Detector::load_with(&folder, &opts).err().expect("refused");
+    assert!(err.to_string().contains("input_size 16"), "{err}");
 }

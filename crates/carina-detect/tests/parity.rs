@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 use carina_detect::weights::{ClassHead, HostTensor, WeightsFile, load_weights, read_safetensors};
-use carina_detect::{Detector, EfficientDet, EfficientDetConfig};
+use carina_detect::postprocess::RawDetection;
+use carina_detect::{Detector, EfficientDet, EfficientDetConfig, Engine};
 
 fn fixture_dir(arch: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -96,8 +97,13 @@ fn check(arch: &str) {
 
     let detector = Detector::from_model(model, None).unwrap();
     let ours = detector.detections_from_heads(&f.heads, 0, 100);
+    check_detections(arch, "burn", &ours);
+}
+
+/// Our detections against effdet's: same count, best first, each of effdet's matched.
+fn check_detections(arch: &str, engine: &str, ours: &[RawDetection]) {
     let want = expected_detections(arch);
-    assert_eq!(ours.len(), want.len(), "{arch}: number of detections");
+    assert_eq!(ours.len(), want.len(), "{arch} {engine}: number of detections");
     for w in ours.windows(2) {
         assert!(w[0].score >= w[1].score, "best first");
     }
@@ -111,7 +117,8 @@ fn check(arch: &str) {
                 && (d.score - score).abs() <= 1e-5
                 && d.bbox.iter().zip(bbox).all(|(a, b)| (a - b).abs() <= 0.01)
         });
-        let j = found.unwrap_or_else(|| panic!("{arch}: no match for {class} {bbox:?} {score}"));
+        let j = found
+            .unwrap_or_else(|| panic!("{arch} {engine}: no match for {class} {bbox:?} {score}"));
         used[j] = true;
         let d = &ours[j];
         worst_score = worst_score.max((d.score - score).abs());
@@ -120,8 +127,63 @@ fn check(arch: &str) {
         }
     }
     eprintln!(
-        "{arch}: detections max |box diff| {worst_box:.2e} px, max |score diff| {worst_score:.2e}"
+        "{arch} {engine}: detections max |box diff| {worst_box:.2e} px, max |score diff| {worst_score:.2e}"
     );
+}
+
+/// The fixture model on `engine`: raw heads (the ONNX graph's outputs) and detections.
+/// Returns false when the engine is not available (ONNX Runtime without its library).
+fn check_engine(arch: &str, engine: Engine) -> bool {
+    let dir = fixture_dir(arch);
+    let weights = WeightsFile::read(&dir.join("weights.safetensors")).unwrap();
+    let cfg = EfficientDetConfig::from_arch(arch, weights.num_classes(9).unwrap()).unwrap();
+    let mut model = EfficientDet::new(&cfg, &Device::flex()).unwrap();
+    load_weights(&mut model, &weights.tensors, ClassHead::Load).unwrap();
+    let detector = Detector::from_model(model, None)
+        .unwrap()
+        .with_engine(engine)
+        .unwrap();
+    if detector.engine() != engine {
+        eprintln!(
+            "SKIPPED {arch} on {engine}: {}",
+            detector.engine_note().unwrap_or("not available")
+        );
+        return false;
+    }
+    let input = read_safetensors(&dir.join("input.safetensors"))
+        .unwrap()
+        .tensors
+        .remove("image")
+        .unwrap();
+    let expected = read_safetensors(&dir.join("outputs.safetensors"))
+        .unwrap()
+        .tensors;
+    let started = std::time::Instant::now();
+    let heads = detector.heads_normalised(&input.data).unwrap();
+    eprintln!("{arch} {engine}: forward {:?}", started.elapsed());
+    for (name, maps) in [("class", &heads.class), ("box", &heads.boxes)] {
+        assert_eq!(maps.len(), 5, "{arch} {engine}: {name} levels");
+        for (i, got) in maps.iter().enumerate() {
+            let want = &expected[&format!("{name}.{i}")];
+            assert_eq!(
+                [&[1][..], &got.shape[..]].concat(),
+                want.shape,
+                "{arch} {engine} {name}.{i} shape"
+            );
+            let scale = want.data.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            let diff = got
+                .data
+                .iter()
+                .zip(&want.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            eprintln!("{arch} {engine}: {name}.{i} max abs diff {diff:.2e} (max |ref| {scale:.1})");
+            assert!(diff <= 1e-4 * scale, "{arch} {engine} {name}.{i}: {diff}");
+        }
+    }
+    let ours = detector.detections_from_host(&heads, 100);
+    check_detections(arch, engine.name(), &ours);
+    true
 }
 
 #[test]
@@ -132,4 +194,35 @@ fn d0_matches_effdet() {
 #[test]
 fn lite0_matches_effdet() {
     check("tf_efficientdet_lite0");
+}
+
+#[test]
+fn d0_on_tract_matches_effdet() {
+    assert!(check_engine("tf_efficientdet_d0", Engine::Tract));
+}
+
+#[test]
+fn lite0_on_tract_matches_effdet() {
+    assert!(check_engine("tf_efficientdet_lite0", Engine::Tract));
+}
+
+/// ONNX Runtime: runs where the library is configured (`ORT_DYLIB_PATH`); without it the test
+/// prints SKIPPED and checks nothing. With `ORT_DYLIB_PATH` set, a failure to load is a failure.
+#[cfg(feature = "ort")]
+fn check_ort(arch: &str) {
+    let configured = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
+    let ran = check_engine(arch, Engine::Ort);
+    assert!(ran || !configured, "ORT_DYLIB_PATH is set but ONNX Runtime did not load");
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn d0_on_ort_matches_effdet() {
+    check_ort("tf_efficientdet_d0");
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn lite0_on_ort_matches_effdet() {
+    check_ort("tf_efficientdet_lite0");
 }

@@ -40,6 +40,9 @@ enum Command {
     Train(cmd::train::Args),
     /// Run background jobs (model predictions) for the workbench's database.
     Worker(cmd::worker::Args),
+    /// Export a detector (`carina export onnx`).
+    #[command(subcommand)]
+    Export(cmd::export::ExportCommand),
 }
 
 fn main() -> ExitCode {
@@ -70,5 +73,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => cmd::predict::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Worker(a) => cmd::worker::run(a),
+        Command::Export(c) => cmd::export::run(c),
     }
 }

@@ -4,6 +4,7 @@
 
 use clap::Subcommand;
 
+pub mod detect;
 pub mod eval;
 pub mod train;
 
@@ -13,11 +14,15 @@ pub enum BenchCommand {
     Eval(eval::Args),
     /// One detector training step (D0, batch 4, 512 px) against PyTorch/effdet (where installed).
     Train(train::Args),
+    /// EfficientDet-D0 forward speed on every available engine, against effdet (PyTorch) and
+    /// onnxruntime from Python where installed.
+    Detect(detect::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Eval(a) => eval::run(a),
         BenchCommand::Train(a) => train::run(a),
+        BenchCommand::Detect(a) => detect::run(a),
     }
 }

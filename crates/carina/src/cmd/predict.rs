@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use carina_detect::{Detection, Detector, InputImage, LoadOptions, PredictOptions};
+use carina_detect::{Detection, Detector, Engine, InputImage, LoadOptions, PredictOptions};
 use carina_imaging::{Limits, decode, to_unit_f32};
 
 #[derive(clap::Args)]
@@ -32,6 +32,14 @@ pub struct Args {
     /// Refuse weights with another number of classes.
     #[arg(long)]
     num_classes: Option<usize>,
+    /// Inference engine: tract (pure Rust, the default), burn, or ort (ONNX Runtime, in builds
+    /// with the `ort` feature, loaded from ORT_DYLIB_PATH; falls back to tract without it).
+    #[arg(long, default_value = "tract", value_parser = parse_engine)]
+    engine: Engine,
+}
+
+fn parse_engine(s: &str) -> Result<Engine, String> {
+    s.parse().map_err(|e: carina_detect::DetectError| e.to_string())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -44,9 +52,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = LoadOptions {
         arch: args.arch.clone(),
         num_classes: args.num_classes,
+        engine: args.engine,
     };
     let detector = Detector::load_with(&args.weights, &opts)
         .with_context(|| format!("cannot load weights {}", args.weights.display()))?;
+    if let Some(note) = detector.engine_note() {
+        eprintln!("warning: {note}");
+    }
     let predict = PredictOptions {
         score_thr: args.score_thr,
         max_det: args.max_det,

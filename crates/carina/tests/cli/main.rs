@@ -5,6 +5,7 @@ mod dataset;
 mod eval;
 mod eval_model;
 mod export_db;
+mod export;
 mod labels;
 mod predict;
 mod serve;
