@@ -4,6 +4,8 @@
 //! total padding as `total / 2` before and the rest after, which is exactly TF's rule (and
 //! asymmetric for strided convolutions on even inputs).
 
+use std::cell::Cell;
+
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::prelude::*;
@@ -13,11 +15,33 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 
 use crate::config::Activation;
 
+thread_local! {
+    /// Set on the thread that records a forward pass for ONNX export (see [`onnx_ops`]).
+    static ONNX_OPS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a forward pass being recorded for ONNX export) with the operations burn-onnx
+/// 0.22 cannot lower spelled with ones it can: `clamp(x, 0, 6)` as `relu(x) - relu(x - 6)`,
+/// which is exact up to 12 and within half an ulp of `x` above it.
+pub(crate) fn onnx_ops<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ONNX_OPS.with(|flag| flag.set(self.0));
+        }
+    }
+    let _reset = Reset(ONNX_OPS.with(|flag| flag.replace(true)));
+    f()
+}
+
 /// Applies `act` element-wise.
 pub(crate) fn act<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
     match act {
         Activation::Swish => activation::silu(x),
         Activation::Relu => activation::relu(x),
+        Activation::Relu6 if ONNX_OPS.with(Cell::get) => {
+            activation::relu(x.clone()) - activation::relu(x - 6.0)
+        }
         Activation::Relu6 => x.clamp(0.0, 6.0),
     }
 }
