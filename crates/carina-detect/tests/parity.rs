@@ -132,8 +132,8 @@ fn check_detections(arch: &str, engine: &str, ours: &[RawDetection]) {
 }
 
 /// The fixture model on `engine`: raw heads (the ONNX graph's outputs) and detections.
-/// Returns false when the engine is not available (ONNX Runtime without its library).
-fn check_engine(arch: &str, engine: Engine) -> bool {
+/// Returns why not when the engine is not available (ONNX Runtime without its library).
+fn check_engine(arch: &str, engine: Engine) -> Result<(), String> {
     let dir = fixture_dir(arch);
     let weights = WeightsFile::read(&dir.join("weights.safetensors")).unwrap();
     let cfg = EfficientDetConfig::from_arch(arch, weights.num_classes(9).unwrap()).unwrap();
@@ -144,11 +144,11 @@ fn check_engine(arch: &str, engine: Engine) -> bool {
         .with_engine(engine)
         .unwrap();
     if detector.engine() != engine {
-        eprintln!(
-            "SKIPPED {arch} on {engine}: {}",
-            detector.engine_note().unwrap_or("not available")
-        );
-        return false;
+        // It fell back to tract, and says why.
+        assert_eq!(detector.engine(), Engine::Tract);
+        let note = detector.engine_note().expect("a reason for the fallback");
+        eprintln!("{arch} on {engine} not available: {note}");
+        return Err(note.to_string());
     }
     let input = read_safetensors(&dir.join("input.safetensors"))
         .unwrap()
@@ -183,7 +183,7 @@ fn check_engine(arch: &str, engine: Engine) -> bool {
     }
     let ours = detector.detections_from_host(&heads, 100);
     check_detections(arch, engine.name(), &ours);
-    true
+    Ok(())
 }
 
 #[test]
@@ -198,21 +198,25 @@ fn lite0_matches_effdet() {
 
 #[test]
 fn d0_on_tract_matches_effdet() {
-    assert!(check_engine("tf_efficientdet_d0", Engine::Tract));
+    check_engine("tf_efficientdet_d0", Engine::Tract).unwrap();
 }
 
 #[test]
 fn lite0_on_tract_matches_effdet() {
-    assert!(check_engine("tf_efficientdet_lite0", Engine::Tract));
+    check_engine("tf_efficientdet_lite0", Engine::Tract).unwrap();
 }
 
-/// ONNX Runtime: runs where the library is configured (`ORT_DYLIB_PATH`); without it the test
-/// prints SKIPPED and checks nothing. With `ORT_DYLIB_PATH` set, a failure to load is a failure.
+/// ONNX Runtime: held to the fixtures where the library is configured (`ORT_DYLIB_PATH`); a
+/// failure to load it then is a failure. Without it, the detector must fall back to tract and
+/// name the variable.
 #[cfg(feature = "ort")]
 fn check_ort(arch: &str) {
     let configured = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
-    let ran = check_engine(arch, Engine::Ort);
-    assert!(ran || !configured, "ORT_DYLIB_PATH is set but ONNX Runtime did not load");
+    match check_engine(arch, Engine::Ort) {
+        Ok(()) => {}
+        Err(note) if configured => panic!("ORT_DYLIB_PATH is set but ONNX Runtime did not load: {note}"),
+        Err(note) => assert!(note.contains("ORT_DYLIB_PATH"), "{note}"),
+    }
 }
 
 #[cfg(feature = "ort")]
