@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::DetectError;
 use crate::anchors::Anchors;
-use crate::engine::{Engine, HostHeads, Runtime};
 use crate::config::EfficientDetConfig;
+use crate::engine::{Engine, HostHeads, Runtime};
 use crate::model::{EfficientDet, HeadOutputs};
 use crate::postprocess::{LevelOutput, RawDetection, postprocess};
 use crate::preprocess::{InputImage, prepare};
@@ -140,9 +140,9 @@ impl Detector {
         let mut config = EfficientDetConfig::from_arch(&arch, num_classes)?;
         if let Some(size) = card.as_ref().and_then(|c| c.input_size) {
             config.image_size = size;
-            config.validate().map_err(|e| {
-                DetectError::Config(format!("model.json's input_size {size}: {e}"))
-            })?;
+            config
+                .validate()
+                .map_err(|e| DetectError::Config(format!("model.json's input_size {size}: {e}")))?;
         }
         let mut model = EfficientDet::new(&config, device)?;
         load_weights(&mut model, &weights.tensors, ClassHead::Load)?;

@@ -333,7 +333,8 @@ fn model_json_input_size_is_honoured() {
         folder.join("model.safetensors"),
     )
     .unwrap();
-    let card = serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 256});
+    let card =
+        serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 256});
     std::fs::write(folder.join("model.json"), card.to_string()).unwrap();
     let opts = LoadOptions {
         engine: Engine::Burn,
@@ -348,7 +349,8 @@ fn model_json_input_size_is_honoured() {
     let image = InputImage::new(300, 200, &pixels).unwrap();
     det.predict(&image, &PredictOptions::default()).unwrap();
     // A size the network cannot take is refused with the reason.
-    let card = serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 16});
+    let card =
+        serde_json::json!({"arch": "tf_efficientdet_lite0", "num_classes": 9, "input_size": 16});
     std::fs::write(folder.join("model.json"), card.to_string()).unwrap();
     let err = Detector::load_with(&folder, &opts).err().expect("refused");
     assert!(err.to_string().contains("input_size 16"), "{err}");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use carina_detect::weights::{ClassHead, HostTensor, WeightsFile, load_weights, read_safetensors};
 use carina_detect::postprocess::RawDetection;
+use carina_detect::weights::{ClassHead, HostTensor, WeightsFile, load_weights, read_safetensors};
 use carina_detect::{Detector, EfficientDet, EfficientDetConfig, Engine};
 
 fn fixture_dir(arch: &str) -> PathBuf {
@@ -103,7 +103,11 @@ fn check(arch: &str) {
 /// Our detections against effdet's: same count, best first, each of effdet's matched.
 fn check_detections(arch: &str, engine: &str, ours: &[RawDetection]) {
     let want = expected_detections(arch);
-    assert_eq!(ours.len(), want.len(), "{arch} {engine}: number of detections");
+    assert_eq!(
+        ours.len(),
+        want.len(),
+        "{arch} {engine}: number of detections"
+    );
     for w in ours.windows(2) {
         assert!(w[0].score >= w[1].score, "best first");
     }
@@ -214,7 +218,9 @@ fn check_ort(arch: &str) {
     let configured = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
     match check_engine(arch, Engine::Ort) {
         Ok(()) => {}
-        Err(note) if configured => panic!("ORT_DYLIB_PATH is set but ONNX Runtime did not load: {note}"),
+        Err(note) if configured => {
+            panic!("ORT_DYLIB_PATH is set but ONNX Runtime did not load: {note}")
+        }
         Err(note) => assert!(note.contains("ORT_DYLIB_PATH"), "{note}"),
     }
 }

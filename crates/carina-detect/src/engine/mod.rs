@@ -174,7 +174,8 @@ impl Runtime {
         let levels = model.config.num_levels();
         match self {
             Runtime::Burn => {
-                let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, s, s]), device);
+                let x =
+                    Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, s, s]), device);
                 Ok(HostHeads::from_burn(&model.forward(x), 0))
             }
             Runtime::Tract(rt) => HostHeads::from_outputs(rt.run(input, s)?, levels),
@@ -190,7 +191,9 @@ fn ort_or_tract(model: &EfficientDet) -> Result<(Runtime, Option<String>), Detec
         Ok(rt) => Ok((Runtime::Ort(rt), None)),
         Err(ort_rt::OrtUnavailable(why)) => Ok((
             Runtime::Tract(tract_rt::TractRuntime::new(model)?),
-            Some(format!("ONNX Runtime is not available ({why}); using tract")),
+            Some(format!(
+                "ONNX Runtime is not available ({why}); using tract"
+            )),
         )),
     }
 }

@@ -43,10 +43,7 @@ fn scalar_pad_values(bytes: &[u8]) -> Result<Vec<u8>, DetectError> {
         DetectError::Engine(format!("ONNX export produced an unreadable graph: {e}"))
     };
     let mut model = ModelProto::parse_from_bytes(bytes).map_err(|e| broken(&e))?;
-    let graph = model
-        .graph
-        .as_mut()
-        .ok_or_else(|| broken(&"no graph"))?;
+    let graph = model.graph.as_mut().ok_or_else(|| broken(&"no graph"))?;
     let values: HashSet<String> = graph
         .node
         .iter()

@@ -61,7 +61,9 @@ impl TractRuntime {
         outputs
             .iter()
             .map(|t| {
-                let view = t.to_plain_array_view::<f32>().map_err(err("reading an output"))?;
+                let view = t
+                    .to_plain_array_view::<f32>()
+                    .map_err(err("reading an output"))?;
                 Ok((view.shape().to_vec(), view.iter().copied().collect()))
             })
             .collect()

@@ -39,7 +39,8 @@ pub struct Args {
 }
 
 fn parse_engine(s: &str) -> Result<Engine, String> {
-    s.parse().map_err(|e: carina_detect::DetectError| e.to_string())
+    s.parse()
+        .map_err(|e: carina_detect::DetectError| e.to_string())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

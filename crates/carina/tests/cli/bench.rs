@@ -59,3 +59,51 @@ fn bench_eval_refuses_zero_runs() {
     let out = carina(&["bench", "eval", "--runs", "0"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn bench_detect_times_every_engine_of_the_build() {
+    let out = carina(&[
+        "bench",
+        "detect",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--python",
+        "/nonexistent/python3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("512x512, batch 1"), "{text}");
+    assert!(text.contains("seeded random weights"), "{text}");
+    for engine in ["burn", "tract"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("carina {engine} ")))
+            .unwrap_or_else(|| panic!("no {engine} line: {text}"));
+        assert!(line.contains("median") && line.contains("1 runs"), "{line}");
+        assert!(line.contains("peak RSS"), "{line}");
+    }
+    let ort = text.lines().find(|l| l.starts_with("carina ort ")).unwrap();
+    if !cfg!(feature = "ort") {
+        assert!(
+            ort.contains("skipped") && ort.contains("--features ort"),
+            "{ort}"
+        );
+    }
+    // No Python: both reference sides say so, and no ratio is made up.
+    assert!(
+        text.contains("effdet (PyTorch)       skipped: cannot run /nonexistent/python3"),
+        "{text}"
+    );
+    assert!(text.contains("onnxruntime (Python)   skipped"), "{text}");
+    assert!(!text.contains("ratio"), "{text}");
+
+    let out = carina(&["bench", "detect", "--runs", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--runs must be at least 1"));
+}

@@ -32,12 +32,22 @@ fn export_onnx_writes_a_graph() {
     let weights = std::fs::metadata(lite0()).unwrap().len() as usize;
     assert!(bytes.len() > weights * 9 / 10, "{} bytes", bytes.len());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("input [1, 3, 320, 320], 10 outputs"), "{text}");
+    assert!(
+        text.contains("input [1, 3, 320, 320], 10 outputs"),
+        "{text}"
+    );
     // Only the output file is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
     // A missing weights file or an output folder: clear errors, nothing written.
-    let out = carina(&["export", "onnx", "--weights", "/nonexistent.safetensors", "-o", "x.onnx"]);
+    let out = carina(&[
+        "export",
+        "onnx",
+        "--weights",
+        "/nonexistent.safetensors",
+        "-o",
+        "x.onnx",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.safetensors"));
     let out = carina(&[
@@ -54,7 +64,14 @@ fn export_onnx_writes_a_graph() {
 
 fn predict(engine: &str, image: &str) -> (Vec<serde_json::Value>, String) {
     let out = carina(&[
-        "predict", "--weights", &lite0(), "--image", image, "--json", "--engine", engine,
+        "predict",
+        "--weights",
+        &lite0(),
+        "--image",
+        image,
+        "--json",
+        "--engine",
+        engine,
     ]);
     assert!(
         out.status.success(),
@@ -82,7 +99,10 @@ fn burn_and_tract_agree_on_a_radiograph() {
         let (sa, sb) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
         assert!((sa - sb).abs() < 1e-4, "{a} {b}");
         for k in 0..4 {
-            let (x, y) = (a["bbox"][k].as_f64().unwrap(), b["bbox"][k].as_f64().unwrap());
+            let (x, y) = (
+                a["bbox"][k].as_f64().unwrap(),
+                b["bbox"][k].as_f64().unwrap(),
+            );
             // Original pixels of a 1024-pixel image: 0.05 px at model scale is ~0.2 px here.
             assert!((x - y).abs() < 0.2, "{a} {b}");
         }
@@ -93,7 +113,15 @@ fn burn_and_tract_agree_on_a_radiograph() {
         assert!(note.contains("no ONNX Runtime support"), "{note}");
         assert_eq!(ort, tract);
     }
-    let out = carina(&["predict", "--weights", &lite0(), "--image", &image, "--engine", "gpu"]);
+    let out = carina(&[
+        "predict",
+        "--weights",
+        &lite0(),
+        "--image",
+        &image,
+        "--engine",
+        "gpu",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("use burn, tract or ort"));
 }

@@ -92,7 +92,12 @@ fn worker(engine: &str, args: &Args) -> anyhow::Result<()> {
             times_ms: vec![],
             peak_rss_mb: None,
             load_ms,
-            skipped: Some(detector.engine_note().unwrap_or("not available").to_string()),
+            skipped: Some(
+                detector
+                    .engine_note()
+                    .unwrap_or("not available")
+                    .to_string(),
+            ),
         }
     } else {
         let x = input(detector.config().image_size);
@@ -127,10 +132,7 @@ fn run_engine(engine: Engine, weights: &Path, args: &Args) -> anyhow::Result<Mea
         .output()
         .context("starting a benchmark worker")?;
     if !out.status.success() {
-        bail!(
-            "{engine}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("{engine}: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     serde_json::from_slice(&out.stdout).with_context(|| format!("reading the {engine} worker"))
 }
@@ -202,7 +204,10 @@ fn prepare_files(args: &Args, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, S
     };
     let cfg = detector.config();
     if cfg.image_size != 512 {
-        bail!("the benchmark is for a 512x512 D0; these weights take {}", cfg.image_size);
+        bail!(
+            "the benchmark is for a 512x512 D0; these weights take {}",
+            cfg.image_size
+        );
     }
     let what = match &args.weights {
         Some(w) => format!("weights {}", w.display()),
@@ -299,8 +304,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         theirs.get("pytorch"),
         "target <= 1.00",
     );
-    ratio("burn / PyTorch", ours.get(&Engine::Burn), theirs.get("pytorch"), "for reference");
-    ratio("ort / PyTorch", ours.get(&Engine::Ort), theirs.get("pytorch"), "for reference");
+    ratio(
+        "burn / PyTorch",
+        ours.get(&Engine::Burn),
+        theirs.get("pytorch"),
+        "for reference",
+    );
+    ratio(
+        "ort / PyTorch",
+        ours.get(&Engine::Ort),
+        theirs.get("pytorch"),
+        "for reference",
+    );
     ratio(
         "ort / onnxruntime (Python)",
         ours.get(&Engine::Ort),
