@@ -64,6 +64,9 @@ impl FromStr for Engine {
     }
 }
 
+/// An ONNX graph's outputs as `(shape, values)` pairs, in output order.
+pub(crate) type RawOutputs = Vec<(Vec<usize>, Vec<f32>)>;
+
 /// One `[1, channels, H, W]` head map of one image, on the host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostMap {
@@ -104,10 +107,7 @@ impl HostHeads {
 
     /// From the flat output list of the ONNX graph: the class maps of every level, then the box
     /// maps. Each output is `(shape, values)` with a `[1, C, H, W]` shape.
-    pub(crate) fn from_outputs(
-        outputs: Vec<(Vec<usize>, Vec<f32>)>,
-        levels: usize,
-    ) -> Result<Self, DetectError> {
+    pub(crate) fn from_outputs(outputs: RawOutputs, levels: usize) -> Result<Self, DetectError> {
         if outputs.len() != 2 * levels {
             return Err(DetectError::Engine(format!(
                 "the ONNX graph has {} outputs, a {levels}-level detector needs {}",

@@ -63,11 +63,7 @@ impl OrtRuntime {
         })
     }
 
-    pub(crate) fn run(
-        &self,
-        input: &[f32],
-        s: usize,
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, DetectError> {
+    pub(crate) fn run(&self, input: &[f32], s: usize) -> Result<super::RawOutputs, DetectError> {
         let fail = |e: ort::Error| DetectError::Engine(format!("ONNX Runtime: {e}"));
         let x = Tensor::from_array(([1usize, 3, s, s], input.to_vec())).map_err(fail)?;
         let mut session = self

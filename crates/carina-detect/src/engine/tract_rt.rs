@@ -48,11 +48,7 @@ impl TractRuntime {
     }
 
     /// The flat outputs (`(shape, values)`) for one `[3, s, s]` image.
-    pub(crate) fn run(
-        &self,
-        input: &[f32],
-        s: usize,
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, DetectError> {
+    pub(crate) fn run(&self, input: &[f32], s: usize) -> Result<super::RawOutputs, DetectError> {
         let x = Tensor::from_shape(&[1, 3, s, s], input).map_err(err("building the input"))?;
         let outputs = self
             .plan
