@@ -67,8 +67,8 @@ describe('model suggestions in the editor', () => {
 
   it('uploads a radiograph and shows the model proposals (timed)', async () => {
     const { page } = ctx;
-    // The shipped demo model is weak (trained briefly on synthetic data; its
-    // scores stay below the default threshold of 0.3), so this reader lowers
+    // The shipped demo model is weak (trained on synthetic data; on this real
+    // radiograph most of its scores are below the default threshold of 0.3), so this reader lowers
     // their proposal threshold first, through the same preference the slider saves.
     const me = await (await ctx.context.request.get(`${server.url}/api/v1/me`)).json();
     const pref = await ctx.context.request.put(`${server.url}/api/v1/me/preferences`, {

@@ -175,8 +175,8 @@ export function renderModels(app) {
   load();
   if (isAdmin) {
     // A fine-tuning already under way (or the last one) is shown and followed.
-    get('/jobs?limit=100').then((r) => {
-      const job = (r.jobs || []).find((j) => j.kind === 'train');
+    get('/jobs?kind=train&limit=1').then((r) => {
+      const job = (r.jobs || [])[0];
       if (job) follow(job.id);
     }).catch(() => {});
   }

@@ -174,6 +174,7 @@ pub struct NewJob {
 pub struct JobQuery {
     pub image_id: Option<i64>,
     pub status: Option<JobStatus>,
+    pub kind: Option<JobKind>,
     pub limit: u32,
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// A stored box as a dataset annotation. A source kind other than
 /// radiologist or model (e.g. a consensus of readers) is kept as a fused box
 /// whose reader is its user, or the kind itself.
-pub fn annotation(b: &ExportedBox) -> anyhow::Result<Annotation> {
+fn annotation(b: &ExportedBox) -> anyhow::Result<Annotation> {
     let status = BoxStatus::parse(&b.status)
         .with_context(|| format!("box {} has an unknown status {:?}", b.id, b.status))?;
     let (provenance, fused_from) = match b.source_kind.as_str() {

@@ -14,7 +14,7 @@
 mod dataset;
 pub mod eval;
 
-pub use dataset::{annotation, workbench_dataset};
+pub use dataset::workbench_dataset;
 pub use eval::{HeldOutMetrics, class_categories, detect_split, evaluate_model};
 
 use crate::routes::models::{ModelFolder, register_folder};
@@ -202,16 +202,18 @@ pub async fn fine_tune(
     }
     let ready = check_ready(state, req).await?;
     let (base, labels, rows, boxes) = (ready.base, ready.labels, ready.rows, ready.boxes);
-    std::fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
+    tokio::fs::create_dir_all(work)
+        .await
+        .with_context(|| format!("creating {}", work.display()))?;
     let source = work.join("source");
     let result = run(
         state, req, work, &source, &base, &labels, &rows, boxes, user, progress,
     )
     .await;
     // The copies of the images go, whatever happened.
-    let _ = std::fs::remove_dir_all(&source);
-    let _ = std::fs::remove_dir_all(work.join("data").join("images"));
-    let _ = std::fs::remove_dir_all(work.join("run").join("state"));
+    let _ = tokio::fs::remove_dir_all(&source).await;
+    let _ = tokio::fs::remove_dir_all(work.join("data").join("images")).await;
+    let _ = tokio::fs::remove_dir_all(work.join("run").join("state")).await;
     result
 }
 
@@ -229,7 +231,9 @@ async fn run(
     progress: bool,
 ) -> anyhow::Result<FineTuneOutcome> {
     // 1. The stored (de-identified) files, as the viewer serves them.
-    std::fs::create_dir_all(source).with_context(|| format!("creating {}", source.display()))?;
+    tokio::fs::create_dir_all(source)
+        .await
+        .with_context(|| format!("creating {}", source.display()))?;
     for r in rows {
         let bytes = state
             .store
@@ -238,7 +242,9 @@ async fn run(
             .await
             .with_context(|| format!("image {}: cannot read its file", r.id))?;
         let p = source.join(format!("{}.dcm", r.id));
-        std::fs::write(&p, &bytes).with_context(|| format!("writing {}", p.display()))?;
+        tokio::fs::write(&p, &bytes)
+            .await
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     let ds = workbench_dataset(labels.clone(), rows, |r| {
         Some(source.join(format!("{}.dcm", r.id)))
@@ -246,18 +252,19 @@ async fn run(
 
     // 2. The base model's folder.
     let base_dir = work.join("base");
-    std::fs::create_dir_all(&base_dir)?;
+    tokio::fs::create_dir_all(&base_dir).await?;
     let weights = state
         .store
         .objects
         .get(&base.weights_key)
         .await
         .with_context(|| format!("model {}: cannot read its weights", base.id))?;
-    std::fs::write(base_dir.join("model.safetensors"), &weights)?;
-    std::fs::write(
+    tokio::fs::write(base_dir.join("model.safetensors"), &weights).await?;
+    tokio::fs::write(
         base_dir.join("model.json"),
         serde_json::to_vec_pretty(&base.model_json)?,
-    )?;
+    )
+    .await?;
 
     let data = work.join("data");
     let run_dir = work.join("run");

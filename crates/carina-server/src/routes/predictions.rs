@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use carina_store::{Job, JobQuery, JobStatus, Role};
+use carina_store::{Job, JobKind, JobQuery, JobStatus, Role};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
@@ -98,6 +98,7 @@ async fn list(
 struct JobParams {
     image_id: Option<i64>,
     status: Option<String>,
+    kind: Option<String>,
     limit: Option<u32>,
 }
 
@@ -112,9 +113,17 @@ async fn jobs(
             AppError::bad_request("status must be queued, running, done or failed")
         })?),
     };
+    let kind = match p.kind.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            JobKind::parse(s)
+                .ok_or_else(|| AppError::bad_request("kind must be predict or train"))?,
+        ),
+    };
     let q = JobQuery {
         image_id: p.image_id,
         status,
+        kind,
         limit: p.limit.unwrap_or(100),
     };
     Ok(Json(json!({"jobs": state.store.db.list_jobs(&q).await?})))

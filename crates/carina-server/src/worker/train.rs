@@ -18,10 +18,11 @@ pub async fn open_train_job(state: &AppState) -> Result<Option<Job>, StoreError>
             .list_jobs(&JobQuery {
                 image_id: None,
                 status: Some(status),
-                limit: 1000,
+                kind: Some(JobKind::Train),
+                limit: 1,
             })
             .await?;
-        if let Some(j) = jobs.into_iter().find(|j| j.kind == JobKind::Train) {
+        if let Some(j) = jobs.into_iter().next() {
             return Ok(Some(j));
         }
     }
@@ -62,8 +63,9 @@ pub async fn train_job(state: &AppState, worker: &str, job: &Job) -> Result<(), 
         .join("training")
         .join(format!("job-{}", job.id));
     // A previous attempt of this job (its worker died) left its folder.
-    if work.exists() {
-        std::fs::remove_dir_all(&work)
+    if tokio::fs::try_exists(&work).await.unwrap_or(false) {
+        tokio::fs::remove_dir_all(&work)
+            .await
             .map_err(|e| JobError::retry(format!("cannot clear {}: {e}", work.display())))?;
     }
     let outcome = fine_tune(state, &req, &work, &job.created_by, false)

@@ -118,6 +118,13 @@ async fn fine_tune_from_corrections(app: TestApp) {
 
     let job = wait_job(&app, &admin, job_id).await;
     assert_eq!(job["status"], "done", "{job}");
+    // The job list filters by kind.
+    let (_, listed) = app.get_json("/api/v1/jobs?kind=train", &admin).await;
+    let listed = listed["jobs"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"].as_i64(), Some(job_id));
+    let (status, _) = app.get_json("/api/v1/jobs?kind=nope", &admin).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let result = &job["result"];
     assert_eq!(result["base_model_id"], base["id"]);
     let (train_n, held_n) = (

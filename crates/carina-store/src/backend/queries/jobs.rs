@@ -37,10 +37,11 @@ pub async fn job(pool: &Pool<Db>, id: i64) -> Result<Option<Job>> {
 pub async fn list_jobs(pool: &Pool<Db>, q: &JobQuery) -> Result<Vec<Job>> {
     let rows: Vec<JobRow> = sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR image_id = $1) \
-         AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3"
+         AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR kind = $3) ORDER BY id DESC LIMIT $4"
     ))
     .bind(q.image_id)
     .bind(q.status.map(|s| s.as_str()))
+    .bind(q.kind.map(JobKind::as_str))
     .bind(i64::from(q.limit.clamp(1, 1000)))
     .fetch_all(pool)
     .await?;
