@@ -119,10 +119,19 @@ fn check_detections(arch: &str, engine: &str, ours: &[RawDetection]) {
             !used[j]
                 && d.class_id == *class
                 && (d.score - score).abs() <= 1e-5
-                && d.bbox.iter().zip(bbox).all(|(a, b)| (a - b).abs() <= 0.01)
+                && d.bbox
+                    .iter()
+                    .zip(bbox)
+                    .all(|(a, b)| (a - b).abs() <= box_tolerance(bbox))
         });
-        let j = found
-            .unwrap_or_else(|| panic!("{arch} {engine}: no match for {class} {bbox:?} {score}"));
+        let j = found.unwrap_or_else(|| {
+            let near: Vec<_> = ours
+                .iter()
+                .filter(|d| d.class_id == *class && (d.score - score).abs() <= 1e-3)
+                .map(|d| (d.bbox, d.score))
+                .collect();
+            panic!("{arch} {engine}: no match for {class} {bbox:?} {score}; nearest {near:?}")
+        });
         used[j] = true;
         let d = &ours[j];
         worst_score = worst_score.max((d.score - score).abs());
@@ -188,6 +197,15 @@ fn check_engine(arch: &str, engine: Engine) -> Result<(), String> {
     let ours = detector.detections_from_host(&heads, 100);
     check_detections(arch, engine.name(), &ours);
     Ok(())
+}
+
+/// How far a detection's coordinate may be from effdet's: 0.01 px (the fixture README), or, for
+/// a large box, what the README's 1e-4 on the box codes allows: a box of side `s` moves its
+/// edges by `s / 2` times the code difference (`exp(dh) * h_a / 2`). Seen on an AVX-512 CPU:
+/// a 651 px tall box 0.0114 px off with its codes 5e-5 off.
+fn box_tolerance(bbox: &[f32; 4]) -> f32 {
+    let side = (bbox[2] - bbox[0]).abs().max((bbox[3] - bbox[1]).abs());
+    0.01f32.max(1e-4 * side / 2.0)
 }
 
 #[test]
