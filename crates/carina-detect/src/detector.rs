@@ -208,6 +208,25 @@ impl Detector {
         self.engine_note.as_deref()
     }
 
+    /// Where the network's time goes, per kind of operation, over `runs` forward passes of an
+    /// already normalised `[3, S, S]` input; `None` for an engine that cannot say (only tract
+    /// can).
+    pub fn profile_ops(
+        &self,
+        input: &[f32],
+        runs: usize,
+    ) -> Result<Option<Vec<crate::engine::OpTime>>, DetectError> {
+        let s = self.model.config.image_size;
+        if input.len() != 3 * s * s {
+            return Err(DetectError::Input(format!(
+                "expected {} values for a 3x{s}x{s} input, got {}",
+                3 * s * s,
+                input.len()
+            )));
+        }
+        self.runtime.profile(&self.model, input, runs)
+    }
+
     /// The model's ONNX graph (see [`crate::engine::export_onnx`]).
     pub fn export_onnx(&self) -> Result<Vec<u8>, DetectError> {
         crate::engine::export_onnx(&self.model)

@@ -42,7 +42,7 @@ pub mod weights;
 
 pub use config::{Activation, BackboneConfig, BackboneKind, EfficientDetConfig, FpnFusion};
 pub use detector::{Detection, Detector, LoadOptions, ModelCard, PredictOptions};
-pub use engine::{Engine, HostHeads, HostMap};
+pub use engine::{Engine, HostHeads, HostMap, OpTime};
 pub use error::DetectError;
 pub use layers::SeparableConv;
 pub use model::{EfficientDet, Features, HeadOutputs};

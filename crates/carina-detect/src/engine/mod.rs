@@ -64,6 +64,18 @@ impl FromStr for Engine {
     }
 }
 
+/// The time one kind of operation takes in an engine's plan (see
+/// [`crate::Detector::profile_ops`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpTime {
+    /// The operation, as the engine names it (e.g. tract's `Conv`, `Add`, `Sigmoid`).
+    pub op: String,
+    /// Milliseconds per forward pass spent in it.
+    pub ms_per_run: f64,
+    /// How many nodes of the plan are of this kind.
+    pub nodes: usize,
+}
+
 /// An ONNX graph's outputs as `(shape, values)` pairs, in output order.
 pub(crate) type RawOutputs = Vec<(Vec<usize>, Vec<f32>)>;
 
@@ -151,6 +163,19 @@ impl Runtime {
             Engine::Burn => Ok((Runtime::Burn, None)),
             Engine::Tract => Ok((Runtime::Tract(tract_rt::TractRuntime::new(model)?), None)),
             Engine::Ort => ort_or_tract(model),
+        }
+    }
+
+    /// Time per kind of operation, for engines that can say (tract).
+    pub(crate) fn profile(
+        &self,
+        model: &EfficientDet,
+        input: &[f32],
+        runs: usize,
+    ) -> Result<Option<Vec<OpTime>>, DetectError> {
+        match self {
+            Runtime::Tract(rt) => rt.profile(input, model.config.image_size, runs).map(Some),
+            _ => Ok(None),
         }
     }
 

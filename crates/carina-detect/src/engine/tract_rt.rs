@@ -1,9 +1,12 @@
 //! tract (pure Rust) on the ONNX export, with tract's matrix products spread over every core.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
 
+use super::OpTime;
 use crate::DetectError;
 use crate::model::EfficientDet;
 
@@ -63,5 +66,40 @@ impl TractRuntime {
                 Ok((view.shape().to_vec(), view.iter().copied().collect()))
             })
             .collect()
+    }
+
+    /// Where the time goes: each kind of operation of the optimised plan with its time per run
+    /// (over `runs` runs of one `[3, s, s]` image) and how many nodes it has, slowest first.
+    pub(crate) fn profile(
+        &self,
+        input: &[f32],
+        s: usize,
+        runs: usize,
+    ) -> Result<Vec<OpTime>, DetectError> {
+        let mut totals: HashMap<String, (Duration, HashSet<usize>)> = HashMap::new();
+        for _ in 0..runs.max(1) {
+            let x = Tensor::from_shape(&[1, 3, s, s], input).map_err(err("building the input"))?;
+            let mut state = self.plan.spawn().map_err(err("planning a run"))?;
+            state
+                .run_plan_with_eval(tvec!(x.into_tvalue()), |ctx, op_state, node, inputs| {
+                    let started = Instant::now();
+                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    let entry = totals.entry(node.op().name().to_string()).or_default();
+                    entry.0 += started.elapsed();
+                    entry.1.insert(node.id);
+                    out
+                })
+                .map_err(err("running the graph"))?;
+        }
+        let mut ops: Vec<OpTime> = totals
+            .into_iter()
+            .map(|(op, (time, nodes))| OpTime {
+                op,
+                ms_per_run: time.as_secs_f64() * 1e3 / runs.max(1) as f64,
+                nodes: nodes.len(),
+            })
+            .collect();
+        ops.sort_by(|a, b| b.ms_per_run.total_cmp(&a.ms_per_run));
+        Ok(ops)
     }
 }

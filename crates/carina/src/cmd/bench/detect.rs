@@ -31,6 +31,9 @@ pub struct Args {
     /// Python interpreter with torch + effdet and/or onnxruntime.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Also print where tract's time goes, per kind of operation.
+    #[arg(long)]
+    profile: bool,
     /// Internal: time one engine in this process and print JSON (used by the benchmark itself).
     #[arg(long, hide = true)]
     worker: Option<String>,
@@ -224,6 +227,35 @@ fn prepare_files(args: &Args, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, S
     Ok((weights, onnx, what))
 }
 
+/// tract's time per kind of operation (the plan's nodes timed one by one, so the total is a
+/// little above the plain forward's).
+fn profile_tract(weights: &Path, args: &Args) -> anyhow::Result<()> {
+    let opts = LoadOptions {
+        engine: Engine::Tract,
+        ..LoadOptions::default()
+    };
+    let detector = Detector::load_with(weights, &opts)?;
+    let x = input(detector.config().image_size);
+    for _ in 0..args.warmup {
+        detector.heads_normalised(&x)?;
+    }
+    let Some(ops) = detector.profile_ops(&x, args.runs)? else {
+        bail!("tract gave no profile");
+    };
+    let total: f64 = ops.iter().map(|o| o.ms_per_run).sum();
+    println!("tract per operation ({} runs), {total:.1} ms in all:", args.runs);
+    for o in &ops {
+        println!(
+            "  {:<28} {:7.2} ms  {:5.1}%  {:4} nodes",
+            o.op,
+            o.ms_per_run,
+            100.0 * o.ms_per_run / total.max(1e-9),
+            o.nodes
+        );
+    }
+    Ok(())
+}
+
 fn stats(times: &[f64]) -> String {
     let min = times.iter().copied().fold(f64::INFINITY, f64::min);
     let max = times.iter().copied().fold(0.0, f64::max);
@@ -267,6 +299,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ours.insert(engine, median(m.times_ms));
             }
         }
+    }
+
+    if args.profile {
+        profile_tract(&weights, &args)?;
     }
 
     let mut theirs: HashMap<&str, f64> = HashMap::new();
