@@ -243,7 +243,10 @@ fn profile_tract(weights: &Path, args: &Args) -> anyhow::Result<()> {
         bail!("tract gave no profile");
     };
     let total: f64 = ops.iter().map(|o| o.ms_per_run).sum();
-    println!("tract per operation ({} runs), {total:.1} ms in all:", args.runs);
+    println!(
+        "tract per operation ({} runs), {total:.1} ms in all:",
+        args.runs
+    );
     for o in &ops {
         println!(
             "  {:<28} {:7.2} ms  {:5.1}%  {:4} nodes",
