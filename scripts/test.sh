@@ -13,6 +13,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # CharLS (JPEG-LS, the `jpegls` feature of carina-imaging) builds with cmake and g++.
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The report tests read the generated PDFs back with poppler's pdftotext.
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -9,24 +9,23 @@ use crate::state::AppState;
 use carina_store::{Job, JobKind, JobQuery, JobStatus, NewJob, StoreError};
 use serde_json::json;
 
-/// The queued or running train job, if any.
+/// The queued or running train job, if any. One query, so that a job moving
+/// from queued to running meanwhile is still seen; only the newest train jobs
+/// can be open, since a new one is refused while another is.
 pub async fn open_train_job(state: &AppState) -> Result<Option<Job>, StoreError> {
-    for status in [JobStatus::Running, JobStatus::Queued] {
-        let jobs = state
-            .store
-            .db
-            .list_jobs(&JobQuery {
-                image_id: None,
-                status: Some(status),
-                kind: Some(JobKind::Train),
-                limit: 1,
-            })
-            .await?;
-        if let Some(j) = jobs.into_iter().next() {
-            return Ok(Some(j));
-        }
-    }
-    Ok(None)
+    let jobs = state
+        .store
+        .db
+        .list_jobs(&JobQuery {
+            image_id: None,
+            status: None,
+            kind: Some(JobKind::Train),
+            limit: 20,
+        })
+        .await?;
+    Ok(jobs
+        .into_iter()
+        .find(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running)))
 }
 
 /// Queues a train job (the request already validated); the training loop
