@@ -81,7 +81,28 @@ pub fn spawn_loops(
         Some(JobKind::Train),
         stop.clone(),
     )));
+    if predict_loops > 0 {
+        tokio::spawn(warm_deployed(state.clone()));
+    }
     loops
+}
+
+/// Loads the deployed model now (on tract that means exporting and planning
+/// its graph, about a second), so that the first upload's proposals do not
+/// wait for it. A failure is only logged: the first job tries again.
+async fn warm_deployed(state: AppState) {
+    match state.store.db.deployed_model().await {
+        Ok(Some(model)) => {
+            if let Err(e) = state.detectors.get(&state.store, &model).await {
+                tracing::warn!(
+                    model = model.id,
+                    "cannot load the deployed model yet: {e:#}"
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!("cannot look up the deployed model: {e}"),
+    }
 }
 
 /// Claims and runs jobs of `kind` (any kind: `None`) until `stop` turns true.
