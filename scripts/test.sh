@@ -85,6 +85,24 @@ cargo test --workspace --locked "$@"
 echo "== cargo test -p carina-imaging --features jpegls"
 cargo test -p carina-imaging --features jpegls --locked "$@"
 
+# ONNX Runtime (the `ort` feature of carina-detect, loaded at run time from
+# ORT_DYLIB_PATH): its parity tests, with the library the onnxruntime wheel
+# carries. A configured library that fails to load fails the tests.
+ortvenv="$root/target/ort-venv"
+if ! ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+  echo "== installing onnxruntime (pip, into $ortvenv)"
+  rm -rf "$ortvenv"
+  python3 -m venv "$ortvenv"
+  "$ortvenv/bin/pip" install -q --disable-pip-version-check 'onnxruntime==1.32.*' \
+    || { echo "error: pip could not install onnxruntime for the ort parity tests" >&2; exit 1; }
+fi
+ORT_DYLIB_PATH=$(ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
+export ORT_DYLIB_PATH
+# --workspace keeps the workspace's feature set, so only carina-detect is rebuilt.
+echo "== cargo test --features carina-detect/ort --test parity (ORT_DYLIB_PATH=$ORT_DYLIB_PATH)"
+cargo test --workspace --features carina-detect/ort --locked --test parity "$@"
+unset ORT_DYLIB_PATH
+
 if [ -f tests-e2e/package.json ]; then
   echo "== browser tests"
   (cd tests-e2e && npm test)
