@@ -216,14 +216,7 @@ impl Detector {
         input: &[f32],
         runs: usize,
     ) -> Result<Option<Vec<crate::engine::OpTime>>, DetectError> {
-        let s = self.model.config.image_size;
-        if input.len() != 3 * s * s {
-            return Err(DetectError::Input(format!(
-                "expected {} values for a 3x{s}x{s} input, got {}",
-                3 * s * s,
-                input.len()
-            )));
-        }
+        self.check_input(input)?;
         self.runtime.profile(&self.model, input, runs)
     }
 
@@ -281,8 +274,8 @@ impl Detector {
         Ok(self.detections_from_host(&heads, max_det))
     }
 
-    /// The raw head outputs of the engine for an already normalised `[3, S, S]` input.
-    pub fn heads_normalised(&self, input: &[f32]) -> Result<HostHeads, DetectError> {
+    /// An error unless `input` holds one `[3, S, S]` image for this model.
+    fn check_input(&self, input: &[f32]) -> Result<(), DetectError> {
         let s = self.model.config.image_size;
         if input.len() != 3 * s * s {
             return Err(DetectError::Input(format!(
@@ -291,6 +284,12 @@ impl Detector {
                 input.len()
             )));
         }
+        Ok(())
+    }
+
+    /// The raw head outputs of the engine for an already normalised `[3, S, S]` input.
+    pub fn heads_normalised(&self, input: &[f32]) -> Result<HostHeads, DetectError> {
+        self.check_input(input)?;
         self.runtime.heads(&self.model, &self.device, input)
     }
 

@@ -71,6 +71,7 @@ fn bench_detect_times_every_engine_of_the_build() {
         "0",
         "--python",
         "/nonexistent/python3",
+        "--profile",
     ]);
     assert!(
         out.status.success(),
@@ -79,6 +80,21 @@ fn bench_detect_times_every_engine_of_the_build() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("512x512, batch 1"), "{text}");
+    // --profile: tract's operations, the convolutions among them, with their share.
+    assert!(text.contains("tract per operation (1 runs)"), "{text}");
+    let ops: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("tract per operation"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(ops.len() >= 5, "{text}");
+    assert!(ops.iter().any(|l| l.contains("Conv")), "{text}");
+    assert!(
+        ops.iter()
+            .all(|l| l.contains("ms") && l.contains('%') && l.contains("nodes")),
+        "{text}"
+    );
     assert!(text.contains("seeded random weights"), "{text}");
     for engine in ["burn", "tract"] {
         let line = text
@@ -101,7 +117,7 @@ fn bench_detect_times_every_engine_of_the_build() {
         "{text}"
     );
     assert!(text.contains("onnxruntime (Python)   skipped"), "{text}");
-    assert!(!text.contains("ratio"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("ratio")), "{text}");
 
     let out = carina(&["bench", "detect", "--runs", "0"]);
     assert!(!out.status.success());
