@@ -76,8 +76,9 @@ impl TractRuntime {
         s: usize,
         runs: usize,
     ) -> Result<Vec<OpTime>, DetectError> {
+        let runs = runs.max(1);
         let mut totals: HashMap<String, (Duration, HashSet<usize>)> = HashMap::new();
-        for _ in 0..runs.max(1) {
+        for _ in 0..runs {
             let x = Tensor::from_shape(&[1, 3, s, s], input).map_err(err("building the input"))?;
             let mut state = self.plan.spawn().map_err(err("planning a run"))?;
             state
@@ -95,7 +96,7 @@ impl TractRuntime {
             .into_iter()
             .map(|(op, (time, nodes))| OpTime {
                 op,
-                ms_per_run: time.as_secs_f64() * 1e3 / runs.max(1) as f64,
+                ms_per_run: time.as_secs_f64() * 1e3 / runs as f64,
                 nodes: nodes.len(),
             })
             .collect();
