@@ -37,7 +37,7 @@ pub(crate) fn onnx_ops<R>(f: impl FnOnce() -> R) -> R {
 /// Applies `act` element-wise.
 pub(crate) fn act<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
     match act {
-        Activation::Swish => activation::silu(x),
+        Activation::Swish => crate::fused::silu(x),
         Activation::Relu => activation::relu(x),
         Activation::Relu6 if ONNX_OPS.with(Cell::get) => {
             activation::relu(x.clone()) - activation::relu(x - 6.0)

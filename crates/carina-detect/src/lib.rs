@@ -33,6 +33,7 @@ pub mod config;
 mod detector;
 pub mod engine;
 mod error;
+mod fused;
 pub mod head;
 mod layers;
 pub mod model;
