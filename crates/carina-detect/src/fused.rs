@@ -102,7 +102,7 @@ fn silu_autodiff(x: FloatTensor<Autodiff<Flex>>) -> FloatTensor<Autodiff<Flex>> 
 
 /// `e^x` for f32, branch-free so that the loops below vectorise: Cephes' `expf` (range
 /// reduction by ln 2 in two parts, a degree-5 polynomial, the power of two put into the
-/// exponent bits), about 1 ulp from `f32::exp` on its range. Inputs are clamped to
+/// exponent bits), within 2 ulp of `f32::exp` on its range (tested). Inputs are clamped to
 /// [−87, 88], where the result is still a normal float; NaN stays NaN.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
@@ -154,6 +154,17 @@ fn silu_grad_in_place(g: &mut [f32], x: &[f32]) {
     }
 }
 
+/// `f(out, x)` over matching chunks of the two slices, on the rayon pool when they are large.
+fn zip_chunks(out: &mut [f32], x: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    if out.len() < 2 * CHUNK {
+        f(out, x);
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(o, x)| f(o, x));
+    }
+}
+
 /// A contiguous f32 tensor starting at offset 0 (copied only when `t` is a strided view).
 fn contiguous(t: FlexTensor) -> FlexTensor {
     let plain = t.is_contiguous() && t.layout().start_offset() == 0;
@@ -174,15 +185,8 @@ fn silu_forward(x: FlexTensor) -> FlexTensor {
         }
         return x;
     }
-    let src = &x.storage::<f32>()[..n];
     let mut out = vec![0f32; n];
-    if n < 2 * CHUNK {
-        silu_into(&mut out, src);
-    } else {
-        out.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .for_each(|(o, s)| silu_into(o, s));
-    }
+    zip_chunks(&mut out, &x.storage::<f32>()[..n], silu_into);
     FlexTensor::from_data(TensorData::new(out, shape))
 }
 
@@ -196,15 +200,11 @@ fn silu_grad(x: &FlexTensor, grad: FlexTensor) -> FlexTensor {
         grad.layout().num_elements(),
         "SiLU gradient of another shape"
     );
-    let xs = &x.storage::<f32>()[..n];
-    let g = &mut grad.storage_mut::<f32>()[..n];
-    if n < 2 * CHUNK {
-        silu_grad_in_place(g, xs);
-    } else {
-        g.par_chunks_mut(CHUNK)
-            .zip(xs.par_chunks(CHUNK))
-            .for_each(|(g, x)| silu_grad_in_place(g, x));
-    }
+    zip_chunks(
+        &mut grad.storage_mut::<f32>()[..n],
+        &x.storage::<f32>()[..n],
+        silu_grad_in_place,
+    );
     grad
 }
 
