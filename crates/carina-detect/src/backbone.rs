@@ -8,7 +8,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::module::adaptive_avg_pool2d;
 
 use crate::config::{Activation, BackboneConfig, BackboneKind, EfficientDetConfig};
-use crate::layers::{ConvSpec, Init, act, batch_norm};
+use crate::layers::{ConvSpec, Init, act, batch_norm, bn_act};
 
 /// One stage of EfficientNet-B0's architecture before scaling.
 struct StageDef {
@@ -154,13 +154,13 @@ impl MbBlock {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let mut x = input.clone();
         if let (Some(conv), Some(bn)) = (&self.expand, &self.expand_bn) {
-            x = act(bn.forward(conv.forward(x)), self.act);
+            x = bn_act(bn, conv.forward(x), Some(self.act));
         }
-        x = act(self.dw_bn.forward(self.conv_dw.forward(x)), self.act);
+        x = bn_act(&self.dw_bn, self.conv_dw.forward(x), Some(self.act));
         if let Some(se) = &self.se {
             x = se.forward(x, self.act);
         }
-        x = self.project_bn.forward(self.project.forward(x));
+        x = bn_act(&self.project_bn, self.project.forward(x), None);
         if self.has_skip { x + input } else { x }
     }
 }
@@ -232,7 +232,7 @@ impl EfficientNet {
 
     /// Features at strides 8, 16 and 32.
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let mut x = act(self.bn1.forward(self.conv_stem.forward(x)), self.act);
+        let mut x = bn_act(&self.bn1, self.conv_stem.forward(x), Some(self.act));
         let mut features = Vec::with_capacity(FEATURE_STAGES.len());
         for (i, stage) in self.blocks.iter().enumerate() {
             for block in stage {

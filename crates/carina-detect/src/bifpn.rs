@@ -9,7 +9,7 @@ use burn::tensor::activation::{relu, softmax};
 
 use crate::config::{Activation, EfficientDetConfig, FpnFusion};
 use crate::layers::{
-    ConvSpec, Init, SeparableConv, act, batch_norm, max_pool_same, resize_nearest,
+    ConvSpec, Init, SeparableConv, act, batch_norm, bn_act, max_pool_same, resize_nearest,
 };
 
 /// Brings one feature map to the fusion node's channels (1×1 conv + batch norm, only when the
@@ -45,7 +45,7 @@ impl Resample {
             x = conv.forward(x);
         }
         if let Some(bn) = &self.bn {
-            x = bn.forward(x);
+            x = bn_act(bn, x, None);
         }
         let [_, _, h, w] = x.dims();
         if h > size[0] && w > size[1] {

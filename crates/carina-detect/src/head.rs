@@ -5,7 +5,7 @@ use burn::nn::BatchNorm;
 use burn::prelude::*;
 
 use crate::config::{Activation, EfficientDetConfig};
-use crate::layers::{Init, SeparableConv, act, batch_norm};
+use crate::layers::{Init, SeparableConv, batch_norm, bn_act};
 
 /// The prior probability effdet gives the class predictor's bias (`-log((1 - p) / p)`).
 const CLASS_PRIOR: f64 = 0.01;
@@ -64,7 +64,7 @@ impl HeadNet {
             .map(|(level, x)| {
                 let mut x = x.clone();
                 for (conv, bns) in self.conv_rep.iter().zip(&self.bn_rep) {
-                    x = act(bns[level].forward(conv.forward(x)), self.act);
+                    x = bn_act(&bns[level], conv.forward(x), Some(self.act));
                 }
                 self.predict.forward(x)
             })

@@ -46,6 +46,16 @@ pub(crate) fn act<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
     }
 }
 
+/// `act(bn(x))` (no activation for `None`): batch norm, and SiLU after it, are one operation
+/// on flex in training (see [`crate::fused::batch_norm`]).
+pub(crate) fn bn_act(bn: &BatchNorm, x: Tensor<4>, activation: Option<Activation>) -> Tensor<4> {
+    match activation {
+        None => crate::fused::batch_norm(bn, x, false),
+        Some(Activation::Swish) => crate::fused::batch_norm(bn, x, true),
+        Some(other) => act(crate::fused::batch_norm(bn, x, false), other),
+    }
+}
+
 /// How a convolution's weights start out before any checkpoint is loaded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Init {
@@ -184,7 +194,7 @@ impl SeparableConv {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self.conv_pw.forward(self.conv_dw.forward(x));
         match &self.bn {
-            Some(bn) => bn.forward(x),
+            Some(bn) => bn_act(bn, x, None),
             None => x,
         }
     }

@@ -1,4 +1,5 @@
-//! SiLU (`x · sigmoid(x)`) as one operation on burn's flex CPU backend.
+//! SiLU (`x · sigmoid(x)`) as one operation on burn's flex CPU backend; batch norm in training
+//! (with or without the SiLU after it) likewise, in [`batch_norm`].
 //!
 //! Composed from burn's operations, SiLU costs a sigmoid (scalar `expf`) and a product forward
 //! and four element-wise passes backward (both products' gradients, the sigmoid's, their sum),
@@ -22,6 +23,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Device, GradientCheckpointingStrategy, Tensor, TensorData, activation};
 use rayon::prelude::*;
+
+mod batch_norm;
+pub use batch_norm::batch_norm;
 
 /// Elements per parallel task, and the size below which one thread does it all.
 const CHUNK: usize = 1 << 15;
