@@ -264,15 +264,11 @@ pub fn finish<M: DetectionModel>(
     Ok(dir)
 }
 
-/// The commit of the working directory's repository, if there is one.
+/// The commit carina-train was built from (its build script asks git; `CARINA_BUILD_COMMIT`
+/// overrides it), if it was built from a git checkout.
 fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !s.is_empty()).then_some(s)
+    let c = env!("CARINA_BUILD_COMMIT");
+    (!c.is_empty()).then(|| c.to_string())
 }
 
 /// Current UTC time as RFC 3339 (days-to-civil conversion, Howard Hinnant's algorithm).
