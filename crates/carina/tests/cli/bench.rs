@@ -123,3 +123,18 @@ fn bench_detect_times_every_engine_of_the_build() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--runs must be at least 1"));
 }
+
+#[test]
+fn bench_train_refuses_a_device_this_build_lacks_before_any_work() {
+    let mut cases = vec![("tpu", "unknown device")];
+    if !cfg!(feature = "wgpu") {
+        cases.push(("wgpu", "--features wgpu"));
+    }
+    for (device, says) in cases {
+        let out = carina(&["bench", "train", "--device", device, "--repeats", "1"]);
+        assert!(!out.status.success(), "{device}: should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{device}: {err}");
+        assert!(out.stdout.is_empty(), "{device}: nothing timed");
+    }
+}

@@ -18,6 +18,23 @@ pub struct Args {
     /// Device for Carina's side: cpu, cuda[:N] or wgpu (GPU builds).
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// PyTorch device for the reference (default: the same kind as --device: `cpu`, or
+    /// `cuda[:N]` for a GPU), so that the ratio compares like with like.
+    #[arg(long)]
+    reference_device: Option<String>,
+}
+
+/// The torch device that matches Carina's `--device`: a GPU run is compared with PyTorch on
+/// the GPU (wgpu too: PyTorch has no wgpu, and CUDA is what it would use on the same card).
+fn torch_device(device: &str) -> String {
+    let d = device.trim().to_ascii_lowercase();
+    if d.starts_with("cuda") {
+        d
+    } else if d.starts_with("wgpu") {
+        "cuda".into()
+    } else {
+        "cpu".into()
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -32,6 +49,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.device, args.repeats
     );
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reference = args
+        .reference_device
+        .clone()
+        .unwrap_or_else(|| torch_device(&args.device));
     let probe = Command::new(&args.python)
         .args(["-c", "import torch, effdet"])
         .output();
@@ -48,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             EFFDET_SCRIPT,
             &threads.to_string(),
             &args.repeats.to_string(),
+            &reference,
         ])
         .output()
         .with_context(|| format!("cannot run {}", args.python))?;
@@ -63,9 +85,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_f64()
         .context("the PyTorch/effdet reference printed no median_s")?;
     println!(
-        "PyTorch/effdet (CPU, {threads} threads): {theirs:.3} s (median of {}); ratio carina/PyTorch = {:.2}",
+        "PyTorch/effdet ({reference}, {threads} CPU threads): {theirs:.3} s (median of {}); ratio carina/PyTorch = {:.2}",
         args.repeats,
         ours / theirs
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::torch_device;
+
+    #[test]
+    fn the_reference_runs_on_the_same_kind_of_device() {
+        assert_eq!(torch_device("cpu"), "cpu");
+        assert_eq!(torch_device(" CUDA:1 "), "cuda:1");
+        assert_eq!(torch_device("cuda"), "cuda");
+        assert_eq!(torch_device("wgpu"), "cuda");
+    }
 }
