@@ -114,6 +114,17 @@ fn learns_the_toy_boxes_and_saves_a_loadable_model() {
     assert_eq!(card["input_size"], 128);
     assert_eq!(card["class_names"].as_array().unwrap().len(), 2);
     assert!(card["validation"]["ap50"].as_f64().unwrap() > 0.5);
+    // The commit carina-train was built from (its build script asks git): in a checkout,
+    // the HEAD these tests were built at.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(head) = head {
+        assert_eq!(card["git_commit"], head.as_str());
+    }
     let logged: Vec<StepRecord> = read_rows(&out.join("log.csv")).unwrap();
     assert_eq!(logged.len(), 90);
 
