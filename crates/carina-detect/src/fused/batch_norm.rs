@@ -36,7 +36,11 @@ const MIN_TASK: usize = 1 << 14;
 /// in training mode, burn's `BatchNorm::forward` (then [`super::silu`]) everywhere else.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, silu: bool) -> Tensor<4> {
     let training = x.device().is_autodiff() && bn.training.is_enabled();
-    if !training || route(&x) != Route::AutodiffFlex || bn.gamma.val().dtype() != DType::F32 {
+    let fused = training
+        && route(&x) == Route::AutodiffFlex
+        && bn.gamma.val().dtype() == DType::F32
+        && x.shape().num_elements() > 0;
+    if !fused {
         let y = bn.forward(x);
         return if silu { super::silu(y) } else { y };
     }
