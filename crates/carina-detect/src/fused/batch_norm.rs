@@ -165,26 +165,39 @@ fn planes_per_task(plane: usize) -> usize {
     (MIN_TASK / plane.max(1)).max(1)
 }
 
-/// Sums of `v` and `v²` over `xs` in f64, eight lanes at a time (vectorisable).
+/// `(Σ(u − u₀), Σ(u − u₀)·(w − w₀))` over matching `us` and `ws`, in f64, eight lanes at a
+/// time (vectorisable). With `ws = us` and `w₀ = u₀` the second sum is `Σ(u − u₀)²`.
 #[inline(always)]
-fn shifted_sums(xs: &[f32], shift: f32) -> (f64, f64) {
+fn paired_sums(us: &[f32], u0: f32, ws: &[f32], w0: f32) -> (f64, f64) {
     let mut s = [0f64; 8];
-    let mut s2 = [0f64; 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
+    let mut sw = [0f64; 8];
+    let mut uc = us.chunks_exact(8);
+    let mut wc = ws.chunks_exact(8);
+    for (u8, w8) in (&mut uc).zip(&mut wc) {
         for i in 0..8 {
-            let d = f64::from(c[i] - shift);
+            let d = f64::from(u8[i] - u0);
             s[i] += d;
-            s2[i] += d * d;
+            sw[i] += d * f64::from(w8[i] - w0);
         }
     }
-    let (mut a, mut b) = (s.iter().sum::<f64>(), s2.iter().sum::<f64>());
-    for &v in chunks.remainder() {
-        let d = f64::from(v - shift);
+    let (mut a, mut b) = (s.iter().sum::<f64>(), sw.iter().sum::<f64>());
+    for (&u, &w) in uc.remainder().iter().zip(wc.remainder()) {
+        let d = f64::from(u - u0);
         a += d;
-        b += d * d;
+        b += d * f64::from(w - w0);
     }
     (a, b)
+}
+
+/// Per-channel totals of per-plane sums (planes in `[N, C]` order).
+fn channel_totals(partial: &[(f64, f64)], n: usize, c: usize) -> Vec<(f64, f64)> {
+    (0..c)
+        .map(|ch| {
+            (0..n)
+                .map(|b| partial[b * c + ch])
+                .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y))
+        })
+        .collect()
 }
 
 /// The batch statistics of `x` (contiguous `[N, C, H, W]`).
@@ -197,14 +210,14 @@ fn statistics(x: &FlexTensor, gamma: Vec<f32>, beta: Vec<f32>, epsilon: f64) -> 
         .par_chunks(plane)
         .with_min_len(planes_per_task(plane))
         .enumerate()
-        .map(|(i, xs)| shifted_sums(xs, shift[i % c]))
+        .map(|(i, xs)| {
+            let shift = shift[i % c];
+            paired_sums(xs, shift, xs, shift)
+        })
         .collect();
     let count = (n * plane) as f64;
     let (mut mean, mut var, mut inv_std) = (vec![0f32; c], vec![0f32; c], vec![0f32; c]);
-    for ch in 0..c {
-        let (s, s2) = (0..n)
-            .map(|b| partial[b * c + ch])
-            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    for (ch, (s, s2)) in channel_totals(&partial, n, c).into_iter().enumerate() {
         let m = s / count;
         let v = (s2 / count - m * m).max(0.0);
         mean[ch] = (f64::from(shift[ch]) + m) as f32;
@@ -264,23 +277,7 @@ fn grad_pre_activation(
             *g = *g * s + (*g * z) * s * (1.0 - s);
         }
     }
-    let mut s = [0f64; 8];
-    let mut sx = [0f64; 8];
-    let mut gc = g.chunks_exact(8);
-    let mut xc = xs.chunks_exact(8);
-    for (g8, x8) in (&mut gc).zip(&mut xc) {
-        for i in 0..8 {
-            let d = f64::from(g8[i]);
-            s[i] += d;
-            sx[i] += d * f64::from(x8[i] - shift);
-        }
-    }
-    let (mut a_sum, mut b_sum) = (s.iter().sum::<f64>(), sx.iter().sum::<f64>());
-    for (&g, &v) in gc.remainder().iter().zip(xc.remainder()) {
-        a_sum += f64::from(g);
-        b_sum += f64::from(g) * f64::from(v - shift);
-    }
-    (a_sum, b_sum)
+    paired_sums(g, 0.0, xs, shift)
 }
 
 /// Gradients with respect to the input, gamma and beta, given the output's gradient.
@@ -317,10 +314,7 @@ fn backward(
     let mut dbeta = vec![0f32; c];
     // dx = k1·dz + k2·x + k3 per channel.
     let mut coef = vec![(0f32, 0f32, 0f32); c];
-    for ch in 0..c {
-        let (sg, sgx) = (0..n)
-            .map(|b| partial[b * c + ch])
-            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    for (ch, (sg, sgx)) in channel_totals(&partial, n, c).into_iter().enumerate() {
         let s = f64::from(stats.inv_std[ch]);
         let gamma = f64::from(stats.gamma[ch]);
         let mu = f64::from(stats.mean[ch]);
