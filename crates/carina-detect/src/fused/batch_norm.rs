@@ -450,9 +450,10 @@ mod tests {
             .collect();
         assert_close(&y, &want, 1e-6, 1e-6, "frozen");
         assert_eq!(values(frozen.running_mean.value()), vec![0.0, 0.0]);
-        // On the plain device too.
+        // On the plain device too: burn's batch norm, then SiLU.
         let plain = bn.valid();
-        let y = values(batch_norm(&plain, x.inner(), true));
-        assert_eq!(y.len(), 18);
+        let y = values(batch_norm(&plain, x.clone().inner(), true));
+        let want = values(activation::silu(plain.forward(x.inner())));
+        assert_close(&y, &want, 1e-6, 1e-7, "plain device");
     }
 }
