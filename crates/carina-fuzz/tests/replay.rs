@@ -37,7 +37,9 @@ fn replay(target: &str, harness: fn(&[u8])) -> usize {
         // A panic names the file: the default hook prints the message, and
         // this line says which input it was.
         eprintln!("{target}: {}", f.display());
+        let start = std::time::Instant::now();
         harness(&bytes);
+        eprintln!("  {:.2} s", start.elapsed().as_secs_f64());
         carina_fuzz::budget::check(&f.display().to_string());
     }
     files.len()
