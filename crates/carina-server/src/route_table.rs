@@ -23,10 +23,7 @@ pub fn route_table() -> Vec<(Method, String)> {
 
 /// The text between `start` (after it) and the first `end` after that.
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Result<&'a str, String> {
-    let from = text
-        .find(start)
-        .ok_or_else(|| format!("no {start:?}"))?
-        + start.len();
+    let from = text.find(start).ok_or_else(|| format!("no {start:?}"))? + start.len();
     let len = text[from..]
         .find(end)
         .ok_or_else(|| format!("no {end:?} after {start:?}"))?;
@@ -61,7 +58,10 @@ fn parse(debug: &str) -> Result<Vec<(Method, String)>, String> {
         let path = path_of
             .get(&id)
             .ok_or_else(|| format!("route id {id} has no path"))?;
-        if !rest.trim_start_matches([':', ' ']).starts_with("MethodRouter(") {
+        if !rest
+            .trim_start_matches([':', ' '])
+            .starts_with("MethodRouter(")
+        {
             return Err(format!("{path} is a service, not a method router"));
         }
         let allow = rest

@@ -4,9 +4,9 @@
 //! model's proposals against the reviewer's consensus.
 
 use crate::auth::CurrentUser;
+use crate::blind::{self, Blindness};
 use crate::error::AppResult;
 use crate::extract::{Json, Path};
-use crate::blind::{self, Blindness};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;

@@ -3,10 +3,10 @@
 //! kept. Served as HTML, JSON, PDF and FHIR R4 DiagnosticReport.
 
 use crate::auth::CurrentUser;
+use crate::blind::Blindness;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::reporting::{domain_report, findings_of, modality_of, report_images, report_json};
-use crate::blind::Blindness;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -193,7 +193,10 @@ async fn list(
     };
     let reports = state.store.db.list_reports(&query).await?;
     let mut out = Vec::with_capacity(reports.len());
-    for r in reports.iter().filter(|r| !blindness.hides_any(&r.image_ids)) {
+    for r in reports
+        .iter()
+        .filter(|r| !blindness.hides_any(&r.image_ids))
+    {
         out.push(report_json(r, &domain_report(r, None)?));
     }
     Ok(Json(json!({"reports": out})))
@@ -246,7 +249,10 @@ fn ensure_owner(r: &StoredReport, user: &CurrentUser, what: &str) -> AppResult<(
         return Ok(());
     }
     if user.user.role == Role::Admin {
-        tracing::info!(report_id = r.id, "an admin takes over another author's draft");
+        tracing::info!(
+            report_id = r.id,
+            "an admin takes over another author's draft"
+        );
         return Ok(());
     }
     Err(AppError::forbidden(format!(

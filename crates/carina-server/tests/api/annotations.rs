@@ -1,8 +1,8 @@
 //! Saving and reloading boxes: ETag/If-Match, conflicts, validation,
 //! concurrent saves, model boxes' provenance, and the history.
 
-use crate::{both_backends, both_backends_with};
 use crate::helpers::*;
+use crate::{both_backends, both_backends_with};
 use carina_core::BBox;
 use carina_store::ModelBox;
 use reqwest::{Method, Response, StatusCode};
@@ -16,9 +16,10 @@ both_backends!(
     model_boxes_keep_provenance,
     history_records_every_change
 );
-both_backends_with!(a_save_carries_at_most_max_boxes, |c: &mut carina_server::Config| {
-    c.max_boxes = 3
-});
+both_backends_with!(
+    a_save_carries_at_most_max_boxes,
+    |c: &mut carina_server::Config| { c.max_boxes = 3 }
+);
 
 async fn put(
     app: &TestApp,

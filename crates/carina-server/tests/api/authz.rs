@@ -53,12 +53,7 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::Json(r#"{"username": "{user}", "password": "wrong password"}"#),
         [401, 401, 401, 401, 401],
     ),
-    (
-        "GET",
-        "/api/v1/me",
-        Body::None,
-        [401, 200, 200, 200, 200],
-    ),
+    ("GET", "/api/v1/me", Body::None, [401, 200, 200, 200, 200]),
     (
         "GET",
         "/api/v1/tokens",
@@ -185,12 +180,7 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::None,
         [401, 403, 202, 403, 202],
     ),
-    (
-        "GET",
-        "/api/v1/jobs",
-        Body::None,
-        [401, 200, 200, 200, 200],
-    ),
+    ("GET", "/api/v1/jobs", Body::None, [401, 200, 200, 200, 200]),
     (
         "GET",
         "/api/v1/jobs/{job}",

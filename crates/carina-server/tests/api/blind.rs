@@ -11,9 +11,10 @@ use crate::reports::{ok_json, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-both_backends_with!(blind_reader_sees_nothing_of_others_work, |c: &mut carina_server::Config| {
-    c.bundled_model = true
-});
+both_backends_with!(
+    blind_reader_sees_nothing_of_others_work,
+    |c: &mut carina_server::Config| { c.bundled_model = true }
+);
 
 /// A word only rad's report holds, to search for.
 const SECRET_WORD: &str = "zygomycosis";
@@ -110,10 +111,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        error_code(r, StatusCode::FORBIDDEN).await,
-        "blind_reading"
-    );
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "blind_reading");
     let (_, after) = app
         .get_json(&format!("/api/v1/images/{img}/annotations"), &rad)
         .await;
@@ -131,10 +129,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        error_code(r, StatusCode::FORBIDDEN).await,
-        "blind_reading"
-    );
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "blind_reading");
     for path in [
         format!("/api/v1/reports?q={SECRET_WORD}"),
         "/api/v1/reports".to_string(),
@@ -186,10 +181,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         json!({"image_ids": [img], "impression": "x"}),
     ] {
         let r = send(&app, &reader, Method::POST, "/api/v1/reports", Some(body)).await;
-        assert_eq!(
-            error_code(r, StatusCode::FORBIDDEN).await,
-            "blind_reading"
-        );
+        assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "blind_reading");
     }
 
     // 3. Predictions: running the model (whose reply held the annotations),
@@ -218,7 +210,10 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app.get_json(&format!("/api/v1/jobs/{job}"), &rad).await;
     assert_eq!(s, StatusCode::OK);
-    for path in ["/api/v1/jobs".to_string(), format!("/api/v1/jobs?image_id={img}")] {
+    for path in [
+        "/api/v1/jobs".to_string(),
+        format!("/api/v1/jobs?image_id={img}"),
+    ] {
         let (_, jobs) = app.get_json(&path, &reader).await;
         assert!(
             jobs["jobs"]
@@ -254,7 +249,9 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     }
     assert!(entry(other)["box_count"].as_i64().unwrap() >= 1);
     assert_eq!(entry(other)["blind"], Value::Null);
-    let (s, one) = app.get_json(&format!("/api/v1/images/{img}"), &reader).await;
+    let (s, one) = app
+        .get_json(&format!("/api/v1/images/{img}"), &reader)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(one["box_count"], Value::Null);
     let (_, for_rad) = app.get_json(&format!("/api/v1/images/{img}"), &rad).await;
@@ -273,10 +270,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         Some(json!({"status": "done"})),
     )
     .await;
-    assert_eq!(
-        error_code(r, StatusCode::FORBIDDEN).await,
-        "blind_reading"
-    );
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "blind_reading");
     let part = reqwest::multipart::Part::bytes(png(200, 160, 79)).file_name("x.png");
     let r = app
         .req(
@@ -288,10 +282,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        error_code(r, StatusCode::FORBIDDEN).await,
-        "blind_reading"
-    );
+    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "blind_reading");
     // The project's agreement leaves the image out (it has no submitted reading yet anyway).
     let (s, _) = app.get_json("/api/v1/agreement", &reader).await;
     assert_eq!(s, StatusCode::OK);

@@ -9,7 +9,10 @@ use crate::reports::{ok_json, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-both_backends!(drafts_belong_to_their_author, amendments_belong_to_the_signer);
+both_backends!(
+    drafts_belong_to_their_author,
+    amendments_belong_to_the_signer
+);
 
 /// An image with one box and `who`'s draft report on it.
 async fn draft(app: &TestApp, who: &Session, seed: u8, impression: &str) -> i64 {
@@ -188,9 +191,7 @@ async fn amendments_belong_to_the_signer(app: TestApp) {
         .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
-    let (_, list) = app
-        .get_json("/api/v1/reports?status=draft", &admin)
-        .await;
+    let (_, list) = app.get_json("/api/v1/reports?status=draft", &admin).await;
     assert_eq!(list["reports"], json!([]), "no amendment was drafted");
 
     // The signer amends; the amendment is theirs.
