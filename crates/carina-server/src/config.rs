@@ -76,6 +76,8 @@ pub struct Config {
     pub job_lease_secs: u64,
     /// Register and deploy the model embedded in the binary when the registry is empty.
     pub bundled_model: bool,
+    /// Most boxes one save carries (annotations or a blind reading).
+    pub max_boxes: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client for login
     /// throttling (addresses or CIDR ranges). Empty: the header is ignored
     /// and the connecting address is the client.
@@ -143,6 +145,7 @@ impl Default for Config {
             job_retry_base_ms: 2000,
             job_lease_secs: 120,
             bundled_model: true,
+            max_boxes: 500,
             trusted_proxies: Vec::new(),
             original_filenames: FilenamePolicy::Auto,
             render_cache_mb: 256,
@@ -237,6 +240,9 @@ impl Config {
             "CARINA_JOB_RETRY_BASE_MS" => self.job_retry_base_ms = number()?,
             "CARINA_JOB_LEASE_SECS" => self.job_lease_secs = number()?.max(1),
             "CARINA_BUNDLED_MODEL" => self.bundled_model = bool_value()?,
+            "CARINA_MAX_BOXES" => {
+                self.max_boxes = usize::try_from(number()?.max(1)).unwrap_or(usize::MAX)
+            }
             "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
             "CARINA_TRUSTED_PROXIES" => {
                 self.trusted_proxies = client_ip::parse_list(value).map_err(err)?

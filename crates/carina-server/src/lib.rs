@@ -21,6 +21,7 @@
 
 mod assets;
 pub mod auth;
+pub mod blind;
 mod bundled;
 pub mod config;
 pub mod error;
@@ -28,11 +29,13 @@ pub mod extract;
 pub mod learn;
 pub mod render_cache;
 mod reporting;
+mod route_table;
 mod routes;
 pub mod state;
 pub mod worker;
 
 pub use config::{Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
+pub use route_table::route_table;
 pub use state::AppState;
 
 use axum::Router;
@@ -52,7 +55,19 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
 /// The whole application: `/api/v1/...`, `/api/openapi.json`, and the editor.
 pub fn build_router(state: AppState) -> Router {
-    let max_upload = state.config.max_upload_bytes();
+    app_routes(state.config.max_upload_bytes())
+        .fallback(assets::fallback)
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings may hold search terms.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+/// Every route of the application, before the editor's fallback and the
+/// layers: what [`build_router`] serves and [`route_table`] lists.
+fn app_routes(max_upload: usize) -> Router<AppState> {
     let api = Router::new()
         .merge(routes::auth::routes())
         .merge(routes::tokens::routes())
@@ -70,13 +85,6 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi))
-        .fallback(assets::fallback)
-        .layer(middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The path only: query strings may hold search terms.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
-        .with_state(state)
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -63,6 +63,10 @@ pub struct StoredReport {
     pub supersedes: Option<i64>,
     /// The signed amendment that replaced this version.
     pub superseded_by: Option<i64>,
+    /// The admin who last edited or signed this draft in its author's place
+    /// (a take-over), and when.
+    pub taken_over_by: Option<String>,
+    pub taken_over_at: Option<Timestamp>,
 }
 
 /// A new draft report.

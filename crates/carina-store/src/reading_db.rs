@@ -59,6 +59,11 @@ impl Database {
     pub async fn assignments_of(&self, user: &str) -> Result<(Vec<Reading>, Vec<i64>)> {
         dispatch!(self, assignments_of(user))
     }
+    /// The images `reader` is a blind reader of and has not submitted yet:
+    /// the one fact blind reading is enforced from.
+    pub async fn blind_images(&self, reader: &str) -> Result<Vec<i64>> {
+        dispatch!(self, blind_images(reader))
+    }
     pub async fn reading(&self, image_id: i64, reader: &str) -> Result<Option<Reading>> {
         dispatch!(self, reading(image_id, reader))
     }

@@ -271,6 +271,8 @@ pub(crate) struct ReportRow {
     pub signed_at: Option<i64>,
     pub supersedes: Option<i64>,
     pub superseded_by: Option<i64>,
+    pub taken_over_by: Option<String>,
+    pub taken_over_at: Option<i64>,
 }
 
 impl ReportRow {
@@ -295,6 +297,8 @@ impl ReportRow {
             signed_at: self.signed_at.map(Timestamp),
             supersedes: self.supersedes,
             superseded_by: self.superseded_by,
+            taken_over_by: self.taken_over_by,
+            taken_over_at: self.taken_over_at.map(Timestamp),
         })
     }
 }

@@ -4,9 +4,9 @@
 //! model's proposals against the reviewer's consensus.
 
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::blind::{self, Blindness};
+use crate::error::AppResult;
 use crate::extract::{Json, Path};
-use crate::routes::readings::ensure_not_blind;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -75,13 +75,7 @@ async fn for_image(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Value>> {
-    state
-        .store
-        .db
-        .image(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("image"))?;
-    ensure_not_blind(&state, id, &user).await?;
+    blind::guard(&state, &user, id).await?;
     let classes = class_ids(&state).await?;
     let ids: Vec<u32> = classes.iter().map(|c| c.0).collect();
     let assignment = state.store.db.assignment(id).await?;
@@ -108,10 +102,19 @@ async fn for_image(
     })))
 }
 
-async fn for_project(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<Value>> {
+/// Images the caller reads blind are left out of the project's figures.
+async fn for_project(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
     let classes = class_ids(&state).await?;
     let ids: Vec<u32> = classes.iter().map(|c| c.0).collect();
-    let readings = state.store.db.submitted_readings().await?;
+    let blindness = Blindness::of(&state, &user).await?;
+    let readings: Vec<Reading> = state
+        .store
+        .db
+        .submitted_readings()
+        .await?
+        .into_iter()
+        .filter(|r| !blindness.hides(r.image_id))
+        .collect();
     let reads: Vec<ImageRead> = readings.iter().map(read_of).collect();
     let mut readers: Vec<&str> = reads.iter().map(|r| r.reader.as_str()).collect();
     readers.sort_unstable();

@@ -3,6 +3,7 @@
 //! transaction), and the append-only history.
 
 use crate::auth::CurrentUser;
+use crate::blind;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
@@ -30,10 +31,10 @@ fn with_etag(state: AnnotationState) -> Response {
 
 async fn read(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    crate::routes::readings::ensure_not_blind(&state, id, &_user).await?;
+    blind::guard(&state, &user, id).await?;
     let annotations = state.store.db.annotations(id).await.map_err(not_found)?;
     Ok(with_etag(annotations))
 }
@@ -67,6 +68,18 @@ fn manual() -> BoxStatus {
     BoxStatus::Manual
 }
 
+/// Refuses a save of more than `CARINA_MAX_BOXES` boxes (annotations and
+/// blind readings alike).
+pub fn check_box_count(state: &AppState, n: usize) -> AppResult<()> {
+    let max = state.config.max_boxes;
+    if n > max {
+        return Err(AppError::unprocessable(format!(
+            "a save carries at most {max} boxes (CARINA_MAX_BOXES); this one has {n}"
+        )));
+    }
+    Ok(())
+}
+
 fn expected_version(headers: &HeaderMap) -> AppResult<i64> {
     crate::extract::if_match_version(
         headers,
@@ -84,13 +97,9 @@ async fn save(
     Json(body): Json<SaveBody>,
 ) -> AppResult<Response> {
     user.require(Role::Radiologist)?;
+    let image = blind::guard(&state, &user, id).await?;
     let expected = expected_version(&headers)?;
-    let image = state
-        .store
-        .db
-        .image(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("image"))?;
+    check_box_count(&state, body.boxes.len())?;
     let labels = state.store.db.labels().await?;
     let current = state.store.db.annotations(id).await.map_err(not_found)?;
     let mut boxes = Vec::with_capacity(body.boxes.len());
@@ -141,13 +150,10 @@ async fn save(
 
 async fn history(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    crate::routes::readings::ensure_not_blind(&state, id, &_user).await?;
+    blind::guard(&state, &user, id).await?;
     let entries = state.store.db.history(id).await?;
-    if entries.is_empty() && state.store.db.image(id).await?.is_none() {
-        return Err(AppError::not_found("image"));
-    }
     Ok(Json(json!({"entries": entries})))
 }

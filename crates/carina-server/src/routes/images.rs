@@ -2,6 +2,7 @@
 //! status, delete. Uploads and file replacement live in `ingest`.
 
 use crate::auth::CurrentUser;
+use crate::blind::{self, Blindness, image_json};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::render_cache;
@@ -54,30 +55,6 @@ struct ListParams {
     per_page: Option<u32>,
 }
 
-/// The images `user` is a blind reader of and has not submitted yet: their
-/// box counts would tell how many boxes others drew, so they are hidden.
-async fn blind_images(
-    state: &AppState,
-    user: &CurrentUser,
-) -> AppResult<std::collections::HashSet<i64>> {
-    let (readings, _) = state.store.db.assignments_of(&user.user.username).await?;
-    Ok(readings
-        .into_iter()
-        .filter(|r| r.status == carina_store::ReadingStatus::Assigned)
-        .map(|r| r.image_id)
-        .collect())
-}
-
-/// An image as JSON; for a blind reader `box_count` is null and `blind` true.
-fn image_json(img: &Image, blind: &std::collections::HashSet<i64>) -> serde_json::Value {
-    let mut v = serde_json::to_value(img).unwrap_or_default();
-    if blind.contains(&img.id) {
-        v["box_count"] = serde_json::Value::Null;
-        v["blind"] = json!(true);
-    }
-    v
-}
-
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -99,8 +76,10 @@ async fn list(
         per_page,
     };
     let (images, total) = state.store.db.list_images(&query).await?;
-    let blind = blind_images(&state, &user).await?;
-    let images: Vec<_> = images.iter().map(|i| image_json(i, &blind)).collect();
+    // A blind reader's images stay listed (the pixels are theirs to read)
+    // with the fields that tell of others' work nulled.
+    let blindness = Blindness::of(&state, &user).await?;
+    let images: Vec<_> = images.iter().map(|i| image_json(i, &blindness)).collect();
     Ok(Json(
         json!({"images": images, "total": total, "page": page, "per_page": per_page}),
     ))
@@ -112,8 +91,8 @@ async fn show(
     Path(id): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
     let img = load(&state, id).await?;
-    let blind = blind_images(&state, &user).await?;
-    Ok(Json(image_json(&img, &blind)))
+    let blindness = Blindness::of(&state, &user).await?;
+    Ok(Json(image_json(&img, &blindness)))
 }
 
 #[derive(Deserialize)]
@@ -131,7 +110,8 @@ async fn update(
     user.require(Role::Radiologist)?;
     let status = ImageStatus::parse(&body.status)
         .ok_or_else(|| AppError::unprocessable("status must be new, in_review or done"))?;
-    load(&state, id).await?;
+    // The review status belongs to the annotations' workflow.
+    blind::guard(&state, &user, id).await?;
     Ok(Json(
         state
             .store

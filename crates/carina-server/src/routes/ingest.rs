@@ -258,6 +258,13 @@ pub async fn upload(
     } else {
         StatusCode::OK
     };
+    // An identical earlier upload answers with that image: as in the library,
+    // without others' work on an image the caller reads blind.
+    let blindness = crate::blind::Blindness::of(&state, &user).await?;
+    let mut images: Vec<serde_json::Value> = images
+        .iter()
+        .map(|i| crate::blind::image_json(i, &blindness))
+        .collect();
     if several {
         Ok((status, Json(json!({"images": images}))).into_response())
     } else {
@@ -309,6 +316,8 @@ pub async fn replace(
 ) -> AppResult<Response> {
     user.require(Role::Radiologist)?;
     load(&state, id).await?;
+    // New pixels drop the old ones' proposals: others' work a blind reader may not touch.
+    crate::blind::guard(&state, &user, id).await?;
     let mut files = files(&state, req).await?;
     if files.len() != 1 {
         return Err(AppError::bad_request(

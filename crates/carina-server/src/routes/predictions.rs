@@ -2,9 +2,9 @@
 //! raw outputs, and the job queue's status.
 
 use crate::auth::CurrentUser;
+use crate::blind::{self, Blindness};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
-use crate::routes::images::load;
 use crate::state::AppState;
 use crate::worker::enqueue_predict;
 use axum::Router;
@@ -41,7 +41,8 @@ async fn run(
     Query(p): Query<RunParams>,
 ) -> AppResult<Response> {
     user.require(Role::Radiologist)?;
-    load(&state, id).await?;
+    // Its boxes would land in the annotations a blind reader may not see.
+    blind::guard(&state, &user, id).await?;
     let model = state.store.db.deployed_model().await?.ok_or_else(|| {
         AppError::conflict("no model is deployed; an admin deploys one on the Models page")
     })?;
@@ -86,10 +87,10 @@ async fn wait_for(state: &AppState, job: Job) -> AppResult<Job> {
 
 async fn list(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
-    load(&state, id).await?;
+    blind::guard(&state, &user, id).await?;
     let predictions = state.store.db.predictions(id).await?;
     Ok(Json(json!({"predictions": predictions})))
 }
@@ -102,9 +103,11 @@ struct JobParams {
     limit: Option<u32>,
 }
 
+/// Jobs on images the caller reads blind are left out (their results hold
+/// the model's raw output).
 async fn jobs(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(p): Query<JobParams>,
 ) -> AppResult<impl IntoResponse> {
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
@@ -126,20 +129,34 @@ async fn jobs(
         kind,
         limit: p.limit.unwrap_or(100),
     };
-    Ok(Json(json!({"jobs": state.store.db.list_jobs(&q).await?})))
+    let blindness = Blindness::of(&state, &user).await?;
+    let jobs: Vec<Job> = state
+        .store
+        .db
+        .list_jobs(&q)
+        .await?
+        .into_iter()
+        .filter(|j| !j.image_id.is_some_and(|id| blindness.hides(id)))
+        .collect();
+    Ok(Json(json!({"jobs": jobs})))
 }
 
+/// A job on an image the caller reads blind is a 404, as if it did not exist.
 async fn job(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Job>> {
-    Ok(Json(
-        state
-            .store
-            .db
-            .job(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("job"))?,
-    ))
+    let job = state
+        .store
+        .db
+        .job(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("job"))?;
+    if let Some(image_id) = job.image_id
+        && Blindness::of(&state, &user).await?.hides(image_id)
+    {
+        return Err(AppError::not_found("job"));
+    }
+    Ok(Json(job))
 }

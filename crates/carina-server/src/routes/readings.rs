@@ -5,6 +5,7 @@
 //! them with Weighted Boxes Fusion into the annotations.
 
 use crate::auth::CurrentUser;
+use crate::blind::{self, Blindness};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
@@ -32,31 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/images/{id}/readings/me", get(my_reading).put(save_mine))
         .route("/images/{id}/readings/me/submit", post(submit_mine))
         .route("/images/{id}/consensus", post(consensus))
-}
-
-/// Refuses a reader who has not submitted their reading of this image:
-/// until then they see neither other readers' boxes nor the annotations.
-pub async fn ensure_not_blind(
-    state: &AppState,
-    image_id: i64,
-    user: &CurrentUser,
-) -> AppResult<()> {
-    if let Some(r) = state
-        .store
-        .db
-        .reading(image_id, &user.user.username)
-        .await?
-        && r.status == ReadingStatus::Assigned
-    {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "blind_reading",
-            format!(
-                "you are a blind reader of image {image_id}: submit your reading before you see other boxes"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 async fn load_image(state: &AppState, id: i64) -> AppResult<Image> {
@@ -159,8 +135,10 @@ async fn mine(State(state): State<AppState>, user: CurrentUser) -> AppResult<Jso
             })
         })
         .collect();
+    // A reviewer who also reads an image blind sees its review once they submit.
+    let blindness = Blindness::of(&state, &user).await?;
     let mut out_reviews = Vec::new();
-    for image_id in reviews {
+    for image_id in reviews.into_iter().filter(|id| !blindness.hides(*id)) {
         if let Some(a) = state.store.db.assignment(image_id).await? {
             out_reviews.push(assignment_json(&a));
         }
@@ -230,6 +208,7 @@ async fn save_mine(
     let expected = if_match(&headers)?;
     let image = load_image(&state, id).await?;
     own_reading(&state, id, &user).await?;
+    crate::routes::annotations::check_box_count(&state, body.boxes.len())?;
     let labels = state.store.db.labels().await?;
     let mut boxes = Vec::with_capacity(body.boxes.len());
     for (i, b) in body.boxes.iter().enumerate() {
@@ -296,7 +275,7 @@ async fn submit_mine(
 
 /// Admins, the reviewer, and readers who have submitted see every reading.
 async fn ensure_may_see_all(state: &AppState, a: &Assignment, user: &CurrentUser) -> AppResult<()> {
-    ensure_not_blind(state, a.image_id, user).await?;
+    blind::guard(state, user, a.image_id).await?;
     let name = &user.user.username;
     let submitted_reader = a
         .readings
@@ -345,6 +324,7 @@ async fn consensus(
             .map_err(|e| AppError::bad_request(format!("invalid JSON: {e}")))?
     };
     let a = load_assignment(&state, id).await?;
+    blind::guard(&state, &user, id).await?;
     if user.user.role != Role::Admin && a.reviewer != user.user.username {
         return Err(AppError::forbidden(format!(
             "only the reviewer of image {id} ({}) or an admin fuses its readings",

@@ -3,10 +3,10 @@
 //! kept. Served as HTML, JSON, PDF and FHIR R4 DiagnosticReport.
 
 use crate::auth::CurrentUser;
+use crate::blind::Blindness;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::reporting::{domain_report, findings_of, modality_of, report_images, report_json};
-use crate::routes::readings::ensure_not_blind;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -70,8 +70,10 @@ async fn create(
 ) -> AppResult<Response> {
     let impression = impression.unwrap_or_default();
     check_impression(&impression)?;
+    // Its findings are others' boxes: not for a blind reader of any image.
+    let blindness = Blindness::of(state, user).await?;
     for image in &images {
-        ensure_not_blind(state, image.id, user).await?;
+        blindness.check(image.id)?;
     }
     let findings = findings_of(state, &images).await?;
     let no_finding = findings.is_empty() && images.iter().all(|i| i.no_finding);
@@ -166,11 +168,17 @@ struct ListParams {
     limit: Option<u32>,
 }
 
+/// Reports on an image the caller reads blind are left out (`?image_id=` of
+/// such an image is refused with 403 `blind_reading`).
 async fn list(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(p): Query<ListParams>,
 ) -> AppResult<Json<Value>> {
+    let blindness = Blindness::of(&state, &user).await?;
+    if let Some(image_id) = p.image_id {
+        blindness.check(image_id)?;
+    }
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(ReportStatus::parse(s).ok_or_else(|| {
@@ -185,7 +193,10 @@ async fn list(
     };
     let reports = state.store.db.list_reports(&query).await?;
     let mut out = Vec::with_capacity(reports.len());
-    for r in &reports {
+    for r in reports
+        .iter()
+        .filter(|r| !blindness.hides_any(&r.image_ids))
+    {
         out.push(report_json(r, &domain_report(r, None)?));
     }
     Ok(Json(json!({"reports": out})))
@@ -216,6 +227,8 @@ fn parse_id(raw: &str) -> AppResult<(i64, Format)> {
     Ok((id, format))
 }
 
+/// A report by id. One on an image the caller reads blind is a 404, as for
+/// an id that does not exist: a blind reader cannot tell that it exists.
 async fn load(state: &AppState, id: i64, user: &CurrentUser) -> AppResult<StoredReport> {
     let r = state
         .store
@@ -223,10 +236,41 @@ async fn load(state: &AppState, id: i64, user: &CurrentUser) -> AppResult<Stored
         .report(id)
         .await?
         .ok_or_else(|| AppError::not_found("report"))?;
-    for &image_id in &r.image_ids {
-        ensure_not_blind(state, image_id, user).await?;
+    if Blindness::of(state, user).await?.hides_any(&r.image_ids) {
+        return Err(AppError::not_found("report"));
     }
     Ok(r)
+}
+
+/// A draft is edited and signed by its author, or by an admin taking it
+/// over (the store records the take-over on the report).
+fn ensure_owner(r: &StoredReport, user: &CurrentUser, what: &str) -> AppResult<()> {
+    if r.author == user.user.username {
+        return Ok(());
+    }
+    if user.user.role == Role::Admin {
+        tracing::info!(
+            report_id = r.id,
+            "an admin takes over another author's draft"
+        );
+        return Ok(());
+    }
+    Err(AppError::forbidden(format!(
+        "report {} is {}'s draft: only its author or an admin {what} it",
+        r.id, r.author
+    )))
+}
+
+/// An amendment is started by the one who signed the report, or an admin.
+fn ensure_signer(r: &StoredReport, user: &CurrentUser) -> AppResult<()> {
+    if user.user.role == Role::Admin || r.signed_by.as_deref() == Some(&*user.user.username) {
+        return Ok(());
+    }
+    Err(AppError::forbidden(format!(
+        "report {} was signed by {}: only its signer or an admin amends it",
+        r.id,
+        r.signed_by.as_deref().unwrap_or("someone else")
+    )))
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -342,6 +386,7 @@ async fn edit(
             current.status.as_str()
         )));
     }
+    ensure_owner(&current, &user, "edits")?;
     if let Some(text) = &body.impression {
         check_impression(text)?;
     }
@@ -387,6 +432,7 @@ async fn sign(
             current.status.as_str()
         )));
     }
+    ensure_owner(&current, &user, "signs")?;
     ensure_may_sign(&state, &current, &user).await?;
     // The domain's signing rules (an impression or "no finding"; no findings
     // on a "no finding" report) decide before anything is stored.
@@ -409,7 +455,11 @@ async fn amend(
 ) -> AppResult<Response> {
     user.require(Role::Radiologist)?;
     let id = report_id(&raw)?;
-    load(&state, id, &user).await?;
+    let current = load(&state, id, &user).await?;
+    // A draft has no signer: the store's 409 says to edit it instead.
+    if current.status != ReportStatus::Draft {
+        ensure_signer(&current, &user)?;
+    }
     let draft = state.store.db.amend_report(id, &user.user.username).await?;
     tracing::info!(
         report_id = id,

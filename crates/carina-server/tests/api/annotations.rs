@@ -1,8 +1,8 @@
 //! Saving and reloading boxes: ETag/If-Match, conflicts, validation,
 //! concurrent saves, model boxes' provenance, and the history.
 
-use crate::both_backends;
 use crate::helpers::*;
+use crate::{both_backends, both_backends_with};
 use carina_core::BBox;
 use carina_store::ModelBox;
 use reqwest::{Method, Response, StatusCode};
@@ -15,6 +15,10 @@ both_backends!(
     concurrent_saves_one_wins,
     model_boxes_keep_provenance,
     history_records_every_change
+);
+both_backends_with!(
+    a_save_carries_at_most_max_boxes,
+    |c: &mut carina_server::Config| { c.max_boxes = 3 }
 );
 
 async fn put(
@@ -368,4 +372,64 @@ async fn history_records_every_change(app: TestApp) {
     assert!(entries[1]["at"].as_str().unwrap().ends_with('Z'));
     let (status, _) = app.get_json("/api/v1/images/777/history", &viewer).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// `CARINA_MAX_BOXES` (3 here) caps the boxes of one save, annotations and
+/// blind readings alike: 422 with the limit, nothing stored.
+async fn a_save_carries_at_most_max_boxes(app: TestApp) {
+    assert_eq!(carina_server::Config::default().max_boxes, 500);
+    let (admin, rad, _) = app.team().await;
+    let img = image(&app, &rad).await;
+    let id = &img;
+    let boxes = |n: u32| -> Value {
+        (0..n)
+            .map(|i| json!({"class_id": 4, "bbox": [i * 10, 10, i * 10 + 8, 30]}))
+            .collect()
+    };
+    let r = put(&app, &rad, id, Some("0"), json!({ "boxes": boxes(4) })).await;
+    let got = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("at most 3 boxes"), "{message}");
+    let (_, cur) = app
+        .get_json(&format!("/api/v1/images/{id}/annotations"), &rad)
+        .await;
+    assert_eq!(cur["version"], 0);
+    assert_eq!(cur["boxes"], json!([]));
+    let r = put(&app, &rad, id, Some("0"), json!({ "boxes": boxes(3) })).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // A blind reading is capped the same way.
+    let r = app
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{id}/assignments"),
+            Some(&admin),
+        )
+        .json(&json!({"readers": ["rad"], "reviewer": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let reading = |n: u32| {
+        app.req(
+            Method::PUT,
+            &format!("/api/v1/images/{id}/readings/me"),
+            Some(&rad),
+        )
+        .header("If-Match", "0")
+        .json(&json!({ "boxes": boxes(n) }))
+        .send()
+    };
+    let r = reading(4).await.unwrap();
+    assert_eq!(
+        error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "invalid"
+    );
+    let (_, mine) = app
+        .get_json(&format!("/api/v1/images/{id}/readings/me"), &rad)
+        .await;
+    assert_eq!(mine["version"], 0);
+    assert_eq!(reading(3).await.unwrap().status(), StatusCode::OK);
 }

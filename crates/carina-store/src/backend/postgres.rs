@@ -37,6 +37,11 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
             "reports_readings",
             include_str!("../../migrations/postgres/0003_reports_readings.sql"),
         ),
+        (
+            6,
+            "report_takeover",
+            include_str!("../../migrations/postgres/0006_report_takeover.sql"),
+        ),
     ])
     .run(&pool)
     .await?;

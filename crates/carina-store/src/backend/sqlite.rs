@@ -46,6 +46,11 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
             "reports_readings",
             include_str!("../../migrations/sqlite/0003_reports_readings.sql"),
         ),
+        (
+            6,
+            "report_takeover",
+            include_str!("../../migrations/sqlite/0006_report_takeover.sql"),
+        ),
     ])
     .run(&pool)
     .await?;

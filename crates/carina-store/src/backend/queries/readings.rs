@@ -91,6 +91,16 @@ pub async fn assignments_of(pool: &Pool<Db>, user: &str) -> Result<(Vec<Reading>
     Ok((readings, reviews))
 }
 
+/// The images `reader` is a blind reader of and has not submitted yet.
+pub async fn blind_images(pool: &Pool<Db>, reader: &str) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT image_id FROM readings WHERE reader = $1 AND status = 'assigned' ORDER BY image_id",
+    )
+    .bind(reader)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub async fn reading(pool: &Pool<Db>, image_id: i64, reader: &str) -> Result<Option<Reading>> {
     let row: Option<ReadingRow> = sqlx::query_as(&format!(
         "SELECT {READING_COLUMNS} FROM readings WHERE image_id = $1 AND reader = $2"

@@ -4,7 +4,7 @@
 
 const REPORT_COLUMNS: &str = "id, version, status, study_pseudonym, patient_pseudonym, impression, \
     no_finding, findings_json, author, created_at, updated_at, updated_by, signed_by, signed_at, \
-    supersedes, superseded_by";
+    supersedes, superseded_by, taken_over_by, taken_over_at";
 
 async fn report_in(tx: &mut Tx<'_>, id: i64) -> Result<Option<StoredReport>> {
     let row: Option<ReportRow> =
@@ -96,7 +96,10 @@ pub async fn update_report_draft(
     let r = sqlx::query(
         "UPDATE reports SET impression = COALESCE($1, impression), \
          no_finding = COALESCE($2, no_finding), findings_json = COALESCE($3, findings_json), \
-         updated_at = $4, updated_by = $5 WHERE id = $6 AND status = 'draft'",
+         updated_at = $4, updated_by = $5, \
+         taken_over_by = CASE WHEN $5 <> author THEN $5 ELSE taken_over_by END, \
+         taken_over_at = CASE WHEN $5 <> author THEN $4 ELSE taken_over_at END \
+         WHERE id = $6 AND status = 'draft'",
     )
     .bind(&edit.impression)
     .bind(edit.no_finding)
@@ -119,7 +122,9 @@ pub async fn sign_report(pool: &Pool<Db>, id: i64, user: &str) -> Result<StoredR
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let r = sqlx::query(
         "UPDATE reports SET status = CASE WHEN supersedes IS NULL THEN 'signed' ELSE 'amended' END, \
-         signed_by = $1, signed_at = $2, updated_at = $2, updated_by = $1 \
+         signed_by = $1, signed_at = $2, updated_at = $2, updated_by = $1, \
+         taken_over_by = CASE WHEN $1 <> author THEN $1 ELSE taken_over_by END, \
+         taken_over_at = CASE WHEN $1 <> author THEN $2 ELSE taken_over_at END \
          WHERE id = $3 AND status = 'draft'",
     )
     .bind(user)
