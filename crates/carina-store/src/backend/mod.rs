@@ -9,10 +9,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// A migrator over the embedded schema (no files are read at run time):
-/// `(version, description, sql)` in order.
-fn migrator(steps: &[(i64, &'static str, &'static str)]) -> Migrator {
+/// `(version, description, sql)` in order, up to version `up_to` (all: None).
+fn migrator(up_to: Option<i64>, steps: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = steps
         .iter()
+        .filter(|&&(version, _, _)| up_to.is_none_or(|v| version <= v))
         .map(|&(version, name, sql)| {
             Migration::new(
                 version,

@@ -16,12 +16,12 @@ const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 /// Two deploys at once would each clear the other's flag only after it was set.
 const DEPLOY_LOCK: &str = "SELECT pg_advisory_xact_lock(727275)";
 
-pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
+pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .connect(url)
         .await?;
-    super::migrator(&[
+    super::migrator(up_to, &[
         (
             1,
             "init",
@@ -37,6 +37,11 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
             "reports_readings",
             include_str!("../../migrations/postgres/0003_reports_readings.sql"),
         ),
+        (
+            4,
+            "accounts",
+            include_str!("../../migrations/postgres/0004_accounts.sql"),
+        ),
     ])
     .run(&pool)
     .await?;
@@ -45,6 +50,7 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
 
 include!("queries/common.rs");
 include!("queries/accounts.rs");
+include!("queries/security.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
 include!("queries/export.rs");
