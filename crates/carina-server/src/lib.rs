@@ -57,6 +57,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::auth::routes())
         .merge(routes::tokens::routes())
         .merge(routes::users::routes())
+        .merge(routes::audit::routes())
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
         .merge(routes::annotations::routes())

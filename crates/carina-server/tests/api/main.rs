@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod annotations;
+mod audit;
 mod auth;
 mod authz;
 mod images;
@@ -17,3 +19,4 @@ mod render_cache;
 mod reports;
 mod review;
 mod s3;
+mod throttle;
