@@ -94,14 +94,13 @@ async fn login(
         None => false,
     };
     let failed_entry = |k: &str| {
-        let mut e = NewAudit::new(k).client(client.label());
+        let e = NewAudit::new(k).client(client.label());
         match &creds {
-            Some(c) => e = e.subject(&c.user),
+            Some(c) => e.subject(&c.user),
             // The name as typed is not stored: it may be a password typed
             // into the wrong field. Only whether an account matched.
-            None => e = e.detail(json!({"account": "unknown"})),
+            None => e.detail(json!({"account": "unknown"})),
         }
-        e
     };
     if let Err(refused) = throttle::admit(&state, &account, &client_label, known).await {
         audit::record(&state, failed_entry(kind::LOGIN_THROTTLED)).await?;
