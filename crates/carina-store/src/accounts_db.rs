@@ -1,8 +1,8 @@
 //! `impl Database` for accounts: users, sessions, API tokens, login
 //! throttling and the audit log.
 
-use crate::{Database, backend, error::Result, models::*};
 use crate::accounts::*;
+use crate::{Database, backend, error::Result, models::*};
 
 impl Database {
     /// Registration: the first account is always `Admin`, later ones get

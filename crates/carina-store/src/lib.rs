@@ -33,8 +33,8 @@ mod review_db;
 mod review_rows;
 mod rows;
 
-pub use carina_core::findings::{Label, LabelSet};
 pub use accounts::*;
+pub use carina_core::findings::{Label, LabelSet};
 pub use error::{Result, StoreError};
 pub use export::{ExportFilter, ExportedBox, ExportedImage};
 pub use images::Store;

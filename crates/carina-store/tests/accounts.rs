@@ -121,7 +121,10 @@ async fn case_duplicates_are_renamed_by_the_migration(url: &str) {
     // Any case finds the oldest; the renamed ones log in by their new names.
     let c = db.credentials("ADMIN1").await.unwrap().unwrap();
     assert_eq!((c.user.id, c.user.username.as_str()), (1, "admin1"));
-    assert_eq!(db.credentials("admin1~2").await.unwrap().unwrap().user.id, 2);
+    assert_eq!(
+        db.credentials("admin1~2").await.unwrap().unwrap().user.id,
+        2
+    );
     // A new account cannot take a name in another case.
     let e = db
         .create_user_with_role("OTHER", "$argon2id$x", Role::Viewer)

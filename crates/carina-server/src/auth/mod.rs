@@ -83,7 +83,8 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .api_token_user(&sha256_hex(token))
                 .await?
                 .ok_or_else(AppError::unauthorized)?;
-            if owner.scope == TokenScope::Read && !matches!(parts.method, Method::GET | Method::HEAD)
+            if owner.scope == TokenScope::Read
+                && !matches!(parts.method, Method::GET | Method::HEAD)
             {
                 return Err(AppError::new(
                     axum::http::StatusCode::FORBIDDEN,

@@ -22,7 +22,9 @@ static COMMON: LazyLock<HashSet<&'static str>> =
 /// Why `password` may not be used, if it may not (`username` is the account's).
 pub fn weakness(password: &str, username: &str) -> Option<String> {
     if password.chars().count() < MIN_CHARS {
-        return Some(format!("password must have at least {MIN_CHARS} characters"));
+        return Some(format!(
+            "password must have at least {MIN_CHARS} characters"
+        ));
     }
     if password.len() > MAX_BYTES {
         return Some(format!("password must have at most {MAX_BYTES} bytes"));

@@ -64,11 +64,7 @@ pub async fn admit(state: &AppState, account: &str, client: &str, known: bool) -
         keys.push((client_key(client), 4 * n));
     }
     for (key, limit) in keys {
-        let count = state
-            .store
-            .db
-            .count_login_attempt(&key, now, floor)
-            .await?;
+        let count = state.store.db.count_login_attempt(&key, now, floor).await?;
         if count.attempts > limit {
             let free_at = count.window_start.millis() + window.as_millis() as i64;
             let secs = ((free_at - now.millis()) / 1000).max(1) as u64;

@@ -54,15 +54,23 @@ async fn list(
     user.require(Role::Admin)?;
     let page = p.page.unwrap_or(1).max(1);
     let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
-    let kind = p.kind.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+    let kind = p
+        .kind
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty());
     if let Some(k) = &kind
         && !k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
     {
-        return Err(AppError::unprocessable("kind must be a word such as login_failed"));
+        return Err(AppError::unprocessable(
+            "kind must be a word such as login_failed",
+        ));
     }
     let query = AuditQuery {
         kind,
-        user: p.user.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
+        user: p
+            .user
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty()),
         since: time("since", p.since.as_deref())?,
         until: time("until", p.until.as_deref())?,
         page,

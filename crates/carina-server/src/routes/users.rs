@@ -71,7 +71,12 @@ async fn create(
             .detail(json!({"role": created.role})),
     )
     .await?;
-    tracing::info!(user_id = created.id, role = role.as_str(), by = user.user.id, "account created");
+    tracing::info!(
+        user_id = created.id,
+        role = role.as_str(),
+        by = user.user.id,
+        "account created"
+    );
     Ok((StatusCode::CREATED, Json(user_json(&created))))
 }
 

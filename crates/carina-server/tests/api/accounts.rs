@@ -74,18 +74,29 @@ async fn admins_create_accounts(app: TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let carol: Value = r.json().await.unwrap();
-    assert_eq!((&carol["username"], &carol["role"]), (&json!("carol"), &json!("viewer")));
+    assert_eq!(
+        (&carol["username"], &carol["role"]),
+        (&json!("carol"), &json!("viewer"))
+    );
     // Logins ignore the case of the username; the stored spelling is shown.
     let s = app.login("CAROL", "a long passphrase").await;
     assert_eq!(me(&app, &s).await["username"], "carol");
     // Names are unique regardless of case.
     for name in ["Carol", "RAD", "Admin"] {
-        let r = app.create_user(&admin, name, "another passphrase", "viewer").await;
-        assert_eq!(error_code(r, StatusCode::CONFLICT).await, "conflict", "{name}");
+        let r = app
+            .create_user(&admin, name, "another passphrase", "viewer")
+            .await;
+        assert_eq!(
+            error_code(r, StatusCode::CONFLICT).await,
+            "conflict",
+            "{name}"
+        );
     }
     // Only admins, and with a session.
     for s in [&rad, &viewer] {
-        let r = app.create_user(s, "mallory", "a long passphrase", "admin").await;
+        let r = app
+            .create_user(s, "mallory", "a long passphrase", "admin")
+            .await;
         assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
     }
     let anonymous = app
@@ -105,7 +116,10 @@ async fn admins_create_accounts(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "session_required");
+    assert_eq!(
+        error_code(r, StatusCode::FORBIDDEN).await,
+        "session_required"
+    );
     // Bad input is a 422 and creates nothing.
     for body in [
         json!({"username": "dave", "password": "a long passphrase", "role": "wizard"}),
@@ -134,7 +148,14 @@ async fn admins_create_accounts(app: TestApp) {
 
 async fn passwords_are_checked_and_reset(app: TestApp) {
     // The rules hold for the first account too.
-    for weak in ["        ", "          ", "short", "password123", "1234567890", "Dragon2026!"] {
+    for weak in [
+        "        ",
+        "          ",
+        "short",
+        "password123",
+        "1234567890",
+        "Dragon2026!",
+    ] {
         let r = app.register("first", weak).await;
         assert_eq!(
             error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await,
@@ -147,7 +168,13 @@ async fn passwords_are_checked_and_reset(app: TestApp) {
     let r = patch_user(&app, &admin, &rad_id, json!({"password": "          "})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // A reset ends the account's sessions; the new password works, the old does not.
-    let r = patch_user(&app, &admin, &rad_id, json!({"password": "a brand new secret"})).await;
+    let r = patch_user(
+        &app,
+        &admin,
+        &rad_id,
+        json!({"password": "a brand new secret"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = app
         .req(Method::GET, "/api/v1/me", Some(&rad))
@@ -203,7 +230,9 @@ async fn deleted_accounts_are_gone(app: TestApp) {
             .iter()
             .any(|u| u["username"] == "rad")
     );
-    let r = app.create_user(&admin, "Rad", "a long passphrase", "viewer").await;
+    let r = app
+        .create_user(&admin, "Rad", "a long passphrase", "viewer")
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let r = delete_user(&app, &admin, &rad_id).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -231,7 +260,12 @@ async fn tokens_are_scoped_expiring_and_cannot_mint(app: TestApp) {
     let expires = humantime::parse_rfc3339(read["expires_at"].as_str().unwrap()).unwrap();
     let days = expires.duration_since(now).unwrap().as_secs_f64() / 86_400.0;
     assert!((89.9..90.1).contains(&days), "{days}");
-    let forever = make_token(&app, &admin, json!({"name": "cron", "expires_in_days": null})).await;
+    let forever = make_token(
+        &app,
+        &admin,
+        json!({"name": "cron", "expires_in_days": null}),
+    )
+    .await;
     assert!(forever["expires_at"].is_null());
     assert_eq!(forever["scope"], "write");
     let week = make_token(&app, &admin, json!({"name": "wk", "expires_in_days": 7})).await;
@@ -294,7 +328,9 @@ async fn tokens_are_scoped_expiring_and_cannot_mint(app: TestApp) {
             "old",
             &carina_server::auth::sha256_hex(expired_secret),
             carina_store::TokenScope::Write,
-            Some(carina_store::Timestamp(carina_store::Timestamp::now().millis() - 1000)),
+            Some(carina_store::Timestamp(
+                carina_store::Timestamp::now().millis() - 1000,
+            )),
         )
         .await
         .unwrap();

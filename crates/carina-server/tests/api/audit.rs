@@ -34,11 +34,17 @@ async fn audit_log_records_and_filters(app: TestApp) {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.login_response("ghost", "not the password").await.status(),
+        app.login_response("ghost", "not the password")
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     let r = app
-        .req(Method::PATCH, &format!("/api/v1/users/{rad_id}"), Some(&admin))
+        .req(
+            Method::PATCH,
+            &format!("/api/v1/users/{rad_id}"),
+            Some(&admin),
+        )
         .json(&json!({"role": "viewer", "password": "secret reset value"}))
         .send()
         .await
@@ -46,13 +52,21 @@ async fn audit_log_records_and_filters(app: TestApp) {
     assert_eq!(r.status(), StatusCode::OK);
     let t = make_token(&app, &admin, json!({"name": "nightly", "scope": "read"})).await;
     let r = app
-        .req(Method::DELETE, &format!("/api/v1/tokens/{}", t["id"]), Some(&admin))
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", t["id"]),
+            Some(&admin),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = app
-        .req(Method::DELETE, &format!("/api/v1/users/{rad_id}"), Some(&admin))
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/users/{rad_id}"),
+            Some(&admin),
+        )
         .send()
         .await
         .unwrap();
@@ -72,7 +86,13 @@ async fn audit_log_records_and_filters(app: TestApp) {
     // Newest first.
     assert_eq!(
         k[..5],
-        ["user_deleted", "token_revoked", "token_created", "password_reset", "role_changed"]
+        [
+            "user_deleted",
+            "token_revoked",
+            "token_created",
+            "password_reset",
+            "role_changed"
+        ]
     );
     for kind in ["user_registered", "user_created", "login", "login_failed"] {
         assert!(k.iter().any(|x| x == kind), "{kind} missing: {k:?}");
@@ -98,7 +118,10 @@ async fn audit_log_records_and_filters(app: TestApp) {
     let role = audit(&app, &admin, "?kind=role_changed&user=RAD").await;
     assert_eq!(role["total"], 1);
     let e = &role["entries"][0];
-    assert_eq!((&e["actor"], &e["subject"]), (&json!("admin"), &json!("rad")));
+    assert_eq!(
+        (&e["actor"], &e["subject"]),
+        (&json!("admin"), &json!("rad"))
+    );
     assert_eq!(e["detail"], json!({"from": "radiologist", "to": "viewer"}));
     let viewer_entries = audit(&app, &admin, "?user=viewer").await;
     assert!(
@@ -112,7 +135,12 @@ async fn audit_log_records_and_filters(app: TestApp) {
     assert_eq!(future["total"], 0);
     let past = audit(&app, &admin, "?until=2000-01-01T00:00:00Z").await;
     assert_eq!(past["total"], 0);
-    let now = audit(&app, &admin, "?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z").await;
+    let now = audit(
+        &app,
+        &admin,
+        "?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
+    )
+    .await;
     assert_eq!(now["total"], all["total"]);
     let p1 = audit(&app, &admin, "?per_page=2&page=1").await;
     let p2 = audit(&app, &admin, "?per_page=2&page=2").await;

@@ -13,9 +13,10 @@ both_backends!(
     login_is_throttled,
     api_tokens
 );
-crate::both_backends_with!(open_registration_when_configured, |c: &mut carina_server::Config| c
-    .open_registration =
-    true);
+crate::both_backends_with!(
+    open_registration_when_configured,
+    |c: &mut carina_server::Config| c.open_registration = true
+);
 
 async fn register_login_logout(app: TestApp) {
     let r = app.register("ann", "correct horse").await;
@@ -369,5 +370,8 @@ async fn open_registration_when_configured(app: TestApp) {
     assert_eq!(r.json::<Value>().await.unwrap()["role"], "radiologist");
     // The password rules hold for registration too.
     let r = app.register("third", "        ").await;
-    assert_eq!(error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await, "invalid");
+    assert_eq!(
+        error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "invalid"
+    );
 }

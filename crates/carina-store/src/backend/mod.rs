@@ -9,11 +9,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// A migrator over the embedded schema (no files are read at run time):
-/// `(version, description, sql)` in order, up to version `up_to` (all: None).
-fn migrator(up_to: Option<i64>, steps: &[(i64, &'static str, &'static str)]) -> Migrator {
+/// `(version, description, sql)` in order.
+fn migrator(steps: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = steps
         .iter()
-        .filter(|&&(version, _, _)| up_to.is_none_or(|v| version <= v))
         .map(|&(version, name, sql)| {
             Migration::new(
                 version,
@@ -28,4 +27,20 @@ fn migrator(up_to: Option<i64>, steps: &[(i64, &'static str, &'static str)]) -> 
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT
     }
+}
+
+/// `migrator` without the steps after version `up_to` (all: None), for
+/// tests of the migrations.
+fn up_to(mut migrator: Migrator, up_to: Option<i64>) -> Migrator {
+    if let Some(v) = up_to {
+        migrator.migrations = Cow::Owned(
+            migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version <= v)
+                .cloned()
+                .collect(),
+        );
+    }
+    migrator
 }

@@ -21,7 +21,7 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::PgPool> {
         .max_connections(16)
         .connect(url)
         .await?;
-    super::migrator(up_to, &[
+    let migrator = super::migrator(&[
         (
             1,
             "init",
@@ -42,9 +42,8 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::PgPool> {
             "accounts",
             include_str!("../../migrations/postgres/0004_accounts.sql"),
         ),
-    ])
-    .run(&pool)
-    .await?;
+    ]);
+    super::up_to(migrator, up_to).run(&pool).await?;
     Ok(pool)
 }
 

@@ -30,7 +30,7 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::SqlitePool> 
         .max_connections(8)
         .connect_with(options)
         .await?;
-    super::migrator(up_to, &[
+    let migrator = super::migrator(&[
         (
             1,
             "init",
@@ -51,9 +51,8 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::SqlitePool> 
             "accounts",
             include_str!("../../migrations/sqlite/0004_accounts.sql"),
         ),
-    ])
-    .run(&pool)
-    .await?;
+    ]);
+    super::up_to(migrator, up_to).run(&pool).await?;
     Ok(pool)
 }
 

@@ -92,7 +92,10 @@ async fn open(db: &Db, create: bool) -> anyhow::Result<Database> {
                 );
             }
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("cannot create the data directory {}", config.data_dir.display())
+                format!(
+                    "cannot create the data directory {}",
+                    config.data_dir.display()
+                )
             })?;
         }
     }
@@ -142,7 +145,12 @@ async fn run_async(a: Admin) -> anyhow::Result<()> {
                         "role": user.role})),
             )
             .await?;
-            println!("created {} ({}), id {}", user.username, user.role.as_str(), user.id);
+            println!(
+                "created {} ({}), id {}",
+                user.username,
+                user.role.as_str(),
+                user.id
+            );
             if generated {
                 println!("password: {pw}");
             }
@@ -179,7 +187,10 @@ async fn run_async(a: Admin) -> anyhow::Result<()> {
             let user = db.set_password(user.id, &hash).await?;
             db.record_audit(&cli_entry(kind::PASSWORD_RESET, &user))
                 .await?;
-            println!("new password set for {}; their sessions have ended", user.username);
+            println!(
+                "new password set for {}; their sessions have ended",
+                user.username
+            );
             if generated {
                 println!("password: {pw}");
             }

@@ -100,7 +100,12 @@ async fn recovery(dir: &Path, db_url: Option<&str>) {
     assert!(out.contains("created ann (admin)"), "{out}");
     assert!(!out.contains("first admin pass"), "{out}");
     // A generated password is printed once.
-    let out = ok(&admin(dir, db_url, &["create-user", "Bob", "--role", "viewer"], ""));
+    let out = ok(&admin(
+        dir,
+        db_url,
+        &["create-user", "Bob", "--role", "viewer"],
+        "",
+    ));
     let bob_pw = out
         .lines()
         .find_map(|l| l.strip_prefix("password: "))
@@ -155,7 +160,10 @@ async fn recovery(dir: &Path, db_url: Option<&str>) {
     assert_eq!(login(dir, db_url, "bob", &bob_pw).await, StatusCode::OK);
 
     let db = Database::connect(&url).await.unwrap();
-    assert_eq!(db.user_by_name("bob").await.unwrap().unwrap().role, Role::Admin);
+    assert_eq!(
+        db.user_by_name("bob").await.unwrap().unwrap().role,
+        Role::Admin
+    );
     let (entries, _) = db
         .audit(&AuditQuery {
             page: 1,
@@ -171,7 +179,12 @@ async fn recovery(dir: &Path, db_url: Option<&str>) {
         .collect();
     assert_eq!(
         cli,
-        ["role_changed", "password_reset", "user_created", "user_created"]
+        [
+            "role_changed",
+            "password_reset",
+            "user_created",
+            "user_created"
+        ]
     );
     let text = format!("{entries:?}");
     for secret in ["first admin pass", "recovered passphrase", bob_pw.as_str()] {
