@@ -38,13 +38,14 @@ async fn register_login_logout(app: TestApp) {
         .await,
         "invalid"
     );
+    // Closed for a taken name too (a name taken in any case is a 409 from POST /users).
     assert_eq!(
         error_code(
             app.register("ann", "another pw").await,
-            StatusCode::CONFLICT
+            StatusCode::FORBIDDEN
         )
         .await,
-        "conflict"
+        "forbidden"
     );
     // Registration closed behind the first account (by default).
     assert_eq!(
