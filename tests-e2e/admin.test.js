@@ -1,6 +1,8 @@
 // Admin pages and the library's file tools in headless Chromium against the
 // real `carina serve`: the first account (admin) sees Users and Labels in the
-// top bar, changes a user's role, adds, renames, recolours and retires a
+// top bar, creates an account with the Users page's form (registration is
+// closed after the first account), changes a user's role, cannot drop the
+// last admin's role, adds, renames, recolours and retires a
 // label; a radiologist sees neither page
 // and the server refuses the API calls behind them. In the library: several
 // files uploaded one request each with a per-file error list, a file
@@ -10,20 +12,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, sharedDir } from './lib/server.js';
+import { PASSWORD, loginUi, registerFirst } from './lib/accounts.js';
 import { newContext, shot } from './lib/browser.js';
 
-const PASSWORD = 'correct horse battery';
 const S = path.join(sharedDir, 'data', 'samples');
-
-async function register(ctx, url, username) {
-  const { page } = ctx;
-  await page.goto(url + '/');
-  await page.locator('#login-form').waitFor();
-  await page.fill('#username', username);
-  await page.fill('#password', PASSWORD);
-  await page.click('#register-btn');
-  await page.locator('#current-user').waitFor();
-}
 
 describe('admin pages and library tools', () => {
   let server;
@@ -34,8 +26,30 @@ describe('admin pages and library tools', () => {
     server = await startServer();
     admin = await newContext();
     rad = await newContext();
-    await register(admin, server.url, 'boss');
-    await register(rad, server.url, 'reader');
+    await registerFirst(admin.page, server.url, 'boss');
+    // A second registration is refused: the login page says so.
+    await rad.page.goto(server.url + '/');
+    await rad.page.fill('#username', 'reader');
+    await rad.page.fill('#password', PASSWORD);
+    await rad.page.click('#register-btn');
+    await rad.page.locator('#login-error', { hasText: 'registration is closed' }).waitFor();
+    // The admin creates the account with the Users page's form.
+    const { page } = admin;
+    await page.click('#nav-admin-users');
+    await page.locator('#new-user-form').waitFor();
+    await page.fill('#new-user-name', 'reader');
+    await page.fill('#new-user-password', PASSWORD);
+    await page.locator('#new-user-role').selectOption('radiologist');
+    await page.click('#new-user-btn');
+    await page.locator('#toast', { hasText: 'Account reader created (radiologist)' }).waitFor();
+    await page.locator('.user-row[data-username="reader"]').waitFor();
+    // A weak password is refused with the server's reason.
+    await page.fill('#new-user-name', 'weakling');
+    await page.fill('#new-user-password', 'qwertyuiop');
+    await page.click('#new-user-btn');
+    await page.locator('#new-user-error', { hasText: 'too common' }).waitFor();
+    assert.equal(await page.locator('.user-row[data-username="weakling"]').count(), 0);
+    await loginUi(rad.page, server.url, 'reader');
   });
 
   after(async () => {
@@ -58,6 +72,12 @@ describe('admin pages and library tools', () => {
     // And back, so the reader can upload below.
     await row.locator('select').selectOption('radiologist');
     await page.locator('#toast', { hasText: 'reader is now radiologist' }).waitFor();
+    // The only admin cannot give up the role: the server answers 409 and the choice reverts.
+    const mine = page.locator('.user-row[data-username="boss"]');
+    page.once('dialog', (d) => d.accept());
+    await mine.locator('select').selectOption('viewer');
+    await page.locator('#toast', { hasText: 'last admin' }).waitFor();
+    assert.equal(await mine.locator('select').inputValue(), 'admin');
   });
 
   it('an admin adds, renames, recolours and retires labels', async () => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, sharedDir } from './lib/server.js';
+import { createUser, loginUi } from './lib/accounts.js';
 import { newContext, shot, pixelStats, SHOTS } from './lib/browser.js';
 
 const DICOM = path.join(sharedDir, 'data', 'samples', 'dicom', 'RG1_J2KR.dcm');
@@ -282,7 +283,10 @@ describe('web editor in headless Chromium', () => {
 
   it('a second user saving a stale edit sees the conflict', async () => {
     bob = await newContext();
-    await register(bob.page, server.url, 'bob');
+    // Registration is closed after the first account: alice (admin) creates bob.
+    await createUser(alice, server.url, 'bob', 'radiologist', PASSWORD);
+    await loginUi(bob.page, server.url, 'bob', PASSWORD);
+    assert.equal(await bob.page.locator('#current-user').textContent(), 'bob');
     assert.equal(await bob.page.locator('#current-role').textContent(), 'radiologist');
     await bob.page.goto(`${server.url}/#/images/${imageId}`);
     await waitReady(bob.page);

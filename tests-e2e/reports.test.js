@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { request } from 'playwright-core';
 import { startServer, sharedDir } from './lib/server.js';
+import { apiLogin, createUser } from './lib/accounts.js';
 import { newContext, shot } from './lib/browser.js';
 
 const DICOM = path.join(sharedDir, 'data', 'samples', 'dicom', 'siim_cr_jpeg_baseline.dcm');
@@ -27,15 +27,10 @@ async function drag(page, from, to) {
   await page.mouse.up();
 }
 
-/** An API client logged in as a new radiologist. */
-async function apiUser(url, username) {
-  const ctx = await request.newContext({ baseURL: url });
-  let r = await ctx.post('/api/v1/auth/register', { data: { username, password: PASSWORD } });
-  assert.equal(r.status(), 201, await r.text());
-  r = await ctx.post('/api/v1/auth/login', { data: { username, password: PASSWORD } });
-  assert.equal(r.status(), 200);
-  const { csrf_token: csrf } = await r.json();
-  return { ctx, headers: { 'X-CSRF-Token': csrf } };
+/** An API client logged in as a new radiologist, whom `admin` creates. */
+async function apiUser(url, username, admin) {
+  await createUser(admin, url, username, 'radiologist', PASSWORD);
+  return apiLogin(url, username, PASSWORD);
 }
 
 describe('reports and review in headless Chromium', () => {
@@ -124,7 +119,7 @@ describe('reports and review in headless Chromium', () => {
     const { page } = alice;
     const me = await (await alice.context.request.get(`${server.url}/api/v1/me`)).json();
     const adminHeaders = { 'X-CSRF-Token': me.csrf_token };
-    for (const name of ['reader1', 'reader2']) readers.push(await apiUser(server.url, name));
+    for (const name of ['reader1', 'reader2']) readers.push(await apiUser(server.url, name, alice));
     let r = await alice.context.request.post(`${server.url}/api/v1/images/${imageId}/assignments`, {
       headers: adminHeaders, data: { readers: ['reader1', 'reader2'], reviewer: 'alice' },
     });

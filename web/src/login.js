@@ -6,7 +6,7 @@ import { setUser, navigate } from './main.js';
 export function renderLogin(app, params) {
   const next = params.get('next') || '#/images';
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, minLength: 3, maxLength: 64 });
-  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, minLength: 8 });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const msg = h('p', { class: 'form-error', id: 'login-error', role: 'alert' });
 
   async function login() {
@@ -34,14 +34,14 @@ export function renderLogin(app, params) {
     h('h1', {}, 'Sign in to Carina'),
     h('label', { for: 'username' }, 'User name'),
     user,
-    h('label', { for: 'password' }, 'Password (at least 8 characters)'),
+    h('label', { for: 'password' }, 'Password'),
     pass,
     msg,
     h('div', { class: 'row' },
       h('button', { type: 'submit', id: 'login-btn', class: 'primary' }, 'Log in'),
       h('button', { type: 'button', id: 'register-btn', onclick: () => submit('register') }, 'Create account'),
     ),
-    h('p', { class: 'hint' }, 'The first account on a new server becomes its administrator.'),
+    h('p', { class: 'hint' }, 'The first account on a new server becomes its administrator (password: at least 10 characters, not a common one). After that, an administrator creates accounts.'),
   );
   app.append(form);
   user.focus();

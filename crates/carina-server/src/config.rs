@@ -51,13 +51,17 @@ pub struct Config {
     pub max_pixels: u64,
     /// Remove patient data from DICOM files on ingest (PS3.15 basic profile).
     pub deidentify: bool,
-    /// Allow registration after the first account.
+    /// Allow anyone to register after the first account
+    /// (`CARINA_OPEN_REGISTRATION`; off by default: admins create accounts).
     pub open_registration: bool,
     /// Role of accounts registered after the first one.
     pub default_role: Role,
     pub session_hours: u64,
-    /// Failed logins for one username within `login_window_minutes` before
-    /// further attempts are refused (a client address gets four times as many).
+    /// Login attempts for one account from one client within
+    /// `login_window_minutes` before further attempts from that client are
+    /// refused; an account gets four times as many from clients it has not
+    /// logged in from, and a client as many across such accounts
+    /// (`auth::throttle`).
     pub login_max_failures: u32,
     pub login_window_minutes: u64,
     /// Run the job worker inside `carina serve` (`inprocess`) or not (`off`:
@@ -87,6 +91,9 @@ pub struct Config {
     pub original_filenames: FilenamePolicy,
     /// Decoded images kept per process for `/render`, in MiB (0: none).
     pub render_cache_mb: u64,
+    /// Lifetime of a new API token unless its creator asks otherwise, in days
+    /// (`CARINA_TOKEN_DAYS`).
+    pub token_default_days: u64,
 }
 
 /// Where jobs run.
@@ -133,7 +140,7 @@ impl Default for Config {
             max_upload_mb: 512,
             max_pixels: 100_000_000,
             deidentify: true,
-            open_registration: true,
+            open_registration: false,
             default_role: Role::Radiologist,
             session_hours: 12,
             login_max_failures: 5,
@@ -149,6 +156,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             original_filenames: FilenamePolicy::Auto,
             render_cache_mb: 256,
+            token_default_days: 90,
         }
     }
 }
@@ -244,6 +252,7 @@ impl Config {
                 self.max_boxes = usize::try_from(number()?.max(1)).unwrap_or(usize::MAX)
             }
             "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
+            "CARINA_TOKEN_DAYS" => self.token_default_days = number()?.clamp(1, 3650),
             "CARINA_TRUSTED_PROXIES" => {
                 self.trusted_proxies = client_ip::parse_list(value).map_err(err)?
             }

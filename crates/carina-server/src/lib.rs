@@ -72,6 +72,7 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::auth::routes())
         .merge(routes::tokens::routes())
         .merge(routes::users::routes())
+        .merge(routes::audit::routes())
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
         .merge(routes::annotations::routes())

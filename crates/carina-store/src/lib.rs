@@ -2,7 +2,7 @@
 //! embedded by default, PostgreSQL for several server processes; the same
 //! queries and behaviour on both) and the object store holding image files.
 //!
-//! - [`Database`]: users, sessions, API tokens, login throttling, labels,
+//! - [`Database`]: users, sessions, API tokens, login throttling, the audit log, labels,
 //!   images, annotations with optimistic concurrency, append-only history.
 //! - [`ObjectStorage`]: local directory, S3, or memory.
 //! - [`Store`]: both together, for the operations that span them (adding,
@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 mod backend;
 mod error;
 mod export;
@@ -32,6 +33,7 @@ mod review_db;
 mod review_rows;
 mod rows;
 
+pub use accounts::*;
 pub use carina_core::findings::{Label, LabelSet};
 pub use error::{Result, StoreError};
 pub use export::{ExportFilter, ExportedBox, ExportedImage};
@@ -53,6 +55,8 @@ macro_rules! dispatch {
 
 // Reports, blind reading and consensus: `impl Database` in its own file.
 mod reading_db;
+// Accounts, sessions, tokens, login throttling and the audit log: likewise.
+mod accounts_db;
 
 /// The database: SQLite or PostgreSQL behind one interface.
 #[derive(Clone, Debug)]
@@ -65,10 +69,21 @@ impl Database {
     /// Connects and migrates. `postgres://…` / `postgresql://…` selects
     /// PostgreSQL, `sqlite:…` SQLite (the file is created if missing).
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_migrated_to(url, None).await
+    }
+
+    /// [`Database::connect`], migrating only up to schema `version` (tests of
+    /// the migrations make old data with it; None: all).
+    #[doc(hidden)]
+    pub async fn connect_migrated_to(url: &str, version: Option<i64>) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Database::Postgres(backend::postgres::connect(url).await?))
+            Ok(Database::Postgres(
+                backend::postgres::connect(url, version).await?,
+            ))
         } else if url.starts_with("sqlite:") {
-            Ok(Database::Sqlite(backend::sqlite::connect(url).await?))
+            Ok(Database::Sqlite(
+                backend::sqlite::connect(url, version).await?,
+            ))
         } else {
             Err(StoreError::Config(
                 "database URL must start with sqlite:, postgres:// or postgresql://".into(),
@@ -88,87 +103,6 @@ impl Database {
             Database::Sqlite(p) => p.close().await,
             Database::Postgres(p) => p.close().await,
         }
-    }
-
-    /// Creates a user; the first account is always `Admin`, later ones get
-    /// `default_role`. With `first_only`, only the first account may register.
-    #[tracing::instrument(skip(self, password_hash))]
-    pub async fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        default_role: Role,
-        first_only: bool,
-    ) -> Result<User> {
-        dispatch!(
-            self,
-            create_user(username, password_hash, default_role, first_only)
-        )
-    }
-    pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
-        dispatch!(self, credentials(username))
-    }
-    pub async fn list_users(&self) -> Result<Vec<User>> {
-        dispatch!(self, list_users())
-    }
-    pub async fn set_role(&self, user_id: i64, role: Role) -> Result<User> {
-        dispatch!(self, set_role(user_id, role))
-    }
-
-    /// Stores a session by the hash of its token (the token itself is never stored).
-    pub async fn create_session(
-        &self,
-        user_id: i64,
-        token_hash: &str,
-        csrf_token: &str,
-        expires_at: Timestamp,
-    ) -> Result<()> {
-        dispatch!(
-            self,
-            create_session(user_id, token_hash, csrf_token, expires_at)
-        )
-    }
-    /// The unexpired session with this token hash.
-    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        dispatch!(self, session(token_hash))
-    }
-    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        dispatch!(self, delete_session(token_hash))
-    }
-    pub async fn create_api_token(
-        &self,
-        user_id: i64,
-        name: &str,
-        token_hash: &str,
-    ) -> Result<ApiToken> {
-        dispatch!(self, create_api_token(user_id, name, token_hash))
-    }
-    pub async fn list_api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
-        dispatch!(self, list_api_tokens(user_id))
-    }
-    /// Deletes one of `user_id`'s tokens; false if it has no such token.
-    pub async fn delete_api_token(&self, user_id: i64, id: i64) -> Result<bool> {
-        dispatch!(self, delete_api_token(user_id, id))
-    }
-    /// The owner of the token with this hash (and records its use).
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
-        dispatch!(self, api_token_user(token_hash))
-    }
-
-    pub async fn record_login_failure(&self, key: &str, at: Timestamp) -> Result<()> {
-        dispatch!(self, record_login_failure(key, at))
-    }
-    /// How many failures `key` had since `since`, and when the oldest of them was.
-    pub async fn login_failures(
-        &self,
-        key: &str,
-        since: Timestamp,
-    ) -> Result<(i64, Option<Timestamp>)> {
-        dispatch!(self, login_failures(key, since))
-    }
-    /// Forgets `key`'s failures and every failure older than `before`.
-    pub async fn clear_login_failures(&self, key: &str, before: Timestamp) -> Result<()> {
-        dispatch!(self, clear_login_failures(key, before))
     }
 
     pub async fn labels(&self) -> Result<LabelSet> {

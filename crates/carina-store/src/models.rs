@@ -99,7 +99,10 @@ pub struct Session {
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
+    pub scope: crate::accounts::TokenScope,
     pub created_at: Timestamp,
+    /// None: never expires.
+    pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
 }
 

@@ -32,18 +32,54 @@ impl UserRow {
 pub(crate) struct TokenRow {
     pub id: i64,
     pub name: String,
+    pub scope: String,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
 }
 
-impl From<TokenRow> for ApiToken {
-    fn from(r: TokenRow) -> Self {
-        ApiToken {
+impl TryFrom<TokenRow> for ApiToken {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Self> {
+        Ok(ApiToken {
             id: r.id,
             name: r.name,
+            scope: crate::accounts::TokenScope::parse(&r.scope)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown token scope {:?}", r.scope)))?,
             created_at: Timestamp(r.created_at),
+            expires_at: r.expires_at.map(Timestamp),
             last_used_at: r.last_used_at.map(Timestamp),
-        }
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub actor: Option<String>,
+    pub subject_id: Option<i64>,
+    pub subject: Option<String>,
+    pub client: Option<String>,
+    pub detail: String,
+}
+
+impl TryFrom<AuditRow> for crate::accounts::AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self> {
+        Ok(crate::accounts::AuditEntry {
+            id: r.id,
+            at: Timestamp(r.at),
+            kind: r.kind,
+            actor_id: r.actor_id,
+            actor: r.actor,
+            subject_id: r.subject_id,
+            subject: r.subject,
+            client: r.client,
+            detail: serde_json::from_str(&r.detail)?,
+        })
     }
 }
 

@@ -43,6 +43,8 @@ enum Command {
     /// Export a detector (`carina export onnx`).
     #[command(subcommand)]
     Export(cmd::export::ExportCommand),
+    /// Accounts on the database directly: create-user, set-role, reset-password.
+    Admin(cmd::admin::Admin),
 }
 
 fn main() -> ExitCode {
@@ -74,5 +76,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => cmd::train::run(a),
         Command::Worker(a) => cmd::worker::run(a),
         Command::Export(c) => cmd::export::run(c),
+        Command::Admin(a) => cmd::admin::run(a),
     }
 }

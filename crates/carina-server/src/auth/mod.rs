@@ -2,6 +2,7 @@
 //! change state) or a personal API token. Sessions, tokens and throttling
 //! live in the database so several server processes can share them.
 
+pub mod audit;
 pub mod client_ip;
 pub mod password;
 pub mod throttle;
@@ -10,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::{Method, header, request::Parts};
-use carina_store::{Role, User};
+use carina_store::{Role, TokenScope, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -24,7 +25,8 @@ pub enum AuthVia {
         token_hash: String,
         csrf_token: String,
     },
-    ApiToken,
+    /// A personal API token: which one, and what it may do.
+    ApiToken { id: i64, scope: TokenScope },
 }
 
 /// The authenticated caller. Extracting it answers 401 for anonymous
@@ -49,6 +51,25 @@ impl CurrentUser {
             )))
         }
     }
+
+    /// Refuses API tokens: making tokens and managing accounts need a
+    /// logged-in session, so a leaked token cannot make credentials that
+    /// outlive it.
+    pub fn require_session(&self) -> AppResult<()> {
+        match self.via {
+            AuthVia::Session { .. } => Ok(()),
+            AuthVia::ApiToken { .. } => Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "session_required",
+                "an API token cannot do this; log in",
+            )),
+        }
+    }
+
+    /// The caller's username, for audit entries.
+    pub fn audit(&self, kind: &str) -> carina_store::NewAudit {
+        carina_store::NewAudit::new(kind).actor(&self.user)
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -56,15 +77,27 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         if let Some(token) = bearer_token(parts) {
-            let user = state
+            let owner = state
                 .store
                 .db
                 .api_token_user(&sha256_hex(token))
                 .await?
                 .ok_or_else(AppError::unauthorized)?;
+            if owner.scope == TokenScope::Read
+                && !matches!(parts.method, Method::GET | Method::HEAD)
+            {
+                return Err(AppError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "token_scope",
+                    "this API token is read-only (GET and HEAD)",
+                ));
+            }
             return Ok(CurrentUser {
-                user,
-                via: AuthVia::ApiToken,
+                user: owner.user,
+                via: AuthVia::ApiToken {
+                    id: owner.token_id,
+                    scope: owner.scope,
+                },
             });
         }
         let cookie = session_cookie(parts).ok_or_else(AppError::unauthorized)?;
@@ -95,6 +128,41 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The client address of a request (see [`client_ip`]); `None` when the
+/// server was not given the peer address (tests driving the router directly).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    pub fn label(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(ClientAddr(client_ip::client_ip(
+            peer,
+            forwarded,
+            &state.config.trusted_proxies,
+        )))
+    }
+}
+
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -111,6 +179,16 @@ pub fn session_cookie(parts: &Parts) -> Option<&str> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value)
+}
+
+/// Why `name` cannot be a username, if it cannot: 3 to 64 characters of
+/// A-Z, a-z, 0-9, '.', '_' or '-' (unique regardless of case).
+pub fn username_problem(name: &str) -> Option<&'static str> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    (!(3..=64).contains(&name.len()) || !ok_chars)
+        .then_some("username must be 3 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
 }
 
 /// 32 random bytes as hex: session tokens, CSRF tokens, API tokens.

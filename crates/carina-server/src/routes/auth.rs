@@ -1,18 +1,20 @@
 //! Accounts and sessions: register, log in, log out, who am I.
+//! Registration is for the first account (who becomes admin) only, unless
+//! `open_registration`; after that, admins create accounts (`POST /users`).
 
-use crate::auth::{self, AuthVia, CurrentUser, SESSION_COOKIE, password, throttle};
+use crate::auth::audit::{self, kind};
+use crate::auth::{self, AuthVia, ClientAddr, CurrentUser, SESSION_COOKIE, password, throttle};
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use carina_store::{Role, StoreError, Timestamp, User};
+use carina_store::{NewAudit, Role, StoreError, Timestamp, User};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 pub fn routes() -> Router<AppState> {
@@ -29,36 +31,26 @@ pub struct Credentials {
     password: String,
 }
 
-fn user_json(u: &User) -> serde_json::Value {
-    json!({"id": u.id, "username": u.username, "role": u.role})
+pub fn user_json(u: &User) -> serde_json::Value {
+    json!({"id": u.id, "username": u.username, "role": u.role, "created_at": u.created_at})
 }
 
-fn check_username(name: &str) -> AppResult<()> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !(3..=64).contains(&name.len()) || !ok_chars {
-        return Err(AppError::unprocessable(
-            "username must be 3 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
-        ));
+/// [`auth::username_problem`] as a 422.
+pub fn check_username(name: &str) -> AppResult<()> {
+    match auth::username_problem(name) {
+        Some(why) => Err(AppError::unprocessable(why)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-#[tracing::instrument(skip_all, fields(username = %body.username))]
+#[tracing::instrument(skip_all)]
 async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
     Json(body): Json<Credentials>,
 ) -> AppResult<impl IntoResponse> {
     check_username(&body.username)?;
-    if body.password.chars().count() < 8 {
-        return Err(AppError::unprocessable(
-            "password must have at least 8 characters",
-        ));
-    }
-    if body.password.len() > 1024 {
-        return Err(AppError::unprocessable("password is too long"));
-    }
+    password::check(&body.password, &body.username)?;
     let hash = password::hash(body.password).await?;
     let first_only = !state.config.open_registration;
     let user = state
@@ -67,45 +59,63 @@ async fn register(
         .create_user(&body.username, &hash, state.config.default_role, first_only)
         .await
         .map_err(|e| match e {
-            StoreError::Invalid(_) => AppError::forbidden("registration is closed; ask an admin"),
+            StoreError::Invalid(_) => AppError::forbidden(
+                "registration is closed; an admin creates accounts (POST /api/v1/users)",
+            ),
             other => other.into(),
         })?;
+    audit::record(
+        &state,
+        NewAudit::new(kind::USER_REGISTERED)
+            .actor(&user)
+            .subject(&user)
+            .client(client.label())
+            .detail(json!({"role": user.role})),
+    )
+    .await?;
     tracing::info!(user_id = user.id, role = user.role.as_str(), "registered");
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
-#[tracing::instrument(skip_all, fields(username = %body.username))]
+#[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
+    client: ClientAddr,
     Json(body): Json<Credentials>,
 ) -> AppResult<Response> {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let client = auth::client_ip::client_ip(peer, forwarded, &state.config.trusted_proxies);
-    let keys = throttle::Keys::new(&body.username, client);
-    throttle::check(&state, &keys).await?;
-    let creds = state.store.db.credentials(&body.username).await?;
+    let client_label = throttle::client_label(client.0);
+    let account = body.username.trim().to_lowercase();
+    if account.is_empty() || account.len() > 256 {
+        return Err(bad_credentials());
+    }
+    let creds = state.store.db.credentials(&account).await?;
+    let known = match &creds {
+        Some(c) => throttle::is_known(&state, c.user.id, &client_label).await?,
+        None => false,
+    };
+    let failed_entry = |k: &str| {
+        let e = NewAudit::new(k).client(client.label());
+        match &creds {
+            Some(c) => e.subject(&c.user),
+            // The name as typed is not stored: it may be a password typed
+            // into the wrong field. Only whether an account matched.
+            None => e.detail(json!({"account": "unknown"})),
+        }
+    };
+    if let Err(refused) = throttle::admit(&state, &account, &client_label, known).await {
+        audit::record(&state, failed_entry(kind::LOGIN_THROTTLED)).await?;
+        return Err(refused);
+    }
     let ok = password::verify(
         body.password,
         creds.as_ref().map(|c| c.password_hash.clone()),
     )
     .await?;
-    let Some(creds) = creds.filter(|_| ok) else {
-        throttle::failed(&state, &keys).await?;
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "wrong username or password",
-        ));
+    let Some(creds) = creds.as_ref().filter(|_| ok) else {
+        audit::record(&state, failed_entry(kind::LOGIN_FAILED)).await?;
+        return Err(bad_credentials());
     };
-    throttle::succeeded(&state, &keys).await?;
+    throttle::succeeded(&state, &account, creds.user.id, &client_label, known).await?;
     let token = auth::random_token();
     let csrf = auth::random_token();
     let ttl = Duration::from_secs(state.config.session_hours.max(1) * 3600);
@@ -119,6 +129,14 @@ async fn login(
             Timestamp::now().plus(ttl),
         )
         .await?;
+    audit::record(
+        &state,
+        NewAudit::new(kind::LOGIN)
+            .actor(&creds.user)
+            .subject(&creds.user)
+            .client(client.label()),
+    )
+    .await?;
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {
@@ -141,6 +159,14 @@ async fn login(
         .into_response())
 }
 
+fn bad_credentials() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "wrong username or password",
+    )
+}
+
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
     if let AuthVia::Session { token_hash, .. } = &user.via {
         state.store.db.delete_session(token_hash).await?;
@@ -156,8 +182,9 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<R
 
 async fn me(user: CurrentUser) -> Json<serde_json::Value> {
     let mut v = user_json(&user.user);
-    if let AuthVia::Session { csrf_token, .. } = &user.via {
-        v["csrf_token"] = json!(csrf_token);
+    match &user.via {
+        AuthVia::Session { csrf_token, .. } => v["csrf_token"] = json!(csrf_token),
+        AuthVia::ApiToken { id, scope } => v["token"] = json!({"id": id, "scope": scope}),
     }
     Json(v)
 }

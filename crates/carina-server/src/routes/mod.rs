@@ -2,6 +2,7 @@
 
 pub mod agreement;
 pub mod annotations;
+pub mod audit;
 pub mod auth;
 pub mod images;
 pub mod ingest;

@@ -13,9 +13,10 @@ both_backends!(
     login_is_throttled,
     api_tokens
 );
-crate::both_backends_with!(closed_registration, |c: &mut carina_server::Config| c
-    .open_registration =
-    false);
+crate::both_backends_with!(
+    open_registration_when_configured,
+    |c: &mut carina_server::Config| c.open_registration = true
+);
 
 async fn register_login_logout(app: TestApp) {
     let r = app.register("ann", "correct horse").await;
@@ -37,13 +38,23 @@ async fn register_login_logout(app: TestApp) {
         .await,
         "invalid"
     );
+    // Closed for a taken name too (a name taken in any case is a 409 from POST /users).
     assert_eq!(
         error_code(
             app.register("ann", "another pw").await,
-            StatusCode::CONFLICT
+            StatusCode::FORBIDDEN
         )
         .await,
-        "conflict"
+        "forbidden"
+    );
+    // Registration closed behind the first account (by default).
+    assert_eq!(
+        error_code(
+            app.register("bob", "correct horse").await,
+            StatusCode::FORBIDDEN
+        )
+        .await,
+        "forbidden"
     );
     assert_eq!(
         error_code(
@@ -249,13 +260,16 @@ async fn bad_cookies_are_refused(app: TestApp) {
 }
 
 async fn login_is_throttled(app: TestApp) {
-    let _admin = app.user("admin", "admin", None).await;
-    app.register("victim", "password-victim").await;
+    let admin = app.user("admin", "admin", None).await;
+    let r = app
+        .create_user(&admin, "victim", "password-victim", "radiologist")
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
     for _ in 0..5 {
         let r = app.login_response("victim", "guess-guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    // Even the right password is refused now, with Retry-After.
+    // Even the right password is refused now from this client, with Retry-After.
     let r = app.login_response("victim", "password-victim").await;
     let retry: u64 = r
         .headers()
@@ -273,15 +287,16 @@ async fn login_is_throttled(app: TestApp) {
     // Another account from the same address is not locked out.
     let r = app.login_response("admin", "password-admin").await;
     assert_eq!(r.status(), StatusCode::OK);
-    // The failures are in the database, where other server processes see them.
-    let (n, _) = app
+    // The attempts are in the database, where other server processes see them.
+    let c = app
         .state
         .store
         .db
-        .login_failures("user:victim", carina_store::Timestamp(0))
+        .login_attempts("pair:victim|127.0.0.1")
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!(n, 5);
+    assert_eq!(c.attempts, 6);
 }
 
 async fn api_tokens(app: TestApp) {
@@ -347,11 +362,17 @@ async fn api_tokens(app: TestApp) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
-async fn closed_registration(app: TestApp) {
-    assert_eq!(
-        app.register("first", "password-first").await.status(),
-        StatusCode::CREATED
-    );
+async fn open_registration_when_configured(app: TestApp) {
+    let r = app.register("first", "password-first").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["role"], "admin");
     let r = app.register("second", "password-second").await;
-    assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["role"], "radiologist");
+    // The password rules hold for registration too.
+    let r = app.register("third", "        ").await;
+    assert_eq!(
+        error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "invalid"
+    );
 }

@@ -117,6 +117,9 @@ struct Inner {
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>, // (admin URL, database name)
     shutdown: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// The first account made through [`TestApp::user`]: it creates later
+    /// accounts when a test names no admin (registration is closed).
+    first_admin: std::sync::Mutex<Option<Session>>,
 }
 
 /// A logged-in browser: its cookie and CSRF token.
@@ -201,6 +204,7 @@ impl TestApp {
                 _dir: dir,
                 pg,
                 shutdown: std::sync::Mutex::new(Some(tx)),
+                first_admin: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -265,28 +269,50 @@ impl TestApp {
         }
     }
 
-    /// Registers `username` (password `password-<username>`), gives it
-    /// `role` through `admin` when needed, and logs in.
+    /// Makes the account `username` (password `password-<username>`) with
+    /// `role` and logs in. The first account registers (and becomes admin:
+    /// registration is closed after it); later ones are created by `admin`,
+    /// or by that first account when `admin` is None (`POST /users`).
     pub async fn user(&self, username: &str, role: &str, admin: Option<&Session>) -> Session {
         let pw = format!("password-{username}");
-        let r = self.register(username, &pw).await;
-        assert_eq!(r.status(), StatusCode::CREATED, "register {username}");
-        let created: Value = r.json().await.unwrap();
-        if created["role"] != role {
-            let admin = admin.expect("an admin to set the role");
-            let r = self
-                .req(
-                    Method::PATCH,
-                    &format!("/api/v1/users/{}", created["id"]),
-                    Some(admin),
-                )
-                .json(&json!({"role": role}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
+        let creator = admin
+            .cloned()
+            .or_else(|| self.inner.first_admin.lock().unwrap().clone());
+        match creator {
+            None => {
+                let r = self.register(username, &pw).await;
+                assert_eq!(r.status(), StatusCode::CREATED, "register {username}");
+                let created: Value = r.json().await.unwrap();
+                assert_eq!(created["role"], role, "the first account is an admin");
+                let session = self.login(username, &pw).await;
+                // A separate session, so a test logging out its own keeps this one.
+                let keep = self.login(username, &pw).await;
+                *self.inner.first_admin.lock().unwrap() = Some(keep);
+                return session;
+            }
+            Some(creator) => {
+                let r = self.create_user(&creator, username, &pw, role).await;
+                let status = r.status();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                assert_eq!(status, StatusCode::CREATED, "create {username}: {body}");
+            }
         }
         self.login(username, &pw).await
+    }
+
+    /// `POST /users` as `admin`.
+    pub async fn create_user(
+        &self,
+        admin: &Session,
+        username: &str,
+        password: &str,
+        role: &str,
+    ) -> Response {
+        self.req(Method::POST, "/api/v1/users", Some(admin))
+            .json(&json!({"username": username, "password": password, "role": role}))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// An admin (the first account), a radiologist and a viewer.

@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod annotations;
+mod audit;
 mod auth;
 mod authz;
 mod blind;
@@ -19,3 +21,4 @@ mod render_cache;
 mod reports;
 mod review;
 mod s3;
+mod throttle;

@@ -66,14 +66,15 @@ async fn login_with(app: &TestApp, user: &str, xff: &str) -> StatusCode {
         .status()
 }
 
+/// Attempts counted against a login-throttle key (`client:<address>`).
 async fn failures(app: &TestApp, key: &str) -> i64 {
     app.state
         .store
         .db
-        .login_failures(key, carina_store::Timestamp(0))
+        .login_attempts(key)
         .await
         .unwrap()
-        .0
+        .map_or(0, |c| c.attempts)
 }
 
 async fn forwarded_for_counts_behind_a_trusted_proxy(app: TestApp) {
@@ -89,10 +90,10 @@ async fn forwarded_for_counts_behind_a_trusted_proxy(app: TestApp) {
         login_with(&app, "someone", "198.51.100.1, 203.0.113.8").await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(failures(&app, "ip:203.0.113.7").await, 2);
-    assert_eq!(failures(&app, "ip:203.0.113.8").await, 1);
-    assert_eq!(failures(&app, "ip:198.51.100.1").await, 0);
-    assert_eq!(failures(&app, "ip:127.0.0.1").await, 0);
+    assert_eq!(failures(&app, "client:203.0.113.7").await, 2);
+    assert_eq!(failures(&app, "client:203.0.113.8").await, 1);
+    assert_eq!(failures(&app, "client:198.51.100.1").await, 0);
+    assert_eq!(failures(&app, "client:127.0.0.1").await, 0);
 }
 
 async fn forwarded_for_is_ignored_by_default(app: TestApp) {
@@ -101,6 +102,6 @@ async fn forwarded_for_is_ignored_by_default(app: TestApp) {
         login_with(&app, "someone", "203.0.113.7").await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(failures(&app, "ip:203.0.113.7").await, 0);
-    assert_eq!(failures(&app, "ip:127.0.0.1").await, 1);
+    assert_eq!(failures(&app, "client:203.0.113.7").await, 0);
+    assert_eq!(failures(&app, "client:127.0.0.1").await, 1);
 }

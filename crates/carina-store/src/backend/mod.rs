@@ -28,3 +28,19 @@ fn migrator(steps: &[(i64, &'static str, &'static str)]) -> Migrator {
         ..Migrator::DEFAULT
     }
 }
+
+/// `migrator` without the steps after version `up_to` (all: None), for
+/// tests of the migrations.
+fn up_to(mut migrator: Migrator, up_to: Option<i64>) -> Migrator {
+    if let Some(v) = up_to {
+        migrator.migrations = Cow::Owned(
+            migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version <= v)
+                .cloned()
+                .collect(),
+        );
+    }
+    migrator
+}

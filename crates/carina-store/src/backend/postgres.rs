@@ -16,12 +16,12 @@ const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 /// Two deploys at once would each clear the other's flag only after it was set.
 const DEPLOY_LOCK: &str = "SELECT pg_advisory_xact_lock(727275)";
 
-pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
+pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .connect(url)
         .await?;
-    super::migrator(&[
+    let migrator = super::migrator(&[
         (
             1,
             "init",
@@ -38,18 +38,23 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
             include_str!("../../migrations/postgres/0003_reports_readings.sql"),
         ),
         (
+            4,
+            "accounts",
+            include_str!("../../migrations/postgres/0004_accounts.sql"),
+        ),
+        (
             6,
             "report_takeover",
             include_str!("../../migrations/postgres/0006_report_takeover.sql"),
         ),
-    ])
-    .run(&pool)
-    .await?;
+    ]);
+    super::up_to(migrator, up_to).run(&pool).await?;
     Ok(pool)
 }
 
 include!("queries/common.rs");
 include!("queries/accounts.rs");
+include!("queries/security.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
 include!("queries/export.rs");

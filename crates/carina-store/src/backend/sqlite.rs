@@ -20,7 +20,7 @@ const CLAIM_LOCK: &str = "";
 /// Deploys are serialised by the write lock too.
 const DEPLOY_LOCK: &str = "SELECT 1";
 
-pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
+pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -30,7 +30,7 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
         .max_connections(8)
         .connect_with(options)
         .await?;
-    super::migrator(&[
+    let migrator = super::migrator(&[
         (
             1,
             "init",
@@ -47,18 +47,23 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
             include_str!("../../migrations/sqlite/0003_reports_readings.sql"),
         ),
         (
+            4,
+            "accounts",
+            include_str!("../../migrations/sqlite/0004_accounts.sql"),
+        ),
+        (
             6,
             "report_takeover",
             include_str!("../../migrations/sqlite/0006_report_takeover.sql"),
         ),
-    ])
-    .run(&pool)
-    .await?;
+    ]);
+    super::up_to(migrator, up_to).run(&pool).await?;
     Ok(pool)
 }
 
 include!("queries/common.rs");
 include!("queries/accounts.rs");
+include!("queries/security.rs");
 include!("queries/images.rs");
 include!("queries/annotations.rs");
 include!("queries/export.rs");

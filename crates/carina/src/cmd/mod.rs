@@ -1,5 +1,6 @@
 //! One module per subcommand area.
 
+pub mod admin;
 pub mod bench;
 pub mod dataset;
 pub mod eval;

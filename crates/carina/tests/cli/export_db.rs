@@ -344,10 +344,43 @@ async fn export_round(data_dir: PathBuf, db_url: Option<String>) {
         served.to_vec()
     );
 
+    // Every export so far is in the audit log (format and counts only).
+    let exports = state
+        .store
+        .db
+        .audit(&carina_store::AuditQuery {
+            kind: Some("export".into()),
+            page: 1,
+            per_page: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ok_runs = exports.1;
+    assert!(ok_runs >= 3, "{exports:?}");
+    let first = &exports.0[ok_runs as usize - 1];
+    assert_eq!(first.detail["format"], "coco");
+    assert_eq!(first.detail["images"], 3);
+    assert_eq!(first.detail["via"], "cli");
+
     // Bad arguments: an unknown status; a data directory without a database.
     let o = export("coco", &out.path().join("x.json"), &["--status", "maybe"]).await;
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("maybe"));
+    // A refused export is not recorded as one.
+    let after = state
+        .store
+        .db
+        .audit(&carina_store::AuditQuery {
+            kind: Some("export".into()),
+            page: 1,
+            per_page: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(after, ok_runs);
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

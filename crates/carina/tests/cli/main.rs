@@ -1,5 +1,6 @@
 //! Black-box tests of the `carina` binary: one module per subcommand area.
 
+mod admin;
 mod bench;
 mod dataset;
 mod eval;

@@ -4,6 +4,7 @@
 // Every statement uses `$N` placeholders, `RETURNING` and plain SQL types,
 // which SQLite and PostgreSQL read alike.
 
+use crate::accounts::*;
 use crate::error::{Result, StoreError, is_unique_violation};
 use crate::models::*;
 use crate::reading::*;

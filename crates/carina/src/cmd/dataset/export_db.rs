@@ -1,15 +1,18 @@
 //! `carina dataset export --from-db`: the workbench's images and boxes, read
 //! through `carina-store` (the same database and object store `carina serve`
 //! uses), turned into a normalised dataset and written by the same exporters
-//! as `--from`. Reads only: the database is not created or changed.
+//! as `--from`. Reads only, but for one audit-log entry saying that an
+//! export was made (format and counts; no names, no paths): the database is
+//! not created.
 
 use super::export::{Args, Format, ImageFormat, print_summary};
 use anyhow::{Context, bail};
 use carina_core::BoxStatus;
 use carina_dataset::export::export;
 use carina_server::Config;
+use carina_server::auth::audit::kind;
 use carina_server::learn::workbench_dataset;
-use carina_store::{Database, ExportFilter, ExportedImage, ObjectStorage};
+use carina_store::{Database, ExportFilter, ExportedImage, NewAudit, ObjectStorage};
 use std::path::{Path, PathBuf};
 
 fn is_word(s: &str) -> bool {
@@ -143,6 +146,17 @@ async fn run_async(args: &Args, statuses: &[BoxStatus]) -> anyhow::Result<()> {
         }
         println!("wrote {} images to {}", rows.len(), dir.display());
     }
+    let entry = NewAudit::new(kind::EXPORT).detail(serde_json::json!({
+        "via": "cli",
+        "command": "dataset export --from-db",
+        "os_user": std::env::var("USER").ok(),
+        "format": format!("{:?}", args.format).to_lowercase(),
+        "images": rows.len(),
+        "with_image_files": args.images.is_some(),
+    }));
+    db.record_audit(&entry)
+        .await
+        .context("cannot write the export to the audit log")?;
     db.close().await;
     print_summary(&summary, &args.output);
     Ok(())
