@@ -32,7 +32,7 @@ mod routes;
 pub mod state;
 pub mod worker;
 
-pub use config::{Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
+pub use config::{BurnedInPolicy, Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
 pub use state::AppState;
 
 use axum::Router;
@@ -59,6 +59,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::users::routes())
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
+        .merge(routes::burned_in::routes())
         .merge(routes::annotations::routes())
         .merge(routes::predictions::routes())
         .merge(routes::models::routes(max_upload))

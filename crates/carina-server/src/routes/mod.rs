@@ -3,6 +3,7 @@
 pub mod agreement;
 pub mod annotations;
 pub mod auth;
+pub mod burned_in;
 pub mod images;
 pub mod ingest;
 pub mod labels;

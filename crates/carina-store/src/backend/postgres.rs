@@ -37,6 +37,11 @@ pub async fn connect(url: &str) -> Result<sqlx::PgPool> {
             "reports_readings",
             include_str!("../../migrations/postgres/0003_reports_readings.sql"),
         ),
+        (
+            5,
+            "burned_in",
+            include_str!("../../migrations/postgres/0005_burned_in.sql"),
+        ),
     ])
     .run(&pool)
     .await?;

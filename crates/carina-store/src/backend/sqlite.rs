@@ -46,6 +46,11 @@ pub async fn connect(url: &str) -> Result<sqlx::SqlitePool> {
             "reports_readings",
             include_str!("../../migrations/sqlite/0003_reports_readings.sql"),
         ),
+        (
+            5,
+            "burned_in",
+            include_str!("../../migrations/sqlite/0005_burned_in.sql"),
+        ),
     ])
     .run(&pool)
     .await?;
