@@ -37,6 +37,8 @@ impl TagMatch {
 
 /// The basic profile's action code of a row (PS3.15 E.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The names are the standard's codes (X/Z/D → XZD).
+#[allow(clippy::upper_case_acronyms)]
 pub(crate) enum Code {
     /// Remove.
     X,
