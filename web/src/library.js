@@ -3,6 +3,7 @@
 import { api, get, uploadFiles, ApiError } from './api.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session, navigate } from './main.js';
+import { burnedInBadge, burnedInFlagged } from './burned.js';
 
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
@@ -148,6 +149,17 @@ export function renderLibrary(app, params) {
     }
   }
 
+  async function confirmBurnedIn(img) {
+    if (!confirm(`Have you checked ${img.original_filename || 'image ' + img.id} for burned-in text that identifies the patient? Confirming lets it into exports.`)) return;
+    try {
+      await api('POST', `/images/${encodeURIComponent(img.id)}/burned-in/confirm`);
+      toast('Confirmed for export');
+      load();
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  }
+
   function card(img) {
     const open = `#/images/${encodeURIComponent(img.id)}`;
     return h('article', { class: 'image-card', dataset: { id: String(img.id) } },
@@ -160,10 +172,15 @@ export function renderLibrary(app, params) {
           ` ${img.width}×${img.height} ${img.format || ''}`,
           img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
           img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null,
-          img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null),
+          img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null,
+          burnedInBadge(img)),
         h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
         h('div', {},
           canUpload ? h('button', { type: 'button', class: 'small replace-btn', onclick: () => replace(img) }, 'Replace file…') : null,
+          ' ',
+          isAdmin && burnedInFlagged(img) && !img.burned_in_confirmed_at
+            ? h('button', { type: 'button', class: 'small burned-in-confirm-btn', title: 'I have looked at the pixels: allow this image in exports', onclick: () => confirmBurnedIn(img) }, 'Confirm for export')
+            : null,
           ' ',
           isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null)));
   }

@@ -71,7 +71,12 @@ mod uid;
 pub mod window;
 
 pub use decode::{Probe, decode, probe, sniff};
-pub use deid::{DeidConfig, DeidResult, deidentify_dicom};
+#[doc(hidden)]
+pub use deid::fixture as deid_fixture;
+pub use deid::{
+    BurnedIn, DEID_METHOD, DeidConfig, DeidResult, allowed_top_level, burned_in_annotation,
+    deidentify_dicom,
+};
 pub use encode::{encode_jpeg8, encode_png8, encode_png16, render_png, thumbnail};
 pub use error::ImagingError;
 pub use resize::{letterbox, resize};

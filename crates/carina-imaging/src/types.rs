@@ -231,6 +231,10 @@ pub struct ImageMeta {
     pub patient_pseudonym: Option<String>,
     pub study_pseudonym: Option<String>,
     pub series_pseudonym: Option<String>,
+    /// What a DICOM file says about text burned into its pixels (Burned In
+    /// Annotation, judged by modality and SOP class when absent: see
+    /// [`crate::BurnedIn`]); `None` for PNG/JPEG, which carry no such attribute.
+    pub burned_in_annotation: Option<crate::BurnedIn>,
 }
 
 impl ImageMeta {
@@ -252,6 +256,7 @@ impl ImageMeta {
             patient_pseudonym: None,
             study_pseudonym: None,
             series_pseudonym: None,
+            burned_in_annotation: None,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 mod common;
 mod deid;
+mod deid_every;
+mod deid_table;
 mod encodings;
 mod hostile;
 mod jpeg_lossless;

@@ -94,6 +94,19 @@ pub struct Config {
     /// Lifetime of a new API token unless its creator asks otherwise, in days
     /// (`CARINA_TOKEN_DAYS`).
     pub token_default_days: u64,
+    /// What an upload that may show burned-in text (Burned In Annotation
+    /// YES, or absent on a secondary capture or a modality where burned-in
+    /// text is common) gets: `flag` (stored, badged, left out of exports
+    /// until an admin confirms it) or `refuse` (422). `CARINA_BURNED_IN`.
+    pub burned_in: BurnedInPolicy,
+}
+
+/// See [`Config::burned_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BurnedInPolicy {
+    Flag,
+    Refuse,
 }
 
 /// Where jobs run.
@@ -157,6 +170,7 @@ impl Default for Config {
             original_filenames: FilenamePolicy::Auto,
             render_cache_mb: 256,
             token_default_days: 90,
+            burned_in: BurnedInPolicy::Flag,
         }
     }
 }
@@ -259,6 +273,13 @@ impl Config {
             "CARINA_ORIGINAL_FILENAMES" => {
                 self.original_filenames = FilenamePolicy::parse(value)
                     .ok_or_else(|| err("expected auto, keep or extension".into()))?
+            }
+            "CARINA_BURNED_IN" => {
+                self.burned_in = match value.trim().to_ascii_lowercase().as_str() {
+                    "flag" => BurnedInPolicy::Flag,
+                    "refuse" => BurnedInPolicy::Refuse,
+                    _ => return Err(err("expected flag or refuse".into())),
+                }
             }
             // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
             _ => {}

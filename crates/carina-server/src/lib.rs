@@ -34,7 +34,7 @@ mod routes;
 pub mod state;
 pub mod worker;
 
-pub use config::{Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
+pub use config::{BurnedInPolicy, Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
 pub use route_table::route_table;
 pub use state::AppState;
 
@@ -75,6 +75,7 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::audit::routes())
         .merge(routes::labels::routes())
         .merge(routes::images::routes(max_upload))
+        .merge(routes::burned_in::routes())
         .merge(routes::annotations::routes())
         .merge(routes::predictions::routes())
         .merge(routes::models::routes(max_upload))

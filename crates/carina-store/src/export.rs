@@ -2,7 +2,8 @@
 //! export --from-db`): every image with its current boxes, filtered by box
 //! source, box status and image status. Source kinds and statuses are kept
 //! as the strings the database stores, so kinds added later (a `consensus`
-//! source, say) export without a change here.
+//! source, say) export without a change here. Images flagged for burned-in
+//! text (`yes` / `unknown`) are left out until an admin confirms them.
 
 use crate::{Database, Result, StoreError, backend};
 use carina_core::BBox;
@@ -105,9 +106,12 @@ pub(crate) fn export_sql(f: &ExportFilter) -> String {
         sql += &format!(" AND b.status IN ({})", placeholders(n, f.statuses.len()));
         n += f.statuses.len();
     }
+    // Images that may show burned-in text leave only once an admin confirmed them.
+    sql += " WHERE (i.burned_in_annotation IS NULL OR i.burned_in_annotation = 'no' \
+            OR i.burned_in_confirmed_at IS NOT NULL)";
     if !f.image_statuses.is_empty() {
         sql += &format!(
-            " WHERE i.status IN ({})",
+            " AND i.status IN ({})",
             placeholders(n, f.image_statuses.len())
         );
     }

@@ -146,6 +146,10 @@ impl Database {
     pub async fn set_image_status(&self, id: i64, status: ImageStatus, by: &str) -> Result<Image> {
         dispatch!(self, set_image_status(id, status, by))
     }
+    /// An admin confirms a flagged image (burned-in text) for export.
+    pub async fn confirm_burned_in(&self, id: i64, by: &str) -> Result<Image> {
+        dispatch!(self, confirm_burned_in(id, by))
+    }
     async fn replace_image(
         &self,
         id: i64,

@@ -149,6 +149,10 @@ pub struct ImageMeta {
     pub modality: Option<String>,
     pub study_pseudonym: Option<String>,
     pub patient_pseudonym: Option<String>,
+    /// Burned In Annotation of a DICOM upload: `yes`, `no` or `unknown`
+    /// (absent on a file where burned-in text is common); `None` for
+    /// PNG/JPEG. `yes` and `unknown` are flagged: see [`Image::export_blocked`].
+    pub burned_in_annotation: Option<String>,
 }
 
 /// One image of the library, as the API shows it.
@@ -160,6 +164,9 @@ pub struct Image {
     pub original_filename: String,
     pub sha256: String,
     pub status: ImageStatus,
+    /// The admin who confirmed a flagged image (burned-in text) for export, and when.
+    pub burned_in_confirmed_by: Option<String>,
+    pub burned_in_confirmed_at: Option<Timestamp>,
     pub no_finding: bool,
     /// Boxes that are not rejected.
     pub box_count: i64,
@@ -177,6 +184,20 @@ pub struct Image {
     pub object_key: String,
     #[serde(skip)]
     pub thumbnail_key: String,
+}
+
+impl Image {
+    /// Whether the image may show burned-in text (`yes` or `unknown`) and no
+    /// admin has confirmed it yet: exports leave it out.
+    pub fn export_blocked(&self) -> bool {
+        burned_in_flagged(self.meta.burned_in_annotation.as_deref())
+            && self.burned_in_confirmed_at.is_none()
+    }
+}
+
+/// `yes` and `unknown` are flagged; `no` and `None` (PNG/JPEG) are not.
+pub fn burned_in_flagged(value: Option<&str>) -> bool {
+    matches!(value, Some("yes" | "unknown"))
 }
 
 /// An image to add: its metadata and the two objects' contents.

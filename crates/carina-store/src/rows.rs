@@ -105,7 +105,8 @@ impl From<LabelRow> for carina_core::findings::Label {
 pub(crate) const IMAGE_COLUMNS: &str = "i.id, i.sha256, i.object_key, i.thumbnail_key, i.format, \
     i.width, i.height, i.bits_stored, i.photometric, i.window_center, i.window_width, \
     i.pixel_spacing_row, i.pixel_spacing_col, i.modality, i.study_pseudonym, i.patient_pseudonym, \
-    i.original_filename, i.status, a.no_finding, a.version AS annotation_version, \
+    i.original_filename, i.status, i.burned_in_annotation, i.burned_in_confirmed_by, \
+    i.burned_in_confirmed_at, a.no_finding, a.version AS annotation_version, \
     (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status <> 'rejected') AS box_count, \
     (SELECT MAX(j.id) FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict') AS prediction_job_id, \
     (SELECT j.status FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict' ORDER BY j.id DESC LIMIT 1) AS prediction_status, \
@@ -132,6 +133,9 @@ pub(crate) struct ImageRow {
     pub patient_pseudonym: Option<String>,
     pub original_filename: String,
     pub status: String,
+    pub burned_in_annotation: Option<String>,
+    pub burned_in_confirmed_by: Option<String>,
+    pub burned_in_confirmed_at: Option<i64>,
     pub no_finding: bool,
     pub annotation_version: i64,
     pub box_count: i64,
@@ -164,7 +168,10 @@ impl TryFrom<ImageRow> for Image {
                 modality: r.modality,
                 study_pseudonym: r.study_pseudonym,
                 patient_pseudonym: r.patient_pseudonym,
+                burned_in_annotation: r.burned_in_annotation,
             },
+            burned_in_confirmed_by: r.burned_in_confirmed_by,
+            burned_in_confirmed_at: r.burned_in_confirmed_at.map(Timestamp),
             original_filename: r.original_filename,
             sha256: r.sha256,
             status: ImageStatus::parse(&r.status)

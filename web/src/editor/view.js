@@ -10,6 +10,7 @@ import { Viewer, PRESETS, ensureInit } from './viewport.js';
 import { shortcutHelp } from './shortcuts.js';
 import { createReview } from './review.js';
 import { mountReportPanel } from '../reports/panel.js';
+import { burnedInBadge } from '../burned.js';
 
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
 
@@ -30,6 +31,7 @@ export async function renderEditor(app, imageId) {
   const zoomDisplay = h('span', { id: 'zoom-display', class: 'muted small' });
   const saveState = h('span', { id: 'save-state', class: 'muted small' });
   const title = h('span', { class: 'title', id: 'image-title' }, `image ${imageId}`);
+  const burnedIn = h('span', { id: 'burned-in' });
   const labelList = h('ol', { class: 'labels', id: 'label-list' });
   const boxList = h('ul', { class: 'boxes', id: 'box-list' });
   const reviewSlot = h('div', { id: 'review-slot' });
@@ -54,7 +56,7 @@ export async function renderEditor(app, imageId) {
   app.append(
     h('section', { class: 'editor' },
       h('div', { class: 'editor-toolbar' },
-        h('a', { href: '#/images', id: 'back' }, '‹ Library'), title,
+        h('a', { href: '#/images', id: 'back' }, '‹ Library'), title, burnedIn,
         h('span', { class: 'group' }, canEdit ? modeBtn('box', 'Box', 'B') : null, modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
         h('span', { class: 'group' }, presetSel, btn('invert', 'Invert', 'Invert (I)', () => viewer.invert()),
           btn('fit', 'Fit', 'Fit to window (F)', () => viewer.fit()), btn('one-to-one', '1:1', 'One image pixel per screen pixel (O)', () => viewer.oneToOne())),
@@ -357,6 +359,8 @@ export async function renderEditor(app, imageId) {
     meta = m;
     title.textContent = meta.original_filename || `image ${imageId}`;
     title.title = `${meta.width}×${meta.height} · ${meta.format} · ${meta.bits_stored || '?'} bit · ${meta.photometric || ''}`;
+    const badge = burnedInBadge(meta);
+    if (badge) burnedIn.append(badge);
     statusSel.value = meta.status;
     labels = new Map(labelData.labels.map((l) => [l.id, l]));
     activeLabels = labelData.labels.filter((l) => !l.retired).sort((a, b) => a.id - b.id);

@@ -143,6 +143,7 @@ pub(super) fn decode_dicom(bytes: &[u8], limits: &Limits) -> Result<Decoded, Ima
         patient_pseudonym: pseudo(tags::PATIENT_ID),
         study_pseudonym: pseudo(tags::STUDY_INSTANCE_UID),
         series_pseudonym: pseudo(tags::SERIES_INSTANCE_UID),
+        burned_in_annotation: Some(crate::burned_in_annotation(&obj)),
     };
     Ok(Decoded {
         image,

@@ -4,7 +4,7 @@
 //! has passed does anything get stored, so a bad file stores nothing.
 
 use crate::auth::CurrentUser;
-use crate::config::FilenamePolicy;
+use crate::config::{BurnedInPolicy, FilenamePolicy};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::images::load;
@@ -130,7 +130,8 @@ fn imaging_error(name: &str, e: ImagingError) -> AppError {
         | ImagingError::NoPixelData
         | ImagingError::CorruptPixelData(_)
         | ImagingError::CorruptImage { .. } => AppError::unprocessable(msg),
-        other => AppError::internal(anyhow::anyhow!("{name}: {other}")),
+        // The log must not see the file name, which can name the patient.
+        other => AppError::internal(anyhow::anyhow!("upload: {other}")),
     }
 }
 
@@ -142,6 +143,14 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
         max_pixels: state.config.max_pixels,
     };
     let decoded = carina_imaging::decode(&bytes, &limits).map_err(|e| imaging_error(&name, e))?;
+    let burned_in = decoded.meta.burned_in_annotation;
+    if burned_in.is_some_and(|b| b.flagged()) && state.config.burned_in == BurnedInPolicy::Refuse {
+        return Err(AppError::unprocessable(format!(
+            "{name}: the image may show burned-in text (Burned In Annotation {}) and \
+             CARINA_BURNED_IN=refuse",
+            burned_in.map_or("", |b| b.as_str())
+        )));
+    }
     let served: Bytes = match decoded.format {
         Format::Dicom if state.config.deidentify => {
             let cfg = DeidConfig::new(state.deid_secret.as_slice());
@@ -187,6 +196,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
                 modality: m.modality.clone(),
                 study_pseudonym: m.study_pseudonym.clone(),
                 patient_pseudonym: m.patient_pseudonym.clone(),
+                burned_in_annotation: burned_in.map(|b| b.as_str().to_string()),
             },
             original_filename,
             created_by: user.to_string(),

@@ -4,6 +4,7 @@ pub mod agreement;
 pub mod annotations;
 pub mod audit;
 pub mod auth;
+pub mod burned_in;
 pub mod images;
 pub mod ingest;
 pub mod labels;

@@ -164,6 +164,13 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::None,
         [401, 200, 200, 200, 200],
     ),
+    // `{img}` is a PNG, not flagged for burned-in text: the admin gets 409.
+    (
+        "POST",
+        "/api/v1/images/{img}/burned-in/confirm",
+        Body::None,
+        [401, 403, 403, 409],
+    ),
     (
         "GET",
         "/api/v1/images/{img}/annotations",

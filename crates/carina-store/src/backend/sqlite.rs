@@ -52,6 +52,11 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::SqlitePool> 
             include_str!("../../migrations/sqlite/0004_accounts.sql"),
         ),
         (
+            5,
+            "burned_in",
+            include_str!("../../migrations/sqlite/0005_burned_in.sql"),
+        ),
+        (
             6,
             "report_takeover",
             include_str!("../../migrations/sqlite/0006_report_takeover.sql"),

@@ -223,6 +223,27 @@ async fn export_round(data_dir: PathBuf, db_url: Option<String>) {
     )
     .await;
 
+    // The SIIM file is a secondary capture that does not say whether text is
+    // burned into its pixels: flagged, and left out until an admin confirms
+    // (`rad`, the first account, is the admin).
+    assert_eq!(d["burned_in_annotation"], "unknown");
+    let held = state
+        .store
+        .db
+        .export_annotations(&carina_store::ExportFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(held.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ia, ib]);
+    let r = c
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/v1/images/{id}/burned-in/confirm"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
     let out = tempfile::tempdir().unwrap();
     let dd = data_dir.display().to_string();
     let export = |fmt: &str, o: &Path, extra: &[&str]| {

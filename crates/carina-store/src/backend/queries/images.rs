@@ -81,8 +81,8 @@ pub async fn insert_image(
         "INSERT INTO images (sha256, object_key, thumbnail_key, format, width, height, bits_stored, \
          photometric, window_center, window_width, pixel_spacing_row, pixel_spacing_col, modality, \
          study_pseudonym, patient_pseudonym, original_filename, status, created_at, created_by, \
-         updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, 'new', $17, $18, $17, $18) RETURNING id",
+         updated_at, updated_by, burned_in_annotation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, 'new', $17, $18, $17, $18, $19) RETURNING id",
     )
     .bind(&new.sha256)
     .bind(object_key)
@@ -102,6 +102,7 @@ pub async fn insert_image(
     .bind(&new.original_filename)
     .bind(now)
     .bind(&new.created_by)
+    .bind(&m.burned_in_annotation)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| unique_as(e, "an image with the same content exists"))?;
@@ -216,6 +217,23 @@ pub async fn set_image_status(
     image(pool, id).await?.ok_or(StoreError::NotFound)
 }
 
+/// Records that an admin looked at a flagged image (burned-in text) and
+/// allows it in exports.
+pub async fn confirm_burned_in(pool: &Pool<Db>, id: i64, by: &str) -> Result<Image> {
+    let r = sqlx::query(
+        "UPDATE images SET burned_in_confirmed_by = $1, burned_in_confirmed_at = $2 WHERE id = $3",
+    )
+    .bind(by)
+    .bind(Timestamp::now().millis())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    image(pool, id).await?.ok_or(StoreError::NotFound)
+}
+
 /// Points image `id` at new objects (the caller wrote them) and new pixel
 /// facts. Boxes that do not fit the new size are clipped when `force`, else
 /// the replacement is refused. The models' raw outputs and unreviewed
@@ -292,7 +310,8 @@ pub async fn replace_image(
         "UPDATE images SET sha256 = $1, object_key = $2, thumbnail_key = $3, format = $4, width = $5, \
          height = $6, bits_stored = $7, photometric = $8, window_center = $9, window_width = $10, \
          pixel_spacing_row = $11, pixel_spacing_col = $12, modality = $13, study_pseudonym = $14, \
-         patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18 \
+         patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18, \
+         burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL \
          WHERE id = $19",
     )
     .bind(&new.sha256)
@@ -314,6 +333,7 @@ pub async fn replace_image(
     .bind(now.millis())
     .bind(&new.created_by)
     .bind(id)
+    .bind(&m.burned_in_annotation)
     .execute(&mut *tx)
     .await
     .map_err(|e| unique_as(e, "another image has the same content"))?;
