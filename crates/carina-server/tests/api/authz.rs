@@ -169,7 +169,7 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         "POST",
         "/api/v1/images/{img}/burned-in/confirm",
         Body::None,
-        [401, 403, 403, 409],
+        [401, 403, 403, 403, 409],
     ),
     (
         "GET",
