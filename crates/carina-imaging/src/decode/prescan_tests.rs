@@ -201,6 +201,12 @@ fn an_overlong_declared_length_is_refused_before_reading() {
         other => panic!("expected DicomLengthOverrun, got {other:?}"),
     }
     assert!(err.to_string().contains("4294967280"), "{err}");
+    // De-identification reads through the same gate.
+    let err = super::super::read_object(&part10(EXPLICIT_LE, &ds)).unwrap_err();
+    assert!(
+        matches!(err, ImagingError::DicomLengthOverrun { .. }),
+        "{err}"
+    );
 }
 
 #[test]
