@@ -22,6 +22,31 @@ pub enum ImagingError {
         pixels: u64,
         limit: u64,
     },
+    #[error(
+        "the image declares {width}×{height} pixels × {frames} frame(s) × {samples} sample(s) of {bytes_per_sample} byte(s), {bytes} bytes to decode, more than the limit of {limit} bytes (the pixel limit as 16-bit gray pixels)"
+    )]
+    TooManySampleBytes {
+        width: u64,
+        height: u64,
+        frames: u64,
+        samples: u64,
+        bytes_per_sample: u64,
+        bytes: u64,
+        limit: u64,
+    },
+    #[error("the DICOM file nests sequences more than {limit} levels deep (the nesting limit)")]
+    DicomTooDeep { limit: u32 },
+    #[error(
+        "the DICOM element {tag} declares {declared} bytes, but only {available} bytes are present {within}"
+    )]
+    DicomLengthOverrun {
+        tag: String,
+        declared: u64,
+        available: u64,
+        within: &'static str,
+    },
+    #[error("the deflated DICOM data set inflates to more than the limit of {limit} bytes")]
+    InflatedTooLarge { limit: u64 },
     #[error("the DICOM file is truncated or malformed: {0}")]
     MalformedDicom(String),
     #[error("the DICOM file has no pixel data")]

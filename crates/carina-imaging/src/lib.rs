@@ -7,9 +7,16 @@
 //!   with the optional `jpegls` feature, which builds CharLS and needs cmake
 //!   and g++), PNG (8/16-bit, gray or colour) and JPEG, recognised from their
 //!   content (never the file name), into one [`GrayImage`] plus [`ImageMeta`].
-//!   [`Limits`] on file size and declared pixel count are checked before any
-//!   pixel buffer is allocated; codec panics are caught and reported as
-//!   [`ImagingError::CorruptPixelData`]. [`probe`] reads only the header.
+//!   [`Limits`] on file size and declared pixels (and decoded sample bytes:
+//!   channels × bytes per sample) are checked before any pixel buffer is
+//!   allocated; a DICOM file first passes a structural pre-scan of our own
+//!   (sequence nesting depth, every declared length against the bytes
+//!   present, the inflated size of a deflated data set) before dicom-rs
+//!   parses it, and a deflated data set is inflated here under a cap, never
+//!   by dicom-rs. Codec panics are caught and reported as
+//!   [`ImagingError::CorruptPixelData`]. [`probe`] reads only the header;
+//!   [`decode_cost`] estimates from the headers the memory a decode will
+//!   allocate (for a server's decode budget).
 //! - Value convention of [`GrayImage`]: unsigned, `bits` significant bits,
 //!   **higher = brighter** for every source. MONOCHROME1 files are inverted
 //!   on decoding (`meta.photometric` still says MONOCHROME1); signed data is
@@ -70,7 +77,7 @@ mod types;
 mod uid;
 pub mod window;
 
-pub use decode::{Probe, decode, probe, sniff};
+pub use decode::{Probe, decode, decode_cost, probe, sniff};
 #[doc(hidden)]
 pub use deid::fixture as deid_fixture;
 pub use deid::{

@@ -2,22 +2,43 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Limits applied before any pixel buffer is allocated.
+/// Limits applied before any pixel buffer is allocated, and before a DICOM
+/// file reaches the DICOM parser (see [`crate::decode_cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted input file, in bytes.
     pub max_bytes: u64,
-    /// Largest accepted `width × height × frames` declared by the file header.
+    /// Largest accepted image, in pixels: `width × height × frames` declared
+    /// by the header must not exceed it, and neither may the decoded samples
+    /// (`× samples per pixel × bytes per sample`, e.g. 8 bytes per RGBA16
+    /// pixel) exceed as many bytes as that many 16-bit gray pixels
+    /// (`2 × max_pixels`).
     pub max_pixels: u64,
+    /// Deepest nesting of DICOM sequences (a sequence inside an item of a
+    /// sequence is depth 2).
+    pub max_depth: u32,
+    /// Largest inflated data set of a deflated DICOM transfer syntax, in bytes.
+    pub max_inflated_bytes: u64,
+}
+
+/// Defaults of [`Limits`].
+impl Limits {
+    pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+    pub const DEFAULT_MAX_PIXELS: u64 = 50_000_000;
+    pub const DEFAULT_MAX_DEPTH: u32 = 16;
+    pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 1024 * 1024 * 1024;
 }
 
 impl Default for Limits {
-    /// 512 MiB and 100 million pixels: far above any chest radiograph
-    /// (4300×4300 ≈ 18.5 M pixels) and well below what would exhaust memory.
+    /// 512 MiB files; 50 million pixels, which fits any chest radiograph
+    /// (a 4300×4300 detector is 18.5 M pixels) and not a billboard; sequences
+    /// 16 deep; deflated data sets up to 1 GiB inflated.
     fn default() -> Self {
         Self {
-            max_bytes: 512 * 1024 * 1024,
-            max_pixels: 100_000_000,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_pixels: Self::DEFAULT_MAX_PIXELS,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_inflated_bytes: Self::DEFAULT_MAX_INFLATED_BYTES,
         }
     }
 }
@@ -56,6 +77,48 @@ impl Limits {
         }
         Ok(())
     }
+
+    /// [`Limits::check_pixels`], then the decoded samples against
+    /// `2 × max_pixels` bytes. Returns the bytes of the decoded samples.
+    pub(crate) fn check_samples(&self, shape: SampleShape) -> Result<u64, crate::ImagingError> {
+        let SampleShape {
+            width,
+            height,
+            frames,
+            samples,
+            bytes_per_sample,
+        } = shape;
+        self.check_pixels(width, height, frames)?;
+        let bytes = width
+            .saturating_mul(height)
+            .saturating_mul(frames.max(1))
+            .saturating_mul(samples.max(1))
+            .saturating_mul(bytes_per_sample.max(1));
+        let limit = self.max_pixels.saturating_mul(2);
+        if bytes > limit {
+            return Err(crate::ImagingError::TooManySampleBytes {
+                width,
+                height,
+                frames: frames.max(1),
+                samples: samples.max(1),
+                bytes_per_sample: bytes_per_sample.max(1),
+                bytes,
+                limit,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// What a header says the decoder will produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SampleShape {
+    pub width: u64,
+    pub height: u64,
+    pub frames: u64,
+    /// Channels per pixel (gray 1, gray + alpha 2, RGB 3, RGBA 4).
+    pub samples: u64,
+    pub bytes_per_sample: u64,
 }
 
 /// A single-channel image, 1 to 16 significant bits per pixel, row-major.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use carina_imaging::{ImagingError, Limits, decode};
+use carina_imaging::{ImagingError, Limits, decode, decode_cost};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -32,11 +32,16 @@ fn empty_and_garbage_are_refused() {
 
 /// A PNG header (IHDR) declaring `w × h` 8-bit gray pixels and nothing else.
 fn png_header(w: u32, h: u32) -> Vec<u8> {
+    png_header_of(w, h, 8, 0)
+}
+
+/// A PNG header with a bit depth and colour type.
+fn png_header_of(w: u32, h: u32, depth: u8, colour: u8) -> Vec<u8> {
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(b"IHDR");
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    ihdr.extend_from_slice(&[depth, colour, 0, 0, 0]);
     let crc = crc32(&ihdr);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     out.extend_from_slice(&13u32.to_be_bytes());
@@ -136,6 +141,7 @@ fn limits_are_configurable() {
     let small = Limits {
         max_bytes: 1000,
         max_pixels: u64::MAX,
+        ..Limits::default()
     };
     assert!(matches!(
         decode(&png, &small),
@@ -144,6 +150,7 @@ fn limits_are_configurable() {
     let few_pixels = Limits {
         max_bytes: u64::MAX,
         max_pixels: 512 * 511,
+        ..Limits::default()
     };
     assert!(matches!(
         decode(&png, &few_pixels),
@@ -220,6 +227,7 @@ fn fuzzed_input_never_panics() {
     let limits = Limits {
         max_bytes: 64 << 20,
         max_pixels: 20_000_000,
+        ..Limits::default()
     };
     let start = Instant::now();
     for i in 0..150 {
@@ -263,4 +271,58 @@ fn fuzzed_input_never_panics() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn samples_are_counted_with_their_channels_and_bytes() {
+    let l = Limits::default();
+    // 6000 × 6000 = 36 M pixels, under the 50 M pixel limit ...
+    assert!(decode_cost(&png_header_of(6000, 6000, 8, 0), &l).is_ok());
+    // ... but as RGBA16 that is 288 MB of samples, over 2 × 50 M bytes.
+    let err = decode_cost(&png_header_of(6000, 6000, 16, 6), &l).unwrap_err();
+    match &err {
+        ImagingError::TooManySampleBytes {
+            samples,
+            bytes_per_sample,
+            bytes,
+            limit,
+            ..
+        } => {
+            assert_eq!((*samples, *bytes_per_sample), (4, 2));
+            assert_eq!(*bytes, 6000 * 6000 * 8);
+            assert_eq!(*limit, 100_000_000);
+        }
+        other => panic!("expected TooManySampleBytes, got {other:?}"),
+    }
+    assert!(matches!(
+        decode(&png_header_of(6000, 6000, 16, 6), &l),
+        Err(ImagingError::TooManySampleBytes { .. })
+    ));
+    // A 16-bit gray image of the same size passes the header checks.
+    assert!(decode_cost(&png_header_of(6000, 6000, 16, 0), &l).is_ok());
+    // The default pixel limit fits a chest detector, not a billboard.
+    assert!(decode_cost(&png_header_of(4300, 4300, 16, 0), &l).is_ok());
+    assert!(matches!(
+        decode_cost(&png_header(10_000, 10_000), &l),
+        Err(ImagingError::TooManyPixels { .. })
+    ));
+}
+
+#[test]
+fn decode_cost_covers_what_decoding_the_samples_allocates() {
+    let l = Limits::default();
+    for name in all_samples() {
+        let bytes = read_sample(&name);
+        let cost = decode_cost(&bytes, &l).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = decode(&bytes, &l).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pixels = u64::from(d.image.width) * u64::from(d.image.height);
+        // At least the gray output and one conversion buffer ...
+        assert!(cost >= pixels * 4, "{name}: {cost} for {pixels} pixels");
+        // ... and not absurdly more than the file and its pixels.
+        assert!(
+            cost <= 3 * bytes.len() as u64 + pixels * 24 + (1 << 20),
+            "{name}: {cost} for {pixels} pixels in {} bytes",
+            bytes.len()
+        );
+    }
 }

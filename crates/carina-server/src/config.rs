@@ -47,8 +47,23 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest upload request, in MiB.
     pub max_upload_mb: u64,
-    /// Largest decoded image, in pixels (width × height × frames).
+    /// Largest decoded image, in pixels (width × height × frames), checked
+    /// from the header before decoding; the decoded samples (× channels ×
+    /// bytes per sample: 8 for an RGBA16 pixel) may not exceed as many bytes
+    /// as that many 16-bit gray pixels. Default 50 M: a 4300 × 4300 detector
+    /// is 18.5 M.
     pub max_pixels: u64,
+    /// Deepest nesting of DICOM sequences accepted (1–128, default 16),
+    /// checked by a structural pre-scan before the DICOM parser runs.
+    pub max_dicom_depth: u32,
+    /// Largest inflated data set of a deflated DICOM file, in MiB; unset:
+    /// 4 × `max_upload_mb`, at most 1024.
+    pub max_inflated_mb: Option<u64>,
+    /// Memory for decoding images across the whole process, in MiB: every
+    /// decode (upload, render, report, prediction) first reserves its
+    /// estimated allocation from this budget and waits while it is spent; a
+    /// single decode needing more than all of it is refused (422).
+    pub decode_memory_mb: u64,
     /// Remove patient data from DICOM files on ingest (PS3.15 basic profile).
     pub deidentify: bool,
     /// Allow anyone to register after the first account
@@ -151,7 +166,10 @@ impl Default for Config {
             object_store_options: BTreeMap::new(),
             secure_cookies: false,
             max_upload_mb: 512,
-            max_pixels: 100_000_000,
+            max_pixels: carina_imaging::Limits::DEFAULT_MAX_PIXELS,
+            max_dicom_depth: carina_imaging::Limits::DEFAULT_MAX_DEPTH,
+            max_inflated_mb: None,
+            decode_memory_mb: 512,
             deidentify: true,
             open_registration: false,
             default_role: Role::Radiologist,
@@ -240,6 +258,20 @@ impl Config {
             "CARINA_SECURE_COOKIES" => self.secure_cookies = bool_value()?,
             "CARINA_MAX_UPLOAD_MB" => self.max_upload_mb = number()?,
             "CARINA_MAX_PIXELS" => self.max_pixels = number()?,
+            "CARINA_MAX_DICOM_DEPTH" => {
+                self.max_dicom_depth = match number()? {
+                    n @ 1..=MAX_DICOM_DEPTH => n as u32,
+                    _ => return Err(err(format!("expected 1 to {MAX_DICOM_DEPTH}"))),
+                }
+            }
+            "CARINA_MAX_INFLATED_MB" => {
+                self.max_inflated_mb = if value.trim().is_empty() {
+                    None
+                } else {
+                    Some(number()?)
+                }
+            }
+            "CARINA_DECODE_MEMORY_MB" => self.decode_memory_mb = number()?.max(1),
             "CARINA_DEIDENTIFY" => self.deidentify = bool_value()?,
             "CARINA_OPEN_REGISTRATION" => self.open_registration = bool_value()?,
             "CARINA_DEFAULT_ROLE" => {
@@ -321,7 +353,44 @@ impl Config {
     pub fn max_upload_bytes(&self) -> usize {
         usize::try_from(self.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
+
+    /// The inflated-size cap of deflated DICOM data sets, in bytes.
+    pub fn max_inflated_bytes(&self) -> u64 {
+        let mb = self
+            .max_inflated_mb
+            .unwrap_or_else(|| self.max_upload_mb.saturating_mul(4).min(1024));
+        mb.saturating_mul(1024 * 1024)
+    }
+
+    /// What an uploaded file is held to.
+    pub fn upload_limits(&self) -> carina_imaging::Limits {
+        carina_imaging::Limits {
+            max_bytes: self.max_upload_bytes() as u64,
+            max_pixels: self.max_pixels,
+            max_depth: self.max_dicom_depth.clamp(1, MAX_DICOM_DEPTH as u32),
+            max_inflated_bytes: self.max_inflated_bytes(),
+        }
+    }
+
+    /// What a stored file is held to when it is decoded again (render,
+    /// reports, predictions): the upload limits but the file size, since a
+    /// PNG upload is stored as a larger uncompressed DICOM.
+    pub fn stored_limits(&self) -> carina_imaging::Limits {
+        carina_imaging::Limits {
+            max_bytes: u64::MAX,
+            ..self.upload_limits()
+        }
+    }
+
+    /// The decode budget in bytes.
+    pub fn decode_memory_bytes(&self) -> u64 {
+        self.decode_memory_mb.max(1).saturating_mul(1024 * 1024)
+    }
 }
+
+/// The deepest `max_dicom_depth` allowed: the DICOM parser builds nested
+/// sequences by recursion, and each level costs stack.
+const MAX_DICOM_DEPTH: u64 = 128;
 
 fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
@@ -422,6 +491,37 @@ mod tests {
         assert_eq!(c.trusted_proxies.len(), 1);
         std::fs::write(&file, "trusted_proxies = [\"nope\"]\n").unwrap();
         assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn image_limits_and_decode_budget() {
+        let c = Config::default();
+        assert_eq!(c.max_pixels, 50_000_000);
+        let l = c.upload_limits();
+        assert_eq!(l.max_depth, 16);
+        // min(4 × 512 MiB, 1 GiB)
+        assert_eq!(l.max_inflated_bytes, 1 << 30);
+        assert_eq!(l.max_bytes, 512 << 20);
+        assert_eq!(c.stored_limits().max_bytes, u64::MAX);
+        assert_eq!(c.decode_memory_bytes(), 512 << 20);
+        let env = [
+            ("CARINA_MAX_UPLOAD_MB".to_string(), "100".to_string()),
+            ("CARINA_MAX_DICOM_DEPTH".to_string(), "32".to_string()),
+            ("CARINA_DECODE_MEMORY_MB".to_string(), "64".to_string()),
+            ("CARINA_MAX_PIXELS".to_string(), "1000".to_string()),
+        ];
+        let c = Config::load(None, env).unwrap();
+        let l = c.upload_limits();
+        assert_eq!((l.max_depth, l.max_pixels), (32, 1000));
+        assert_eq!(l.max_inflated_bytes, 400 << 20);
+        assert_eq!(c.decode_memory_bytes(), 64 << 20);
+        let env = [("CARINA_MAX_INFLATED_MB".to_string(), "8".to_string())];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!(c.upload_limits().max_inflated_bytes, 8 << 20);
+        for bad in ["0", "129", "deep"] {
+            let env = [("CARINA_MAX_DICOM_DEPTH".to_string(), bad.to_string())];
+            assert!(Config::load(None, env).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod blind;
 mod bundled;
 pub mod config;
+pub mod decode_budget;
 pub mod error;
 pub mod extract;
 pub mod learn;
@@ -150,6 +151,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         "store ready"
     );
     let cache_dir = config.data_dir.join("model-cache");
+    let config_decode_bytes = config.decode_memory_bytes();
     let state = AppState {
         store: Store::new(db, objects),
         render_cache: Arc::new(render_cache::RenderCache::new(config.render_cache_bytes())),
@@ -157,6 +159,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         deid_secret: Arc::new(secret.into_bytes()),
         job_signal: Arc::new(tokio::sync::Notify::new()),
         detectors: Arc::new(worker::DetectorCache::new(cache_dir)),
+        decode_budget: Arc::new(decode_budget::DecodeBudget::new(config_decode_bytes)),
     };
     if state.config.bundled_model {
         bundled::ensure_registered(&state)

@@ -6,7 +6,7 @@
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use carina_core::BoxStatus;
-use carina_imaging::{Limits, Window};
+use carina_imaging::Window;
 use carina_report::{
     ChestGeometry, FoundBy, Report, ReportContent, ReportFinding, ReportImage, ReportSubject,
 };
@@ -115,16 +115,12 @@ pub async fn report_images(state: &AppState, r: &StoredReport) -> AppResult<Vec<
             continue;
         };
         let bytes = state.store.image_file(&image).await?;
-        let limits = Limits {
-            max_bytes: u64::MAX,
-            max_pixels: state.config.max_pixels,
-        };
         let window = Window {
             center: image.meta.window_center.unwrap_or(32768.0),
             width: image.meta.window_width.unwrap_or(65536.0),
         };
+        let decoded = crate::decode_budget::decode_stored(state, bytes).await?;
         let img = tokio::task::spawn_blocking(move || -> anyhow::Result<ReportImage> {
-            let decoded = carina_imaging::decode(&bytes, &limits)?;
             let gray = carina_imaging::to_u8_windowed(&decoded.image, window);
             Ok(ReportImage::new(
                 &id.to_string(),

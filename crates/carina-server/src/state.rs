@@ -4,6 +4,7 @@
 //! one database.
 
 use crate::config::Config;
+use crate::decode_budget::DecodeBudget;
 use crate::render_cache::RenderCache;
 use crate::worker::DetectorCache;
 use carina_store::Store;
@@ -24,4 +25,7 @@ pub struct AppState {
     pub detectors: Arc<DetectorCache>,
     /// Decoded images for `/render`, bounded by `config.render_cache_mb`.
     pub render_cache: Arc<RenderCache>,
+    /// Memory for decoding images, shared by every decode of this process
+    /// (`config.decode_memory_mb`).
+    pub decode_budget: Arc<DecodeBudget>,
 }

@@ -5,22 +5,95 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
-use dicom_object::{DefaultDicomObject, OpenFileOptions, file::ReadPreamble};
+use dicom_object::{
+    DefaultDicomObject, FileMetaTable, InMemDicomObject, OpenFileOptions, file::ReadPreamble,
+};
 use dicom_pixeldata::{DecodedPixelData, PixelDecoder, PixelRepresentation};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::window::percentile_window;
 use crate::{Decoded, Format, GrayImage, ImageMeta, ImagingError, Limits, Window};
 
-use super::dicom_offset;
+use super::prescan;
+use crate::types::SampleShape;
 
-/// Parse a Part 10 file (with or without preamble) into an object.
+/// Parse a Part 10 file (with or without preamble) into an object: the one
+/// way into dicom-rs. The structural pre-scan runs first with the default
+/// [`Limits`] (nesting depth, every declared length against the bytes
+/// present, the inflated size of a deflated data set), so dicom-rs never
+/// allocates for a length the file cannot back and never recurses deeper
+/// than the limit.
 pub(crate) fn read_object(bytes: &[u8]) -> Result<DefaultDicomObject, ImagingError> {
-    let offset = dicom_offset(bytes).ok_or(ImagingError::NotAnImage)?;
-    OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Never)
-        .from_reader(&bytes[offset..])
-        .map_err(|e| ImagingError::MalformedDicom(e.to_string()))
+    let scan = prescan::scan(bytes, &Limits::default())?;
+    read_scanned(bytes, &scan)
+}
+
+/// Parse a file that [`prescan::scan`] has passed. A deflated data set is
+/// inflated here, to the size the scan measured (within the cap), and read
+/// as the explicit VR little endian data set it is, so dicom-rs never
+/// inflates anything itself; the file meta group (and so the transfer
+/// syntax written back by de-identification) is kept as it was.
+pub(super) fn read_scanned(
+    bytes: &[u8],
+    scan: &prescan::DicomScan,
+) -> Result<DefaultDicomObject, ImagingError> {
+    let malformed = |e: dicom_object::ReadError| ImagingError::MalformedDicom(e.to_string());
+    if !scan.deflated {
+        return OpenFileOptions::new()
+            .read_preamble(ReadPreamble::Never)
+            .from_reader(&bytes[scan.magic_offset..])
+            .map_err(malformed);
+    }
+    let mut meta = FileMetaTable::from_reader(&bytes[scan.magic_offset..scan.dataset_offset])
+        .map_err(|e| ImagingError::MalformedDicom(e.to_string()))?;
+    let inflated = prescan::inflate_dataset(&bytes[scan.dataset_offset..], scan.dataset_len)?;
+    let explicit_le = TransferSyntaxRegistry
+        .get("1.2.840.10008.1.2.1")
+        .expect("explicit VR little endian is always registered");
+    let obj =
+        InMemDicomObject::read_dataset_with_ts(&inflated[..], explicit_le).map_err(malformed)?;
+    drop(inflated);
+    // As dicom-rs does when it reads a whole file.
+    if meta.media_storage_sop_class_uid().is_empty()
+        && let Some(uid) = string_of(&obj, tags::SOP_CLASS_UID)
+    {
+        meta.media_storage_sop_class_uid = uid;
+    }
+    if meta.media_storage_sop_instance_uid().is_empty()
+        && let Some(uid) = string_of(&obj, tags::SOP_INSTANCE_UID)
+    {
+        meta.media_storage_sop_instance_uid = uid;
+    }
+    Ok(obj.with_exact_meta(meta))
+}
+
+fn string_of(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    Some(obj.get(tag)?.to_str().ok()?.to_string())
+}
+
+/// Columns, rows, frames and the sample layout the root data set declares.
+pub(super) fn shape(scan: &prescan::DicomScan) -> Result<SampleShape, ImagingError> {
+    let a = &scan.image;
+    if !a.pixel_data {
+        return Err(ImagingError::NoPixelData);
+    }
+    let rows = a.rows.ok_or_else(|| missing("Rows"))?;
+    let cols = a.columns.ok_or_else(|| missing("Columns"))?;
+    if rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535 {
+        return Err(ImagingError::Unsupported(format!(
+            "the image declares {cols}×{rows} pixels"
+        )));
+    }
+    let frames = a.frames.unwrap_or(1).clamp(1, i64::from(u32::MAX));
+    let samples = a.samples_per_pixel.unwrap_or(1).clamp(1, 4);
+    let bits = a.bits_allocated.unwrap_or(16).clamp(1, 64);
+    Ok(SampleShape {
+        width: cols as u64,
+        height: rows as u64,
+        frames: frames as u64,
+        samples: samples as u64,
+        bytes_per_sample: (bits as u64).div_ceil(8),
+    })
 }
 
 pub(crate) fn string(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
@@ -44,29 +117,12 @@ pub(crate) fn ts_name(uid: &str) -> String {
         .unwrap_or_else(|| "unknown transfer syntax".to_string())
 }
 
-/// Columns, rows and frames from the attributes.
-pub(super) fn dimensions(bytes: &[u8]) -> Result<(u32, u32, u32), ImagingError> {
-    let obj = read_object(bytes)?;
-    if obj.get(tags::PIXEL_DATA).is_none() {
-        return Err(ImagingError::NoPixelData);
-    }
-    let rows = int(&obj, tags::ROWS).ok_or_else(|| missing("Rows"))?;
-    let cols = int(&obj, tags::COLUMNS).ok_or_else(|| missing("Columns"))?;
-    let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
-    if rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535 {
-        return Err(ImagingError::Unsupported(format!(
-            "the image declares {cols}×{rows} pixels"
-        )));
-    }
-    Ok((
-        cols as u32,
-        rows as u32,
-        frames.min(i64::from(u32::MAX)) as u32,
-    ))
-}
-
-pub(super) fn decode_dicom(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
-    let obj = read_object(bytes)?;
+pub(super) fn decode_dicom(
+    bytes: &[u8],
+    scan: &prescan::DicomScan,
+    limits: &Limits,
+) -> Result<Decoded, ImagingError> {
+    let obj = read_scanned(bytes, scan)?;
     if obj.get(tags::PIXEL_DATA).is_none() {
         return Err(ImagingError::NoPixelData);
     }

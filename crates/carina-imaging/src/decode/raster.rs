@@ -4,6 +4,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader};
 
+use crate::types::SampleShape;
 use crate::window::percentile_window;
 use crate::{Decoded, Format, GrayImage, ImageMeta, ImagingError, Limits, Window};
 
@@ -74,22 +75,94 @@ fn format_name(format: Format) -> &'static str {
 
 /// Width and height from the header (PNG: the IHDR chunk; JPEG: the frame header).
 pub(super) fn dimensions(bytes: &[u8], format: Format) -> Result<(u32, u32), ImagingError> {
+    let s = shape(bytes, format)?;
+    Ok((s.width as u32, s.height as u32))
+}
+
+/// Dimensions and the samples the decoder will produce, from the header:
+/// PNG colour type (a `tRNS` chunk adds alpha) and bit depth (below 8 is
+/// expanded to 8); JPEG components and precision.
+pub(super) fn shape(bytes: &[u8], format: Format) -> Result<SampleShape, ImagingError> {
     let name = format_name(format);
     match format {
-        Format::Png => png_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
+        Format::Png => png_shape(bytes).ok_or_else(|| ImagingError::CorruptImage {
             format: name,
-            message: "no IHDR chunk at the start".into(),
+            message: "no valid IHDR chunk at the start".into(),
         }),
-        _ => jpeg_dimensions(bytes).ok_or_else(|| ImagingError::CorruptImage {
+        _ => jpeg_shape(bytes).ok_or_else(|| ImagingError::CorruptImage {
             format: name,
             message: "no frame header before the image data".into(),
         }),
     }
 }
 
+fn png_shape(bytes: &[u8]) -> Option<SampleShape> {
+    let (width, height) = png_dimensions(bytes)?;
+    let depth = *bytes.get(24)?;
+    let colour = *bytes.get(25)?;
+    let alpha = u64::from(png_has_trns(bytes));
+    let samples = match colour {
+        0 => 1 + alpha,
+        2 => 3 + alpha,
+        3 => 3 + alpha, // palette, expanded to RGB(A) 8-bit
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    Some(SampleShape {
+        width: u64::from(width),
+        height: u64::from(height),
+        frames: 1,
+        samples,
+        bytes_per_sample: if depth == 16 { 2 } else { 1 },
+    })
+}
+
+/// Whether a `tRNS` chunk comes before the image data.
+fn png_has_trns(bytes: &[u8]) -> bool {
+    let mut pos = 8;
+    while let Some(head) = bytes.get(pos..pos + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"tRNS" => return true,
+            b"IDAT" | b"IEND" => return false,
+            _ => {}
+        }
+        pos = match pos.checked_add(12).and_then(|p| p.checked_add(len)) {
+            Some(p) => p,
+            None => return false,
+        };
+    }
+    false
+}
+
+fn jpeg_shape(bytes: &[u8]) -> Option<SampleShape> {
+    let sof = jpeg_frame_header(bytes)?;
+    let precision = *sof.first()?;
+    let h = u16::from_be_bytes([*sof.get(1)?, *sof.get(2)?]);
+    let w = u16::from_be_bytes([*sof.get(3)?, *sof.get(4)?]);
+    let components = *sof.get(5)?;
+    Some(SampleShape {
+        width: u64::from(w),
+        height: u64::from(h),
+        frames: 1,
+        samples: u64::from(components.max(1)),
+        bytes_per_sample: if precision > 8 { 2 } else { 1 },
+    })
+}
+
 /// Width and height from the first frame header (SOFn), walking the marker
 /// segments from the start of the file.
 pub(super) fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let sof = jpeg_frame_header(bytes)?;
+    let h = u16::from_be_bytes([*sof.get(1)?, *sof.get(2)?]);
+    let w = u16::from_be_bytes([*sof.get(3)?, *sof.get(4)?]);
+    Some((u32::from(w), u32::from(h)))
+}
+
+/// The body of the first frame header (SOFn): precision, height, width,
+/// components, ...
+fn jpeg_frame_header(bytes: &[u8]) -> Option<&[u8]> {
     let mut pos = 2; // after SOI
     loop {
         // Markers may be preceded by fill bytes 0xFF.
@@ -106,9 +179,7 @@ pub(super) fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
         ]));
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof {
-            let h = u16::from_be_bytes([*bytes.get(pos + 5)?, *bytes.get(pos + 6)?]);
-            let w = u16::from_be_bytes([*bytes.get(pos + 7)?, *bytes.get(pos + 8)?]);
-            return Some((u32::from(w), u32::from(h)));
+            return bytes.get(pos + 4..);
         }
         if marker == 0xDA || marker == 0xD9 || len < 2 {
             return None; // image data or end before any frame header

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use carina_imaging::{Limits, Window};
+use carina_imaging::Window;
 use carina_store::{Image, ImageQuery, ImageStatus, Role};
 use serde::Deserialize;
 use serde_json::json;
@@ -178,12 +178,6 @@ struct RenderParams {
     invert: bool,
 }
 
-/// Where `/render` gets its pixels: the cache, or the stored file.
-enum Source {
-    Decoded(Arc<carina_imaging::GrayImage>),
-    File(bytes::Bytes),
-}
-
 /// An 8-bit PNG of the stored pixels (decoded images are cached, see `render_cache`). `window`/`level` are in the image's
 /// display values (the space of `window_center`/`window_width`).
 async fn render(
@@ -208,28 +202,23 @@ async fn render(
         image_id: image.id,
         object_key: image.object_key.clone(),
     };
-    let source = match state.render_cache.get(&key) {
-        Some(img) => Source::Decoded(img),
-        None => Source::File(state.store.image_file(&image).await?),
+    let pixels = match state.render_cache.get(&key) {
+        Some(img) => img,
+        None => {
+            let bytes = state.store.image_file(&image).await?;
+            let img = Arc::new(
+                crate::decode_budget::decode_stored(&state, bytes)
+                    .await?
+                    .image,
+            );
+            state.render_cache.insert(key, img.clone());
+            img
+        }
     };
-    let limits = Limits {
-        max_bytes: u64::MAX,
-        max_pixels: state.config.max_pixels,
-    };
-    let cache = state.render_cache.clone();
-    let png = tokio::task::spawn_blocking(move || {
-        let pixels = match source {
-            Source::Decoded(img) => img,
-            Source::File(bytes) => {
-                let img = Arc::new(carina_imaging::decode(&bytes, &limits)?.image);
-                cache.insert(key, img.clone());
-                img
-            }
-        };
-        carina_imaging::render_png(&pixels, window, p.invert)
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)?;
+    let png =
+        tokio::task::spawn_blocking(move || carina_imaging::render_png(&pixels, window, p.invert))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }

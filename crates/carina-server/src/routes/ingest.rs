@@ -5,6 +5,7 @@
 
 use crate::auth::CurrentUser;
 use crate::config::{BurnedInPolicy, FilenamePolicy};
+use crate::decode_budget::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::images::load;
@@ -13,7 +14,7 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use carina_imaging::{DeidConfig, Format, ImagingError, Limits};
+use carina_imaging::{DeidConfig, Format, ImagingError};
 use carina_store::{ImageMeta, NewImage, Role};
 use serde::Deserialize;
 use serde_json::json;
@@ -118,7 +119,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn imaging_error(name: &str, e: ImagingError) -> AppError {
-    let msg = format!("{name}: {e}");
+    let msg = match limit_setting(&e) {
+        Some(setting) => format!("{name}: {e}; the limit is set by {setting}"),
+        None => format!("{name}: {e}"),
+    };
     match e {
         ImagingError::FileTooLarge { .. } => AppError::too_large(msg),
         ImagingError::Empty | ImagingError::NotAnImage => AppError::unsupported_media(msg),
@@ -126,6 +130,10 @@ fn imaging_error(name: &str, e: ImagingError) -> AppError {
             AppError::unsupported_media(msg)
         }
         ImagingError::TooManyPixels { .. }
+        | ImagingError::TooManySampleBytes { .. }
+        | ImagingError::DicomTooDeep { .. }
+        | ImagingError::DicomLengthOverrun { .. }
+        | ImagingError::InflatedTooLarge { .. }
         | ImagingError::MalformedDicom(_)
         | ImagingError::NoPixelData
         | ImagingError::CorruptPixelData(_)
@@ -135,13 +143,30 @@ fn imaging_error(name: &str, e: ImagingError) -> AppError {
     }
 }
 
+/// The setting behind a limit an upload went over.
+fn limit_setting(e: &ImagingError) -> Option<&'static str> {
+    match e {
+        ImagingError::FileTooLarge { .. } => Some("CARINA_MAX_UPLOAD_MB"),
+        ImagingError::TooManyPixels { .. } | ImagingError::TooManySampleBytes { .. } => {
+            Some("CARINA_MAX_PIXELS")
+        }
+        ImagingError::DicomTooDeep { .. } => Some("CARINA_MAX_DICOM_DEPTH"),
+        ImagingError::InflatedTooLarge { .. } => Some("CARINA_MAX_INFLATED_MB"),
+        _ => None,
+    }
+}
+
+fn refusal_error(name: &str, r: Refusal) -> AppError {
+    match r {
+        Refusal::Image(e) => imaging_error(name, e),
+        over @ Refusal::OverBudget { .. } => AppError::unprocessable(format!("{name}: {over}")),
+    }
+}
+
 /// Decode, de-identify and thumbnail one upload (CPU work: call on the blocking pool).
 fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResult<Prepared> {
     let sha256 = sha256_hex(&bytes);
-    let limits = Limits {
-        max_bytes: state.config.max_upload_bytes() as u64,
-        max_pixels: state.config.max_pixels,
-    };
+    let limits = state.config.upload_limits();
     let decoded = carina_imaging::decode(&bytes, &limits).map_err(|e| imaging_error(&name, e))?;
     let burned_in = decoded.meta.burned_in_annotation;
     if burned_in.is_some_and(|b| b.flagged()) && state.config.burned_in == BurnedInPolicy::Refuse {
@@ -168,15 +193,11 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
                 .into()
         }
     };
+    let (format, photometric) = (decoded.format, decoded.meta.photometric.clone());
+    drop(decoded); // before the second decode: the budget counts one at a time
     // What is stored and shown comes from the served file, never the upload.
-    let shown = carina_imaging::decode(
-        &served,
-        &Limits {
-            max_bytes: u64::MAX,
-            ..limits
-        },
-    )
-    .map_err(|e| imaging_error(&name, e))?;
+    let shown = carina_imaging::decode(&served, &state.config.stored_limits())
+        .map_err(|e| imaging_error(&name, e))?;
     let thumb = carina_imaging::thumbnail(&shown.image, shown.meta.window, THUMBNAIL_SIDE)
         .map_err(|e| imaging_error(&name, e))?;
     let m = &shown.meta;
@@ -185,11 +206,11 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
         new: NewImage {
             sha256,
             meta: ImageMeta {
-                format: decoded.format.as_str().to_string(),
+                format: format.as_str().to_string(),
                 width: shown.image.width,
                 height: shown.image.height,
                 bits_stored: u32::from(m.bits_stored),
-                photometric: decoded.meta.photometric.clone(),
+                photometric,
                 window_center: Some(m.window.center),
                 window_width: Some(m.window.width),
                 pixel_spacing: m.pixel_spacing,
@@ -212,11 +233,23 @@ async fn prepare_blocking(
     bytes: Bytes,
     user: &str,
 ) -> AppResult<Prepared> {
+    // Headers and structure first, then room in the decode budget: the
+    // upload and its served copy are decoded one after the other, but the
+    // first decode's output is alive while the copy is made, so twice the
+    // cost is held (never more than the whole budget).
+    let admission = state
+        .decode_budget
+        .admit(bytes.clone(), state.config.upload_limits(), 2)
+        .await
+        .map_err(|r| refusal_error(&name, r))?;
     let state = state.clone();
     let user = user.to_string();
-    tokio::task::spawn_blocking(move || prepare(&state, name, bytes, &user))
-        .await
-        .map_err(AppError::internal)?
+    tokio::task::spawn_blocking(move || {
+        let _admission = admission;
+        prepare(&state, name, bytes, &user)
+    })
+    .await
+    .map_err(AppError::internal)?
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.user.username))]

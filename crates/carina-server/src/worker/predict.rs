@@ -5,7 +5,7 @@ use super::JobError;
 use crate::state::AppState;
 use carina_core::LabelSet;
 use carina_detect::{Detection, InputImage, PredictOptions};
-use carina_imaging::{Limits, decode, to_unit_f32};
+use carina_imaging::{decode, to_unit_f32};
 use carina_store::{
     Completion, Job, JobKind, ModelBox, ModelRecord, NewJob, PredictionResult, RawBox, StoreError,
 };
@@ -86,10 +86,18 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
                 "cannot read image {image_id} from the object store: {e}"
             ))
         })?;
+    // Room in the decode budget; twice the decode, for the model's float copy.
+    let limits = state.config.stored_limits();
+    let admission = state
+        .decode_budget
+        .admit(bytes.clone(), limits, 2)
+        .await
+        .map_err(|r| JobError::permanent(format!("cannot decode the image: {r}")))?;
     let started = std::time::Instant::now();
     let detections = tokio::task::spawn_blocking(move || -> Result<Vec<Detection>, String> {
-        let decoded = decode(&bytes, &Limits::default())
-            .map_err(|e| format!("cannot decode the image: {e}"))?;
+        let _admission = admission;
+        let decoded =
+            decode(&bytes, &limits).map_err(|e| format!("cannot decode the image: {e}"))?;
         let img = &decoded.image;
         let pixels = to_unit_f32(img, decoded.meta.window);
         let input = InputImage::new(img.width, img.height, &pixels).map_err(|e| e.to_string())?;

@@ -7,6 +7,7 @@ mod eval;
 mod eval_model;
 mod export;
 mod export_db;
+mod hostile;
 mod labels;
 mod predict;
 mod serve;
