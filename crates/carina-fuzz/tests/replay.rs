@@ -8,9 +8,9 @@
 //! (the server's allocator would have said yes): see `carina_fuzz::budget`.
 //!
 //! `corpus/hostile/` holds the hostile files of issue 12 §1 (deep nesting,
-//! huge declared lengths, deflate bomb, billboard PNG); they run through the
-//! upload harness in the ignored test until the DICOM pre-scan and pixel
-//! limits land.
+//! huge declared lengths, deflate bomb, billboard PNG) and every input the
+//! fuzzer found crashing the DICOM reader before its pre-scan existed; they
+//! run through the upload harness and must be refused within the budget.
 
 use std::path::{Path, PathBuf};
 
@@ -74,7 +74,6 @@ fn every_fuzz_target_has_a_corpus_and_a_harness() {
 }
 
 #[test]
-#[ignore = "fixed by the hostile-files branch (issue 12 §1): stack overflow / >1 GiB today"]
 fn hostile_files_are_refused_within_budget() {
     let n = replay("hostile", carina_fuzz::ingest);
     assert!(n > 0);
