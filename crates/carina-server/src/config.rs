@@ -85,6 +85,13 @@ pub struct Config {
     pub original_filenames: FilenamePolicy,
     /// Decoded images kept per process for `/render`, in MiB (0: none).
     pub render_cache_mb: u64,
+    /// Minutes between sweeps of unreferenced objects and stale temporary
+    /// files (one always runs at start; 0: only that one).
+    pub sweep_minutes: u64,
+    /// Age below which the sweeper never removes anything, in seconds. It
+    /// must exceed the longest upload (object written → row committed) and
+    /// the clock difference between the hosts and the object store.
+    pub sweep_grace_secs: u64,
 }
 
 /// Where jobs run.
@@ -146,6 +153,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             original_filenames: FilenamePolicy::Auto,
             render_cache_mb: 256,
+            sweep_minutes: 60,
+            sweep_grace_secs: 3600,
         }
     }
 }
@@ -238,6 +247,8 @@ impl Config {
             "CARINA_JOB_LEASE_SECS" => self.job_lease_secs = number()?.max(1),
             "CARINA_BUNDLED_MODEL" => self.bundled_model = bool_value()?,
             "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
+            "CARINA_SWEEP_MINUTES" => self.sweep_minutes = number()?,
+            "CARINA_SWEEP_GRACE_SECS" => self.sweep_grace_secs = number()?,
             "CARINA_TRUSTED_PROXIES" => {
                 self.trusted_proxies = client_ip::parse_list(value).map_err(err)?
             }
@@ -386,6 +397,20 @@ mod tests {
         assert_eq!(c.trusted_proxies.len(), 1);
         std::fs::write(&file, "trusted_proxies = [\"nope\"]\n").unwrap();
         assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn sweep_settings() {
+        let c = Config::default();
+        assert_eq!((c.sweep_minutes, c.sweep_grace_secs), (60, 3600));
+        let env = [
+            ("CARINA_SWEEP_MINUTES".to_string(), "0".to_string()),
+            ("CARINA_SWEEP_GRACE_SECS".to_string(), "5".to_string()),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!((c.sweep_minutes, c.sweep_grace_secs), (0, 5));
+        let env = [("CARINA_SWEEP_MINUTES".to_string(), "hourly".to_string())];
+        assert!(Config::load(None, env).is_err());
     }
 
     #[test]

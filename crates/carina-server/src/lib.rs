@@ -30,6 +30,7 @@ pub mod render_cache;
 mod reporting;
 mod routes;
 pub mod state;
+pub mod sweep;
 pub mod worker;
 
 pub use config::{Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
@@ -140,13 +141,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         "store ready"
     );
     let cache_dir = config.data_dir.join("model-cache");
+    let tmp_dir = sweep::temp_dir(&config);
     let state = AppState {
         store: Store::new(db, objects),
         render_cache: Arc::new(render_cache::RenderCache::new(config.render_cache_bytes())),
         config: Arc::new(config),
         deid_secret: Arc::new(secret.into_bytes()),
         job_signal: Arc::new(tokio::sync::Notify::new()),
-        detectors: Arc::new(worker::DetectorCache::new(cache_dir)),
+        detectors: Arc::new(worker::DetectorCache::new(cache_dir, tmp_dir)),
     };
     if state.config.bundled_model {
         bundled::ensure_registered(&state)
@@ -193,6 +195,7 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let worker = (self.state.config.worker == WorkerMode::Inprocess)
             .then(|| worker::spawn_loops(&self.state, "inprocess", 1, &stop_rx));
+        let sweeper = sweep::spawn(&self.state, stop_rx.clone());
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -203,6 +206,7 @@ impl Application {
         for w in worker.into_iter().flatten() {
             let _ = w.await;
         }
+        sweeper.abort();
         self.state.store.db.close().await;
         Ok(())
     }

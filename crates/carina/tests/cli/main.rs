@@ -8,7 +8,10 @@ mod export;
 mod export_db;
 mod labels;
 mod predict;
+mod procs;
 mod serve;
+mod soak;
+mod sweep;
 mod synth;
 mod train;
 
