@@ -384,7 +384,7 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
 
     // No orphan: the bucket holds exactly the objects rows reference, and
     // every one of them.
-    let referenced: HashSet<String> = sqlx::query_scalar(REFERENCED_KEYS_SQL)
+    let referenced: HashSet<String> = sqlx::query_scalar::<_, String>(REFERENCED_KEYS_SQL)
         .fetch_all(&pool)
         .await
         .unwrap()
