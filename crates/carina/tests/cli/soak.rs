@@ -95,24 +95,25 @@ async fn editor(
             .send()
             .await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut f = figures.lock().unwrap();
-        f.latencies_ms.push(ms);
-        match r {
-            Ok(r) if r.status() == 200 => {
-                f.saves += 1;
-                let v: i64 = r.headers()["etag"]
-                    .to_str()
-                    .unwrap()
-                    .trim_matches('"')
-                    .parse()
-                    .unwrap();
-                f.ok.push((image, v, marker));
+        {
+            let mut f = figures.lock().unwrap();
+            f.latencies_ms.push(ms);
+            match r {
+                Ok(r) if r.status() == 200 => {
+                    f.saves += 1;
+                    let v: i64 = r.headers()["etag"]
+                        .to_str()
+                        .unwrap()
+                        .trim_matches('"')
+                        .parse()
+                        .unwrap();
+                    f.ok.push((image, v, marker));
+                }
+                Ok(r) if r.status() == 409 => f.conflicts += 1,
+                Ok(r) => f.other.push(format!("PUT {}", r.status())),
+                Err(e) => f.other.push(format!("PUT: {e}")),
             }
-            Ok(r) if r.status() == 409 => f.conflicts += 1,
-            Ok(r) => f.other.push(format!("PUT {}", r.status())),
-            Err(e) => f.other.push(format!("PUT: {e}")),
         }
-        drop(f);
         let think = 150 + (n as u64 * 37 + seq * 53) % 300;
         tokio::time::sleep(Duration::from_millis(think)).await;
     }
@@ -226,12 +227,13 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
                     "u.png",
                 )
                 .await;
-                let mut f = figures.lock().unwrap();
-                match r.status().as_u16() {
-                    201 => f.uploads += 1,
-                    s => f.other.push(format!("upload {s}")),
+                {
+                    let mut f = figures.lock().unwrap();
+                    match r.status().as_u16() {
+                        201 => f.uploads += 1,
+                        s => f.other.push(format!("upload {s}")),
+                    }
                 }
-                drop(f);
                 tokio::time::sleep(Duration::from_millis(1500)).await;
             }
         }
