@@ -210,18 +210,19 @@ fn newest_and_size(path: &Path) -> (SystemTime, u64) {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return (SystemTime::now(), 0);
     };
-    let mut newest = meta.modified().unwrap_or_else(|_| SystemTime::now());
-    let mut size = if meta.is_file() { meta.len() } else { 0 };
-    if meta.is_dir()
-        && let Ok(entries) = std::fs::read_dir(path)
-    {
-        for e in entries.flatten() {
-            let (n, s) = newest_and_size(&e.path());
-            newest = newest.max(n);
-            size += s;
-        }
+    let own = meta.modified().unwrap_or_else(|_| SystemTime::now());
+    if !meta.is_dir() {
+        return (own, meta.len());
     }
-    (newest, size)
+    // A folder counts by its files (an empty one by itself).
+    let mut newest: Option<SystemTime> = None;
+    let mut size = 0;
+    for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        let (n, s) = newest_and_size(&e.path());
+        newest = Some(newest.map_or(n, |m| m.max(n)));
+        size += s;
+    }
+    (newest.unwrap_or(own), size)
 }
 
 fn remove_old_entries(dir: &Path, cutoff: SystemTime, out: &mut Vec<Removal>) {
