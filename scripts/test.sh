@@ -78,6 +78,9 @@ if [ -f web/package.json ]; then
   fi
 fi
 
+# With CARINA_TEST_DATABASE_URL and CARINA_TEST_S3_ENDPOINT set, `cargo test` also
+# runs the soak test (crates/carina/tests/cli/soak.rs: two `carina serve` and two
+# `carina worker` on this PostgreSQL and S3 server, about two minutes).
 echo "== cargo test"
 cargo test --workspace --locked "$@"
 

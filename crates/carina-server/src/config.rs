@@ -114,6 +114,13 @@ pub struct Config {
     /// text is common) gets: `flag` (stored, badged, left out of exports
     /// until an admin confirms it) or `refuse` (422). `CARINA_BURNED_IN`.
     pub burned_in: BurnedInPolicy,
+    /// Minutes between sweeps of unreferenced objects and stale temporary
+    /// files (one always runs at start; 0: only that one).
+    pub sweep_minutes: u64,
+    /// Age below which the sweeper never removes anything, in seconds. It
+    /// must exceed the longest upload (object written → row committed) and
+    /// the clock difference between the hosts and the object store.
+    pub sweep_grace_secs: u64,
 }
 
 /// See [`Config::burned_in`].
@@ -189,6 +196,8 @@ impl Default for Config {
             render_cache_mb: 256,
             token_default_days: 90,
             burned_in: BurnedInPolicy::Flag,
+            sweep_minutes: 60,
+            sweep_grace_secs: 3600,
         }
     }
 }
@@ -299,6 +308,8 @@ impl Config {
             }
             "CARINA_RENDER_CACHE_MB" => self.render_cache_mb = number()?,
             "CARINA_TOKEN_DAYS" => self.token_default_days = number()?.clamp(1, 3650),
+            "CARINA_SWEEP_MINUTES" => self.sweep_minutes = number()?,
+            "CARINA_SWEEP_GRACE_SECS" => self.sweep_grace_secs = number()?,
             "CARINA_TRUSTED_PROXIES" => {
                 self.trusted_proxies = client_ip::parse_list(value).map_err(err)?
             }
@@ -522,6 +533,20 @@ mod tests {
             let env = [("CARINA_MAX_DICOM_DEPTH".to_string(), bad.to_string())];
             assert!(Config::load(None, env).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sweep_settings() {
+        let c = Config::default();
+        assert_eq!((c.sweep_minutes, c.sweep_grace_secs), (60, 3600));
+        let env = [
+            ("CARINA_SWEEP_MINUTES".to_string(), "0".to_string()),
+            ("CARINA_SWEEP_GRACE_SECS".to_string(), "5".to_string()),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!((c.sweep_minutes, c.sweep_grace_secs), (0, 5));
+        let env = [("CARINA_SWEEP_MINUTES".to_string(), "hourly".to_string())];
+        assert!(Config::load(None, env).is_err());
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod reporting;
 mod route_table;
 mod routes;
 pub mod state;
+pub mod sweep;
 pub mod worker;
 
 pub use config::{BurnedInPolicy, Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
@@ -152,13 +153,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     );
     let cache_dir = config.data_dir.join("model-cache");
     let config_decode_bytes = config.decode_memory_bytes();
+    let tmp_dir = sweep::temp_dir(&config);
     let state = AppState {
         store: Store::new(db, objects),
         render_cache: Arc::new(render_cache::RenderCache::new(config.render_cache_bytes())),
         config: Arc::new(config),
         deid_secret: Arc::new(secret.into_bytes()),
         job_signal: Arc::new(tokio::sync::Notify::new()),
-        detectors: Arc::new(worker::DetectorCache::new(cache_dir)),
+        detectors: Arc::new(worker::DetectorCache::new(cache_dir, tmp_dir)),
         decode_budget: Arc::new(decode_budget::DecodeBudget::new(config_decode_bytes)),
     };
     if state.config.bundled_model {
@@ -206,6 +208,7 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let worker = (self.state.config.worker == WorkerMode::Inprocess)
             .then(|| worker::spawn_loops(&self.state, "inprocess", 1, &stop_rx));
+        let sweeper = sweep::spawn(&self.state, stop_rx.clone());
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -216,6 +219,7 @@ impl Application {
         for w in worker.into_iter().flatten() {
             let _ = w.await;
         }
+        sweeper.abort();
         self.state.store.db.close().await;
         Ok(())
     }

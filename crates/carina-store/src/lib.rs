@@ -32,6 +32,7 @@ mod review;
 mod review_db;
 mod review_rows;
 mod rows;
+mod sweep;
 
 pub use accounts::*;
 pub use carina_core::findings::{Label, LabelSet};
@@ -39,9 +40,10 @@ pub use error::{Result, StoreError};
 pub use export::{ExportFilter, ExportedBox, ExportedImage};
 pub use images::Store;
 pub use models::*;
-pub use objects::ObjectStorage;
+pub use objects::{ObjectInfo, ObjectStorage};
 pub use reading::*;
 pub use review::*;
+pub use sweep::{REFERENCED_KEYS_SQL, Removal, SWEPT_PREFIXES, SweepReport, remove_if_stale};
 
 /// Runs the same backend function on whichever database is configured.
 macro_rules! dispatch {

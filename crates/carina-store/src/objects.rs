@@ -10,13 +10,26 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutPayload};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 #[derive(Clone)]
 pub struct ObjectStorage {
     inner: Arc<dyn ObjectStore>,
     description: String,
+    /// The directory of a local store: its puts stage `key#N` files there,
+    /// which a crash leaves behind and the sweeper removes.
+    local_root: Option<PathBuf>,
+}
+
+/// One stored object as listed: its key, size and when it was last written
+/// (the file's mtime on disk, `Last-Modified` on S3).
+#[derive(Clone, Debug)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: SystemTime,
 }
 
 impl std::fmt::Debug for ObjectStorage {
@@ -36,6 +49,7 @@ impl ObjectStorage {
         Ok(Self {
             inner: Arc::new(fs),
             description: format!("local disk at {}", dir.display()),
+            local_root: Some(dir.to_path_buf()),
         })
     }
 
@@ -83,6 +97,7 @@ impl ObjectStorage {
         Ok(Self {
             inner,
             description: format!("s3 bucket {bucket} prefix {prefix:?}"),
+            local_root: None,
         })
     }
 
@@ -90,11 +105,17 @@ impl ObjectStorage {
         Self {
             inner: Arc::new(InMemory::new()),
             description: "memory".into(),
+            local_root: None,
         }
     }
 
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The directory of a local store (`None` for S3 and memory).
+    pub fn local_root(&self) -> Option<&Path> {
+        self.local_root.as_deref()
     }
 
     fn path(key: &str) -> Result<ObjectPath> {
@@ -141,5 +162,28 @@ impl ObjectStorage {
         let p = Self::path(prefix)?;
         let metas: Vec<_> = self.inner.list(Some(&p)).try_collect().await?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+
+    /// Every object under `prefix` with its size and time, as a stream (a
+    /// bucket may hold millions; nothing is collected here). The local
+    /// store's in-progress `key#N` staging files are not listed.
+    pub fn list_info(
+        &self,
+        prefix: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<ObjectInfo>>> {
+        use futures_util::StreamExt;
+        let p = Self::path(prefix)?;
+        Ok(self
+            .inner
+            .list(Some(&p))
+            .map(|m| {
+                let m = m?;
+                Ok(ObjectInfo {
+                    key: m.location.to_string(),
+                    size: m.size,
+                    last_modified: m.last_modified.into(),
+                })
+            })
+            .boxed())
     }
 }

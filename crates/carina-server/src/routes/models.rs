@@ -88,8 +88,12 @@ pub async fn register_folder(
     let (arch, num_classes, class_names, input_size) = if load {
         let weights = folder.weights.clone();
         let json = folder.model_json.clone();
+        // Under DATA_DIR/tmp, which the sweeper clears after a crash.
+        let tmp_root = crate::sweep::temp_dir(&state.config);
         tokio::task::spawn_blocking(move || -> Result<_, RegisterError> {
-            let dir = tempfile::tempdir().map_err(|e| RegisterError::Other(e.into()))?;
+            let dir = std::fs::create_dir_all(&tmp_root)
+                .and_then(|()| tempfile::tempdir_in(&tmp_root))
+                .map_err(|e| RegisterError::Other(e.into()))?;
             std::fs::write(dir.path().join("model.safetensors"), &weights)
                 .and_then(|()| std::fs::write(dir.path().join("model.json"), &json))
                 .map_err(|e| RegisterError::Other(e.into()))?;
@@ -125,11 +129,13 @@ pub async fn register_folder(
             "name and version must be at most 200 characters".into(),
         ));
     }
-    let key = format!("models/{sha}/model.safetensors");
-    let wrote = !state.store.objects.exists(&key).await?;
-    if wrote {
-        state.store.objects.put(&key, folder.weights).await?;
-    }
+    // A key of its own (never reused, like image keys), written before the
+    // row: the sweeper's ordering argument (carina-store `sweep`) relies on it.
+    let key = format!(
+        "models/{sha}-{:016x}/model.safetensors",
+        rand::random::<u64>()
+    );
+    state.store.objects.put(&key, folder.weights).await?;
     let metrics = card
         .get("validation")
         .filter(|v| !v.is_null())
@@ -154,10 +160,8 @@ pub async fn register_folder(
     match state.store.db.register_model(&new, deploy).await {
         Ok(m) => Ok(m),
         Err(e) => {
-            // Nothing else points at weights this call wrote.
-            if wrote {
-                let _ = state.store.objects.delete(&new.weights_key).await;
-            }
+            // Nothing else points at the weights this call wrote.
+            let _ = state.store.objects.delete(&new.weights_key).await;
             Err(e.into())
         }
     }

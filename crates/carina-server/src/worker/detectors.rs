@@ -1,7 +1,9 @@
 //! Loaded detectors, one per model id, kept for the life of the process.
 //! A model's weights live in the object store; the first use writes its
 //! folder (`model.safetensors` + `model.json`) under the data directory's
-//! `model-cache/` and loads it with `Detector::load` on the blocking pool.
+//! `model-cache/` (assembled under `DATA_DIR/tmp`, which the sweeper clears
+//! after a crash, and renamed into place) and loads it with `Detector::load`
+//! on the blocking pool.
 
 use carina_detect::Detector;
 use carina_store::{ModelRecord, Store};
@@ -12,13 +14,17 @@ use tokio::sync::Mutex;
 
 pub struct DetectorCache {
     dir: PathBuf,
+    tmp: PathBuf,
     loaded: Mutex<HashMap<i64, Arc<Detector>>>,
 }
 
 impl DetectorCache {
-    pub fn new(dir: PathBuf) -> Self {
+    /// Folders under `dir`, written first under `tmp` (on the same file
+    /// system, so the rename is atomic).
+    pub fn new(dir: PathBuf, tmp: PathBuf) -> Self {
         Self {
             dir,
+            tmp,
             loaded: Mutex::new(HashMap::new()),
         }
     }
@@ -49,9 +55,11 @@ impl DetectorCache {
         }
         let weights = store.objects.get(&model.weights_key).await?;
         let card = serde_json::to_vec_pretty(&model.model_json)?;
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{:08x}", model.id, rand::random::<u32>()));
+        let tmp = self.tmp.join(format!(
+            "model-cache-{}-{:08x}",
+            model.id,
+            rand::random::<u32>()
+        ));
         let (t, f) = (tmp.clone(), folder.clone());
         tokio::task::spawn_blocking(move || write_folder(&t, &f, &weights, &card)).await??;
         Ok(folder)
@@ -60,6 +68,9 @@ impl DetectorCache {
 
 fn write_folder(tmp: &Path, folder: &Path, weights: &[u8], card: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(tmp)?;
+    if let Some(parent) = folder.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     std::fs::write(tmp.join("model.safetensors"), weights)?;
     std::fs::write(tmp.join("model.json"), card)?;
     match std::fs::rename(tmp, folder) {

@@ -36,6 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let workers =
             carina_server::worker::spawn_loops(&state, "worker", args.concurrency, &stop_rx);
+        // Unreferenced objects and stale temporary files: at start, then every
+        // CARINA_SWEEP_MINUTES (safe beside other processes; see carina-store's sweep).
+        let sweeper = carina_server::sweep::spawn(&state, stop_rx.clone());
         eprintln!(
             "carina worker: {} prediction loop(s) and a training loop running; Ctrl-C stops",
             args.concurrency
@@ -45,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for w in workers {
             let _ = w.await;
         }
+        sweeper.abort();
         state.store.db.close().await;
         Ok(())
     })

@@ -10,7 +10,10 @@ mod export_db;
 mod hostile;
 mod labels;
 mod predict;
+mod procs;
 mod serve;
+mod soak;
+mod sweep;
 mod synth;
 mod train;
 
