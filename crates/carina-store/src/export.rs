@@ -184,9 +184,8 @@ mod tests {
             image_statuses: vec!["done".into()],
         };
         let sql = export_sql(&f);
-        assert!(sql.contains(&format!(
-            "{SOURCE} IN ($1) AND b.status IN ($2, $3) WHERE i.status IN ($4)"
-        )));
+        assert!(sql.contains(&format!("{SOURCE} IN ($1) AND b.status IN ($2, $3) WHERE ")));
+        assert!(sql.contains("OR i.burned_in_confirmed_at IS NOT NULL) AND i.status IN ($4)"));
         assert!(!export_sql(&ExportFilter::default()).contains('$'));
     }
 }

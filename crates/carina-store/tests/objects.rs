@@ -198,6 +198,7 @@ async fn sweep_exercise(objects: ObjectStorage) {
             modality: None,
             study_pseudonym: None,
             patient_pseudonym: None,
+            burned_in_annotation: None,
         },
         original_filename: "image.png".into(),
         created_by: "ann".into(),

@@ -91,7 +91,12 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::None,
         [401, 403, 403, 403, 404],
     ),
-    ("GET", "/api/v1/audit", Body::None, [401, 403, 403, 403, 200]),
+    (
+        "GET",
+        "/api/v1/audit",
+        Body::None,
+        [401, 403, 403, 403, 200],
+    ),
     (
         "PATCH",
         "/api/v1/users/{viewer}",

@@ -11,8 +11,14 @@ pub fn behind_proxy(c: &mut carina_server::Config) {
     c.trusted_proxies = carina_server::auth::client_ip::parse_list("127.0.0.1").unwrap();
 }
 
-crate::both_backends_with!(concurrent_guesses_are_counted_atomically, crate::throttle::behind_proxy);
-crate::both_backends_with!(account_backoff_spares_the_usual_client, crate::throttle::behind_proxy);
+crate::both_backends_with!(
+    concurrent_guesses_are_counted_atomically,
+    crate::throttle::behind_proxy
+);
+crate::both_backends_with!(
+    account_backoff_spares_the_usual_client,
+    crate::throttle::behind_proxy
+);
 
 async fn login_from(app: &TestApp, user: &str, password: &str, ip: &str) -> StatusCode {
     app.client

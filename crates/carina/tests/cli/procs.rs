@@ -138,7 +138,8 @@ pub async fn accounts(client: &reqwest::Client, base: &str, names: &[&str]) -> V
     let mut tokens = Vec::new();
     let mut admin: Option<(String, String)> = None;
     for name in names {
-        let body = serde_json::json!({"username": name, "password": PASSWORD, "role": "radiologist"});
+        let body =
+            serde_json::json!({"username": name, "password": PASSWORD, "role": "radiologist"});
         let r = match &admin {
             None => client.post(format!("{base}/api/v1/auth/register")),
             Some((cookie, csrf)) => client
