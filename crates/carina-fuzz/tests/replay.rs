@@ -30,7 +30,24 @@ fn corpus(target: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Panics seen by the hook, caught or not. The server catches a codec's
+/// panic (`catch_unwind` around dicom-rs's pixel decoders) and libFuzzer
+/// does not (its hook aborts), so a caught panic is a finding here too.
+static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            default(info);
+        }));
+    });
+}
+
 fn replay(target: &str, harness: fn(&[u8])) -> usize {
+    count_panics();
     let files = corpus(target);
     for f in &files {
         let bytes = std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -40,6 +57,13 @@ fn replay(target: &str, harness: fn(&[u8])) -> usize {
         let start = std::time::Instant::now();
         harness(&bytes);
         eprintln!("  {:.2} s", start.elapsed().as_secs_f64());
+        let panics = PANICS.swap(0, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            panics,
+            0,
+            "{}: a panic while it ran (caught or not; the message is above)",
+            f.display()
+        );
         carina_fuzz::budget::check(&f.display().to_string());
     }
     files.len()

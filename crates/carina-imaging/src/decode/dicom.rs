@@ -154,6 +154,15 @@ pub(super) fn decode_dicom(
     }
 
     check_codestream_dimensions(&obj, cols as u32, rows as u32)?;
+    if ts_uid.trim_end_matches('\0') == super::rle::RLE_LOSSLESS {
+        let first = obj
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.fragments())
+            .and_then(|f| f.first())
+            .ok_or_else(|| ImagingError::CorruptPixelData("RLE frame: no fragment".into()))?;
+        let bits = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0).max(0) as u64;
+        super::rle::check_frame(first, rows as u64, cols as u64, spp as u64, bits)?;
+    }
 
     // Codecs (some ported from C) must not take the server down on hostile
     // input: a panic inside them becomes a corrupt-pixel-data error.

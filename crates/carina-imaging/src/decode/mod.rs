@@ -3,6 +3,7 @@
 mod dicom;
 mod prescan;
 mod raster;
+mod rle;
 
 pub(crate) use dicom::read_object;
 

@@ -297,7 +297,7 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
     }
 
     // Every job done exactly once.
-    let jobs: Vec<(i64, Option<i64>, String, i64, Option<String>)> = sqlx::query_as(
+    let jobs: Vec<JobRow> = sqlx::query_as(
         "SELECT id, image_id, status, attempts, last_error FROM jobs WHERE kind = 'predict' ORDER BY id",
     )
     .fetch_all(&pool)
@@ -446,3 +446,6 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
         .execute(&admin_pool)
         .await;
 }
+
+/// id, image_id, status, attempts, last_error of a `jobs` row.
+type JobRow = (i64, Option<i64>, String, i64, Option<String>);
