@@ -324,6 +324,12 @@ fn to_gray(
         )));
     }
     let high_bit = if ba == 1 { 7 } else { px.high_bit() };
+    // PS3.3 C.7.6.3.1.3: the stored bits end at High Bit, inside the sample.
+    if high_bit >= ba.max(8) || u32::from(high_bit) + 1 < u32::from(bits_stored) {
+        return Err(ImagingError::CorruptPixelData(format!(
+            "High Bit {high_bit} does not fit {bits_stored} bits stored in {ba} bits allocated"
+        )));
+    }
     let shift = (u32::from(high_bit) + 1).saturating_sub(u32::from(bits_stored));
     let mask = (1u32 << bits_stored) - 1;
     let signed = px.pixel_representation() == PixelRepresentation::Signed && ba != 1;
