@@ -165,6 +165,7 @@ pub fn deidentify_dicom(bytes: &[u8], cfg: &DeidConfig) -> Result<DeidResult, Im
         .get(tags::SOP_INSTANCE_UID)
         .and_then(|e| e.to_str().ok().map(|s| trim(s.as_ref())))
         .filter(|s| !s.is_empty())
+        .map(|s| single_valued(s, &ctx))
         .unwrap_or_else(|| ctx.uid(&obj.meta().media_storage_sop_instance_uid));
     // Always present after de-identification, so that viewers can group.
     for (tag, vr, value) in [
@@ -185,6 +186,15 @@ pub fn deidentify_dicom(bytes: &[u8], cfg: &DeidConfig) -> Result<DeidResult, Im
     let series_uid = ensure_uid(&mut obj, tags::SERIES_INSTANCE_UID, &ctx, "series");
     // Latin-1 or UTF-8 text may have been removed, the rest is ASCII; keep the
     // declared character set so remaining text decodes as before.
+    // The file meta group is re-read strictly: its UIDs must be UIDs (found
+    // by fuzzing: a SOP Class UID with non-digit bytes made an unreadable
+    // served file).
+    let class_uid = obj.meta().media_storage_sop_class_uid.clone();
+    if !is_uid(&class_uid) {
+        return Err(ImagingError::MalformedDicom(
+            "the Media Storage SOP Class UID is not a valid UID".into(),
+        ));
+    }
     obj.update_meta(|m| {
         m.media_storage_sop_instance_uid = sop_uid.clone();
         m.source_application_entity_title = None;
@@ -276,9 +286,36 @@ fn string_of(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Instance, series and study UIDs have VM 1, and the file meta group's
+/// copy must be one UID for the file to be read again (found by fuzzing: a
+/// `\`-separated SOP Instance UID made an unreadable served file). Several
+/// values become one keyed-hash UID of them all.
+/// At most 64 characters of digits and dots (PS3.5 9.1), once the padding
+/// is trimmed.
+fn is_uid(uid: &str) -> bool {
+    let uid = uid.trim_end_matches(['\0', ' ']);
+    !uid.is_empty() && uid.len() <= 64 && uid.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+fn single_valued(uid: String, ctx: &Ctx<'_>) -> String {
+    if uid.contains('\\') {
+        ctx.uid(&uid)
+    } else {
+        uid
+    }
+}
+
 fn ensure_uid(obj: &mut InMemDicomObject, tag: Tag, ctx: &Ctx<'_>, what: &str) -> String {
     if let Some(s) = string_of(obj, tag) {
-        return s;
+        let one = single_valued(s.clone(), ctx);
+        if one != s {
+            obj.put(DataElement::new(
+                tag,
+                VR::UI,
+                PrimitiveValue::from(one.clone()),
+            ));
+        }
+        return one;
     }
     // A file without one: derive it from the SOP instance, which is unique.
     let sop = string_of(obj, tags::SOP_INSTANCE_UID).unwrap_or_default();
