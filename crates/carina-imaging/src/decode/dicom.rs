@@ -46,7 +46,7 @@ pub(super) fn read_scanned(
     }
     let mut meta = FileMetaTable::from_reader(&bytes[scan.magic_offset..scan.dataset_offset])
         .map_err(|e| ImagingError::MalformedDicom(e.to_string()))?;
-    let inflated = prescan::inflate_dataset(&bytes[scan.dataset_offset..], scan.dataset_len)?;
+    let inflated = super::source::inflate_dataset(&bytes[scan.dataset_offset..], scan.dataset_len)?;
     let explicit_le = TransferSyntaxRegistry
         .get("1.2.840.10008.1.2.1")
         .expect("explicit VR little endian is always registered");

@@ -4,6 +4,7 @@ mod dicom;
 mod prescan;
 mod raster;
 mod rle;
+mod source;
 
 pub(crate) use dicom::read_object;
 

@@ -21,9 +21,8 @@
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
-use miniz_oxide::inflate::stream::{InflateState, inflate};
-use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
+use super::source::{Inflater, Slice, Source};
 use crate::{ImagingError, Limits};
 
 /// Transfer syntaxes whose data set is deflated (PS3.5 A.5 and the JPIP ones).
@@ -97,7 +96,7 @@ pub(crate) fn scan(bytes: &[u8], limits: &Limits) -> Result<DicomScan, ImagingEr
         out.deflated = true;
         let mut src = Inflater::new(data, limits.max_inflated_bytes);
         walk(&mut src, Encoding::ExplicitLe, limits, &mut out)?;
-        out.dataset_len = src.pos;
+        out.dataset_len = src.pos();
     } else {
         let encoding = match ts.as_str() {
             IMPLICIT_VR_LE => Encoding::ImplicitLe,
@@ -108,33 +107,6 @@ pub(crate) fn scan(bytes: &[u8], limits: &Limits) -> Result<DicomScan, ImagingEr
         let mut src = Slice { data, pos: 0 };
         walk(&mut src, encoding, limits, &mut out)?;
         out.dataset_len = src.pos;
-    }
-    Ok(out)
-}
-
-/// Inflate a deflated data set that [`scan`] has measured: exactly `len` bytes.
-pub(crate) fn inflate_dataset(deflated: &[u8], len: u64) -> Result<Vec<u8>, ImagingError> {
-    let len = usize::try_from(len).map_err(|_| ImagingError::InflatedTooLarge { limit: len })?;
-    let mut out = vec![0u8; len];
-    let mut state = InflateState::new_boxed(DataFormat::Raw);
-    let (mut read, mut written) = (0, 0);
-    while written < len {
-        let r = inflate(
-            &mut state,
-            &deflated[read..],
-            &mut out[written..],
-            MZFlush::None,
-        );
-        read += r.bytes_consumed;
-        written += r.bytes_written;
-        if r.bytes_written == 0 && r.bytes_consumed == 0 {
-            break;
-        }
-    }
-    if written != len {
-        return Err(ImagingError::MalformedDicom(
-            "the deflated data set could not be inflated again".into(),
-        ));
     }
     Ok(out)
 }
@@ -195,145 +167,6 @@ fn scan_meta(meta: &[u8]) -> Result<(String, usize), ImagingError> {
     }
     let ts = ts.ok_or_else(|| malformed("the file meta group has no transfer syntax"))?;
     Ok((ts, src.pos as usize))
-}
-
-/// The bytes of a data set, delivered in order.
-trait Source {
-    /// Bytes delivered so far: the position in the data set.
-    fn pos(&self) -> u64;
-    /// Hand the next `n` bytes to `f` in chunks; fewer only at the end of the data.
-    fn visit(&mut self, n: u64, f: &mut dyn FnMut(&[u8])) -> Result<u64, ImagingError>;
-    /// Bytes left, when known (a buffer knows, a stream does not).
-    fn remaining(&self) -> Option<u64>;
-    /// The position the data may not pass (the inflation cap), if any.
-    fn cap(&self) -> Option<u64>;
-
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ImagingError> {
-        let mut at = 0;
-        self.visit(buf.len() as u64, &mut |chunk| {
-            buf[at..at + chunk.len()].copy_from_slice(chunk);
-            at += chunk.len();
-        })?;
-        Ok(at)
-    }
-
-    fn skip(&mut self, n: u64) -> Result<u64, ImagingError> {
-        self.visit(n, &mut |_| {})
-    }
-}
-
-struct Slice<'a> {
-    data: &'a [u8],
-    pos: u64,
-}
-
-impl Source for Slice<'_> {
-    fn pos(&self) -> u64 {
-        self.pos
-    }
-    fn visit(&mut self, n: u64, f: &mut dyn FnMut(&[u8])) -> Result<u64, ImagingError> {
-        let start = self.pos as usize;
-        let take = n.min(self.data.len() as u64 - self.pos) as usize;
-        if take > 0 {
-            f(&self.data[start..start + take]);
-        }
-        self.pos += take as u64;
-        Ok(take as u64)
-    }
-    fn remaining(&self) -> Option<u64> {
-        Some(self.data.len() as u64 - self.pos)
-    }
-    fn cap(&self) -> Option<u64> {
-        None
-    }
-}
-
-/// A raw deflate stream inflated through a 64 KiB window, never kept whole.
-struct Inflater<'a> {
-    input: &'a [u8],
-    read: usize,
-    state: Box<InflateState>,
-    window: Vec<u8>,
-    start: usize,
-    end: usize,
-    /// Bytes delivered.
-    pos: u64,
-    /// Bytes inflated (delivered or in the window).
-    produced: u64,
-    cap: u64,
-    done: bool,
-}
-
-impl<'a> Inflater<'a> {
-    fn new(input: &'a [u8], cap: u64) -> Self {
-        Self {
-            input,
-            read: 0,
-            state: InflateState::new_boxed(DataFormat::Raw),
-            window: vec![0; 64 * 1024],
-            start: 0,
-            end: 0,
-            pos: 0,
-            produced: 0,
-            cap,
-            done: false,
-        }
-    }
-
-    fn fill(&mut self) -> Result<(), ImagingError> {
-        while self.start == self.end && !self.done {
-            let r = inflate(
-                &mut self.state,
-                &self.input[self.read..],
-                &mut self.window,
-                MZFlush::None,
-            );
-            self.read += r.bytes_consumed;
-            self.start = 0;
-            self.end = r.bytes_written;
-            self.produced += r.bytes_written as u64;
-            if self.produced > self.cap {
-                return Err(ImagingError::InflatedTooLarge { limit: self.cap });
-            }
-            match r.status {
-                Ok(MZStatus::StreamEnd) => self.done = true,
-                Ok(_) if r.bytes_written == 0 && r.bytes_consumed == 0 => self.done = true,
-                Ok(_) => {}
-                // No progress: the input ended before the stream did. What
-                // was inflated is all there is.
-                Err(MZError::Buf) => self.done = true,
-                Err(_) => return Err(malformed("the deflated data set is corrupt")),
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Source for Inflater<'_> {
-    fn pos(&self) -> u64 {
-        self.pos
-    }
-    fn visit(&mut self, n: u64, f: &mut dyn FnMut(&[u8])) -> Result<u64, ImagingError> {
-        let mut left = n;
-        while left > 0 {
-            self.fill()?;
-            if self.start == self.end {
-                break;
-            }
-            let take = left.min((self.end - self.start) as u64) as usize;
-            f(&self.window[self.start..self.start + take]);
-            self.start += take;
-            self.pos += take as u64;
-            left -= take as u64;
-        }
-        Ok(n - left)
-    }
-    fn remaining(&self) -> Option<u64> {
-        None
-    }
-    fn cap(&self) -> Option<u64> {
-        Some(self.cap)
-    }
 }
 
 /// An open sequence or item.

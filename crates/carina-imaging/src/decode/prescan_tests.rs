@@ -2,6 +2,7 @@
 //! truncation, encapsulated fragments, deflate and its cap.
 
 use super::*;
+use crate::decode::source::inflate_dataset;
 
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
