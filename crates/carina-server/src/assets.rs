@@ -38,6 +38,42 @@ fn mime_for(path: &str) -> Cow<'static, str> {
     }
 }
 
+/// `CARINA_WEB_DIR`, read once: a folder served instead of the embedded
+/// build, for working on the editor without rebuilding the binary.
+fn web_dir() -> Option<&'static std::path::Path> {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::env::var_os("CARINA_WEB_DIR")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    })
+    .as_deref()
+}
+
+/// A file of the editor's build: from `CARINA_WEB_DIR` when set, else embedded.
+/// Names with anything but plain components (`..`, a root, a backslash) are
+/// never looked up on disk.
+fn dist_file(name: &str) -> Option<Vec<u8>> {
+    match web_dir() {
+        Some(dir) => {
+            let rel = std::path::Path::new(name);
+            let plain = !name.contains('\\')
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !plain {
+                return None;
+            }
+            let path = dir.join(rel);
+            if !path.is_file() {
+                return None;
+            }
+            std::fs::read(path).ok()
+        }
+        None => Dist::get(name).map(|f| f.data.into_owned()),
+    }
+}
+
 fn html(body: Body) -> Response {
     let mut r = Response::new(body);
     let h = r.headers_mut();
@@ -73,11 +109,11 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     }
     let name = path.trim_start_matches('/');
     let name = if name.is_empty() { "index.html" } else { name };
-    if let Some(file) = Dist::get(name) {
+    if let Some(data) = dist_file(name) {
         if name.ends_with(".html") {
-            return html(Body::from(file.data.into_owned()));
+            return html(Body::from(data));
         }
-        let mut r = Response::new(Body::from(file.data.into_owned()));
+        let mut r = Response::new(Body::from(data));
         let h = r.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&mime_for(name)) {
             h.insert(header::CONTENT_TYPE, v);
@@ -96,8 +132,8 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     if last.contains('.') {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    match Dist::get("index.html") {
-        Some(index) => html(Body::from(index.data.into_owned())),
+    match dist_file("index.html") {
+        Some(index) => html(Body::from(index)),
         None => html(Body::from(NOT_BUILT)),
     }
 }
