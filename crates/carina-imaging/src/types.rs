@@ -298,6 +298,10 @@ pub struct ImageMeta {
     /// Annotation, judged by modality and SOP class when absent: see
     /// [`crate::BurnedIn`]); `None` for PNG/JPEG, which carry no such attribute.
     pub burned_in_annotation: Option<crate::BurnedIn>,
+    /// DICOM View Position (0018,5101), e.g. `PA`, `AP`, `LL`, when the file
+    /// says and the value is a plain code string (upper-case letters, digits,
+    /// space or underscore, at most 16 characters); `None` for PNG/JPEG.
+    pub view_position: Option<String>,
 }
 
 impl ImageMeta {
@@ -320,6 +324,7 @@ impl ImageMeta {
             study_pseudonym: None,
             series_pseudonym: None,
             burned_in_annotation: None,
+            view_position: None,
         }
     }
 }

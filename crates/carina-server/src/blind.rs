@@ -99,8 +99,12 @@ pub async fn guard(state: &AppState, user: &CurrentUser, image_id: i64) -> AppRe
 }
 
 /// Fields of an image object that tell of others' work on it.
-const REDACTED_FIELDS: &[&str] = &[
+pub const REDACTED_FIELDS: &[&str] = &[
     "box_count",
+    "reviewed_box_count",
+    "proposal_count",
+    "proposals_above_threshold",
+    "updated_at",
     "no_finding",
     "annotation_version",
     "prediction_job_id",

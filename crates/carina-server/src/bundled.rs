@@ -2,7 +2,7 @@
 //! repository root): registered and deployed at start-up when the registry
 //! is empty, so a fresh workbench proposes boxes out of the box.
 
-use crate::routes::models::{ModelFolder, RegisterError, register_folder};
+use crate::registry::{ModelFolder, RegisterError, register_folder};
 use crate::state::AppState;
 use carina_store::{ModelSource, StoreError};
 

@@ -11,7 +11,6 @@
 //! refused at once rather than waiting forever.
 
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 use bytes::Bytes;
 use carina_imaging::{Decoded, ImagingError, Limits};
 use std::sync::Arc;
@@ -125,23 +124,23 @@ impl DecodeBudget {
     }
 }
 
-/// Decode a stored file within the budget (for `/render` and reports).
-/// Stored files passed the upload checks, so a refusal here means the
-/// limits were lowered since: a 422 that says which.
-pub async fn decode_stored(state: &AppState, bytes: Bytes) -> AppResult<Decoded> {
-    let limits = state.config.stored_limits();
-    let admission = state
-        .decode_budget
-        .admit(bytes.clone(), limits, 1)
+impl DecodeBudget {
+    /// Decode a stored file within the budget (for `/render` and reports),
+    /// under `limits` (the configuration's stored-file limits). Stored files
+    /// passed the upload checks, so a refusal here means the limits were
+    /// lowered since: a 422 that says which.
+    pub async fn decode_stored(&self, bytes: Bytes, limits: Limits) -> AppResult<Decoded> {
+        let admission = self.admit(bytes.clone(), limits, 1).await.map_err(|r| {
+            AppError::unprocessable(format!("the stored image cannot be decoded: {r}"))
+        })?;
+        tokio::task::spawn_blocking(move || {
+            let _admission = admission;
+            carina_imaging::decode(&bytes, &limits)
+        })
         .await
-        .map_err(|r| AppError::unprocessable(format!("the stored image cannot be decoded: {r}")))?;
-    tokio::task::spawn_blocking(move || {
-        let _admission = admission;
-        carina_imaging::decode(&bytes, &limits)
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+    }
 }
 
 #[cfg(test)]

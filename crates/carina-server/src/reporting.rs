@@ -119,7 +119,10 @@ pub async fn report_images(state: &AppState, r: &StoredReport) -> AppResult<Vec<
             center: image.meta.window_center.unwrap_or(32768.0),
             width: image.meta.window_width.unwrap_or(65536.0),
         };
-        let decoded = crate::decode_budget::decode_stored(state, bytes).await?;
+        let decoded = state
+            .decode_budget
+            .decode_stored(bytes, state.config.stored_limits())
+            .await?;
         let img = tokio::task::spawn_blocking(move || -> anyhow::Result<ReportImage> {
             let gray = carina_imaging::to_u8_windowed(&decoded.image, window);
             Ok(ReportImage::new(

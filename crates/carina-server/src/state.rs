@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::decode_budget::DecodeBudget;
 use crate::render_cache::RenderCache;
-use crate::worker::DetectorCache;
+use crate::worker::detectors::DetectorCache;
 use carina_store::Store;
 use std::sync::Arc;
 
@@ -28,4 +28,15 @@ pub struct AppState {
     /// Memory for decoding images, shared by every decode of this process
     /// (`config.decode_memory_mb`).
     pub decode_budget: Arc<DecodeBudget>,
+}
+
+impl AppState {
+    /// The image `id`, or a 404.
+    pub async fn image(&self, id: i64) -> crate::error::AppResult<carina_store::Image> {
+        self.store
+            .db
+            .image(id)
+            .await?
+            .ok_or_else(|| crate::error::AppError::not_found("image"))
+    }
 }

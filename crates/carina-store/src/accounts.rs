@@ -1,8 +1,71 @@
-//! Values of the accounts side: token scopes, the audit log, login
-//! throttling counters.
+//! Values of the accounts side: roles, users, sessions, API tokens and
+//! their scopes, the audit log, login throttling counters.
 
-use crate::models::{Timestamp, User};
-use serde::Serialize;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What a user may do; each role includes the ones below it
+/// (`Admin > Radiologist > Viewer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Radiologist,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Radiologist => "radiologist",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "radiologist" => Some(Role::Radiologist),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A user with the stored password hash (for logging in only).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A live session found by its token hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// A personal API token's public part; the token itself is shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_at: Timestamp,
+    /// None: never expires.
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
 
 /// What an API token may do: `Read` is GET and HEAD only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -33,6 +33,7 @@ mod review_db;
 mod review_rows;
 mod rows;
 mod sweep;
+mod time;
 
 pub use accounts::*;
 pub use carina_core::findings::{Label, LabelSet};
@@ -144,6 +145,28 @@ impl Database {
     /// A page of images (newest first) and the number matching the filter.
     pub async fn list_images(&self, query: &ImageQuery) -> Result<(Vec<Image>, i64)> {
         dispatch!(self, list_images(query))
+    }
+    /// [`Database::list_images`] and, with `counts`, how many images of each
+    /// status match the filter without its status.
+    pub async fn list_images_counted(
+        &self,
+        query: &ImageQuery,
+        counts: bool,
+    ) -> Result<(Vec<Image>, i64, Vec<(String, i64)>)> {
+        dispatch!(self, list_images_counted(query, counts))
+    }
+    /// How many proposals of each image (`(image_id, count)`, images with
+    /// none left out) score at or above `threshold`.
+    pub async fn proposals_at_or_above(
+        &self,
+        image_ids: &[i64],
+        threshold: f64,
+    ) -> Result<Vec<(i64, i64)>> {
+        dispatch!(self, proposals_at_or_above(image_ids, threshold))
+    }
+    /// Sets (or with `None` clears) the admin's display label of an image.
+    pub async fn set_display_label(&self, id: i64, label: Option<&str>, by: &str) -> Result<Image> {
+        dispatch!(self, set_display_label(id, label, by))
     }
     pub async fn set_image_status(&self, id: i64, status: ImageStatus, by: &str) -> Result<Image> {
         dispatch!(self, set_image_status(id, status, by))

@@ -2,109 +2,9 @@
 //! API's shape, which is also the shape kept in the annotation history.
 
 use carina_core::{BBox, BoxStatus, Provenance};
-use serde::{Deserialize, Serialize, Serializer};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use serde::{Deserialize, Serialize};
 
-/// A point in time, kept as Unix milliseconds in both databases and shown
-/// as RFC 3339 (`2026-01-02T03:04:05.678Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(from = "i64")]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    pub fn now() -> Self {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        Timestamp(ms)
-    }
-    pub fn millis(self) -> i64 {
-        self.0
-    }
-    pub fn plus(self, d: Duration) -> Self {
-        Timestamp(self.0 + d.as_millis() as i64)
-    }
-    pub fn to_rfc3339(self) -> String {
-        let t = UNIX_EPOCH + Duration::from_millis(self.0.max(0) as u64);
-        humantime::format_rfc3339_millis(t).to_string()
-    }
-}
-
-impl From<i64> for Timestamp {
-    fn from(ms: i64) -> Self {
-        Timestamp(ms)
-    }
-}
-
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
-    }
-}
-
-/// What a user may do; each role includes the ones below it
-/// (`Admin > Radiologist > Viewer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Viewer,
-    Radiologist,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Radiologist => "radiologist",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "viewer" => Some(Role::Viewer),
-            "radiologist" => Some(Role::Radiologist),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-    pub created_at: Timestamp,
-}
-
-/// A user with the stored password hash (for logging in only).
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub user: User,
-    pub password_hash: String,
-}
-
-/// A live session found by its token hash.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user: User,
-    pub csrf_token: String,
-    pub expires_at: Timestamp,
-}
-
-/// A personal API token's public part; the token itself is shown once.
-#[derive(Debug, Clone, Serialize)]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    pub scope: crate::accounts::TokenScope,
-    pub created_at: Timestamp,
-    /// None: never expires.
-    pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-}
+pub use crate::time::Timestamp;
 
 /// Review state of an image in the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +53,8 @@ pub struct ImageMeta {
     /// (absent on a file where burned-in text is common); `None` for
     /// PNG/JPEG. `yes` and `unknown` are flagged: see [`Image::export_blocked`].
     pub burned_in_annotation: Option<String>,
+    /// DICOM View Position (`PA`, `AP`, `LL`, …); `None` for PNG/JPEG or when absent.
+    pub view_position: Option<String>,
 }
 
 /// One image of the library, as the API shows it.
@@ -170,6 +72,23 @@ pub struct Image {
     pub no_finding: bool,
     /// Boxes that are not rejected.
     pub box_count: i64,
+    /// Boxes a radiologist has looked at: accepted, edited and manual.
+    pub reviewed_box_count: i64,
+    /// Model proposals not yet reviewed (status `proposed`, any score).
+    pub proposal_count: i64,
+    /// Proposals scoring at or above the caller's proposal threshold; filled
+    /// in by the server for the caller (`None` from the store).
+    pub proposals_above_threshold: Option<i64>,
+    /// A label an admin gave the image, shown instead of the generated name.
+    pub display_label: Option<String>,
+    /// 1-based rank of the image's study among its patient's studies (by
+    /// first upload), and of the image within its study (by upload), with the
+    /// study's image count; `None` without pseudonyms (PNG/JPEG).
+    pub study_index: Option<i64>,
+    pub image_index: Option<i64>,
+    pub study_image_count: Option<i64>,
+    /// What the pages call the image: [`Image::display_name`].
+    pub display_name: String,
     /// The newest predict job of this image and its status (the editor and
     /// library show it; poll `GET /jobs/{id}` until it is done or failed).
     pub prediction_job_id: Option<i64>,
@@ -187,6 +106,45 @@ pub struct Image {
 }
 
 impl Image {
+    /// The display label when an admin set one; else "P-3F2A · study 2 · PA"
+    /// (the patient pseudonym's first four hex digits, the study's index, the
+    /// view, and "#k" when the study has several images) for a DICOM upload;
+    /// else (PNG/JPEG, or no pseudonyms) the stored file name.
+    pub fn compute_display_name(&self) -> String {
+        if let Some(label) = self
+            .display_label
+            .as_deref()
+            .filter(|l| !l.trim().is_empty())
+        {
+            return label.to_string();
+        }
+        if self.meta.format != "dicom" {
+            return self.original_filename.clone();
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = self.meta.patient_pseudonym.as_deref() {
+            let hex = p.strip_prefix("P-").unwrap_or(p);
+            let short: String = hex.chars().take(4).collect::<String>().to_uppercase();
+            parts.push(format!("P-{short}"));
+        }
+        if let Some(n) = self.study_index {
+            parts.push(format!("study {n}"));
+        }
+        if let Some(v) = self.meta.view_position.as_deref() {
+            parts.push(v.to_string());
+        }
+        if parts.is_empty() {
+            return self.original_filename.clone();
+        }
+        let mut name = parts.join(" · ");
+        if let (Some(k), Some(count)) = (self.image_index, self.study_image_count)
+            && count > 1
+        {
+            name.push_str(&format!(" #{k}"));
+        }
+        name
+    }
+
     /// Whether the image may show burned-in text (`yes` or `unknown`) and no
     /// admin has confirmed it yet: exports leave it out.
     pub fn export_blocked(&self) -> bool {
@@ -216,6 +174,10 @@ pub struct ImageQuery {
     /// Case-insensitive substring of the original filename or a pseudonym.
     pub q: Option<String>,
     pub status: Option<ImageStatus>,
+    /// Exactly this study pseudonym.
+    pub study: Option<String>,
+    /// Images this user is an assigned blind reader of.
+    pub assigned_reader: Option<String>,
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
@@ -263,14 +225,6 @@ pub struct BoxEdit {
 pub struct AnnotationEdit {
     pub no_finding: bool,
     pub boxes: Vec<BoxEdit>,
-}
-
-/// A box proposed by a model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelBox {
-    pub class_id: u32,
-    pub bbox: BBox,
-    pub score: f64,
 }
 
 /// One entry of an image's append-only annotation history.

@@ -1,7 +1,7 @@
 //! The values of the AI-suggestion loop: registered models, background jobs,
 //! the models' raw outputs, per-class review counts and user preferences.
 
-use crate::models::Timestamp;
+use crate::time::Timestamp;
 use carina_core::BBox;
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +208,7 @@ pub struct PredictionResult {
     pub model_name: String,
     pub model_version: String,
     pub detections: Vec<RawBox>,
-    pub proposals: Vec<crate::models::ModelBox>,
+    pub proposals: Vec<ModelBox>,
     pub elapsed_ms: i64,
 }
 
@@ -245,4 +245,12 @@ impl Default for Preferences {
             proposal_threshold: 0.3,
         }
     }
+}
+
+/// A box proposed by a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelBox {
+    pub class_id: u32,
+    pub bbox: BBox,
+    pub score: f64,
 }

@@ -37,9 +37,14 @@ impl Database {
         dispatch!(self, deploy_model(id))
     }
     /// Per class as proposed: how many of this model's boxes are proposed,
-    /// accepted, edited and rejected.
-    pub async fn model_review_counts(&self, model_id: i64) -> Result<Vec<ClassReview>> {
-        dispatch!(self, model_review_counts(model_id))
+    /// accepted, edited and rejected, leaving out the images `blind_reader`
+    /// reads blind (pass `""` for all).
+    pub async fn model_review_counts(
+        &self,
+        model_id: i64,
+        blind_reader: &str,
+    ) -> Result<Vec<ClassReview>> {
+        dispatch!(self, model_review_counts(model_id, blind_reader))
     }
     /// Every model's stored raw output for an image.
     pub async fn predictions(&self, image_id: i64) -> Result<Vec<Prediction>> {

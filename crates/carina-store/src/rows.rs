@@ -2,6 +2,7 @@
 //! types decode from SQLite and PostgreSQL because both schemas use BIGINT,
 //! DOUBLE PRECISION, BOOLEAN and TEXT only.
 
+use crate::accounts::*;
 use crate::error::{Result, StoreError};
 use crate::models::*;
 use crate::reading::*;
@@ -108,6 +109,14 @@ pub(crate) const IMAGE_COLUMNS: &str = "i.id, i.sha256, i.object_key, i.thumbnai
     i.original_filename, i.status, i.burned_in_annotation, i.burned_in_confirmed_by, \
     i.burned_in_confirmed_at, a.no_finding, a.version AS annotation_version, \
     (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status <> 'rejected') AS box_count, \
+    (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status IN ('accepted', 'edited', 'manual')) AS reviewed_box_count, \
+    (SELECT COUNT(*) FROM boxes b WHERE b.image_id = i.id AND b.status = 'proposed') AS proposal_count, \
+    i.view_position, i.display_label, \
+    (SELECT COUNT(DISTINCT s.study_pseudonym) FROM images s WHERE s.patient_pseudonym = i.patient_pseudonym \
+       AND (SELECT MIN(f.id) FROM images f WHERE f.study_pseudonym = s.study_pseudonym) \
+        <= (SELECT MIN(g.id) FROM images g WHERE g.study_pseudonym = i.study_pseudonym)) AS study_index, \
+    (SELECT COUNT(*) FROM images k WHERE k.study_pseudonym = i.study_pseudonym AND k.id <= i.id) AS image_index, \
+    (SELECT COUNT(*) FROM images c WHERE c.study_pseudonym = i.study_pseudonym) AS study_image_count, \
     (SELECT MAX(j.id) FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict') AS prediction_job_id, \
     (SELECT j.status FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict' ORDER BY j.id DESC LIMIT 1) AS prediction_status, \
     i.created_at, i.created_by, i.updated_at, i.updated_by \
@@ -139,6 +148,13 @@ pub(crate) struct ImageRow {
     pub no_finding: bool,
     pub annotation_version: i64,
     pub box_count: i64,
+    pub reviewed_box_count: i64,
+    pub proposal_count: i64,
+    pub view_position: Option<String>,
+    pub display_label: Option<String>,
+    pub study_index: i64,
+    pub image_index: i64,
+    pub study_image_count: i64,
     pub prediction_job_id: Option<i64>,
     pub prediction_status: Option<String>,
     pub created_at: i64,
@@ -154,7 +170,13 @@ impl TryFrom<ImageRow> for Image {
             (Some(a), Some(b)) => Some([a, b]),
             _ => None,
         };
-        Ok(Image {
+        // The indices mean something only with pseudonyms (a DICOM upload
+        // that was de-identified); the subqueries count 0 otherwise.
+        // A PNG/JPEG upload is served as a Secondary Capture of a patient and
+        // study of its own: no numbering for it.
+        let has_study = r.format == "dicom" && r.study_pseudonym.is_some();
+        let has_patient = has_study && r.patient_pseudonym.is_some();
+        let mut image = Image {
             id: r.id,
             meta: ImageMeta {
                 format: r.format,
@@ -169,6 +191,7 @@ impl TryFrom<ImageRow> for Image {
                 study_pseudonym: r.study_pseudonym,
                 patient_pseudonym: r.patient_pseudonym,
                 burned_in_annotation: r.burned_in_annotation,
+                view_position: r.view_position,
             },
             burned_in_confirmed_by: r.burned_in_confirmed_by,
             burned_in_confirmed_at: r.burned_in_confirmed_at.map(Timestamp),
@@ -178,6 +201,15 @@ impl TryFrom<ImageRow> for Image {
                 .ok_or_else(|| StoreError::Invalid(format!("unknown status {:?}", r.status)))?,
             no_finding: r.no_finding,
             box_count: r.box_count,
+            reviewed_box_count: r.reviewed_box_count,
+            proposal_count: r.proposal_count,
+            proposals_above_threshold: None,
+            display_label: r.display_label,
+            study_index: (has_patient && r.study_index > 0).then_some(r.study_index),
+            image_index: (has_study && r.image_index > 0).then_some(r.image_index),
+            study_image_count: (has_study && r.study_image_count > 0)
+                .then_some(r.study_image_count),
+            display_name: String::new(),
             prediction_job_id: r.prediction_job_id,
             prediction_status: r
                 .prediction_status
@@ -190,7 +222,9 @@ impl TryFrom<ImageRow> for Image {
             updated_by: r.updated_by,
             object_key: r.object_key,
             thumbnail_key: r.thumbnail_key,
-        })
+        };
+        image.display_name = image.compute_display_name();
+        Ok(image)
     }
 }
 

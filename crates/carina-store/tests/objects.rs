@@ -199,6 +199,7 @@ async fn sweep_exercise(objects: ObjectStorage) {
             study_pseudonym: None,
             patient_pseudonym: None,
             burned_in_annotation: None,
+            view_position: None,
         },
         original_filename: "image.png".into(),
         created_by: "ann".into(),

@@ -24,7 +24,15 @@ use crate::types::SampleShape;
 /// allocates for a length the file cannot back and never recurses deeper
 /// than the limit.
 pub(crate) fn read_object(bytes: &[u8]) -> Result<DefaultDicomObject, ImagingError> {
-    let scan = prescan::scan(bytes, &Limits::default())?;
+    read_object_with(bytes, &Limits::default())
+}
+
+/// [`read_object`] under the caller's limits (nesting depth, inflated size).
+pub(crate) fn read_object_with(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<DefaultDicomObject, ImagingError> {
+    let scan = prescan::scan(bytes, limits)?;
     read_scanned(bytes, &scan)
 }
 
@@ -209,12 +217,21 @@ pub(super) fn decode_dicom(
         study_pseudonym: pseudo(tags::STUDY_INSTANCE_UID),
         series_pseudonym: pseudo(tags::SERIES_INSTANCE_UID),
         burned_in_annotation: Some(crate::burned_in_annotation(&obj)),
+        view_position: string(&obj, tags::VIEW_POSITION).filter(|v| is_code_string(v)),
     };
     Ok(Decoded {
         image,
         meta,
         format: Format::Dicom,
     })
+}
+
+/// A short code string as View Position holds: 1–16 of `A–Z 0–9 _ space`.
+fn is_code_string(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 16
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'_')
 }
 
 /// A compressed frame carries its own dimensions, and the codec allocates

@@ -6,7 +6,7 @@ mod raster;
 mod rle;
 mod source;
 
-pub(crate) use dicom::read_object;
+pub(crate) use dicom::{read_object, read_object_with};
 
 use crate::types::SampleShape;
 use crate::{Decoded, Format, ImagingError, Limits};

@@ -156,6 +156,25 @@ fn nesting_up_to_the_limit_passes_and_one_more_is_refused() {
 }
 
 #[test]
+fn deidentification_reads_under_the_callers_limits() {
+    // A file the caller's decode accepts (depth 17 under a limit of 20) must
+    // not be refused by de-identification's own default of 16.
+    let bytes = part10(EXPLICIT_LE, &nested_undefined(17));
+    let cfg = crate::DeidConfig::new(b"secret".to_vec());
+    let err = crate::deidentify_dicom(&bytes, &cfg).unwrap_err();
+    assert!(
+        matches!(err, ImagingError::DicomTooDeep { limit: 16 }),
+        "{err}"
+    );
+    let deeper = cfg.with_limits(Limits {
+        max_depth: 20,
+        ..limits()
+    });
+    let out = crate::deidentify_dicom(&bytes, &deeper);
+    assert!(out.is_ok(), "{:?}", out.err());
+}
+
+#[test]
 fn three_thousand_levels_are_refused_without_recursion() {
     let bytes = part10(EXPLICIT_LE, &nested_undefined(3000));
     let err = scan(&bytes, &limits()).unwrap_err();

@@ -135,6 +135,41 @@ pub fn every_attribute_dicom(
     Ok((out, planted))
 }
 
+/// `base` (a DICOM file) with the given string attributes set, e.g. another
+/// patient, study, instance or view position; a new SOP Instance UID is
+/// copied into the file meta group too.
+/// Tags are `(group, element)`, VRs by name (`UI`, `LO`, `CS`, `SH`, `PN`, `DA`).
+pub fn with_strings(
+    base: &[u8],
+    values: &[((u16, u16), &str, &str)],
+) -> Result<Vec<u8>, ImagingError> {
+    let mut obj = read_object(base)?;
+    for &((group, element), vr, value) in values {
+        let tag = Tag(group, element);
+        let vr = match vr {
+            "UI" => VR::UI,
+            "LO" => VR::LO,
+            "CS" => VR::CS,
+            "SH" => VR::SH,
+            "PN" => VR::PN,
+            "DA" => VR::DA,
+            other => {
+                return Err(ImagingError::MalformedDicom(format!(
+                    "fixture: VR {other} is not supported here"
+                )));
+            }
+        };
+        obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+        if tag == Tag(0x0008, 0x0018) {
+            obj.update_meta(|m| m.media_storage_sop_instance_uid = value.to_string());
+        }
+    }
+    let mut out = Vec::new();
+    obj.write_all(&mut out)
+        .map_err(|e| ImagingError::MalformedDicom(format!("cannot encode the fixture: {e}")))?;
+    Ok(out)
+}
+
 /// Adds `item` to the sequence `seq`, creating it if needed.
 fn add_item(obj: &mut InMemDicomObject, seq: Tag, item: InMemDicomObject) {
     if obj.get(seq).is_some() {

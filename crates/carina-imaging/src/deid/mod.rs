@@ -58,6 +58,7 @@ mod burned;
 pub mod fixture;
 mod profile;
 mod ps315;
+mod rules;
 
 use std::fmt;
 
@@ -67,7 +68,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 use crate::ImagingError;
-use crate::decode::read_object;
+use crate::decode::read_object_with;
 use crate::uid::{hex, keyed_hash, uid_from_hash};
 use allow::{DEID_METHOD_CODE_SEQUENCE, Parent};
 use profile::{Action, Opt};
@@ -86,6 +87,10 @@ pub struct DeidConfig {
     /// Keep sex, age, size, weight, … (PS3.15 E.3.6 "Retain Patient
     /// Characteristics"); the basic profile removes them. Default false.
     pub retain_patient_characteristics: bool,
+    /// The structural limits the file is read under (nesting depth, inflated
+    /// size): the caller's, so that a file its decode accepted is not refused
+    /// here by a stricter default. Default [`crate::Limits::default`].
+    pub limits: crate::Limits,
 }
 
 impl DeidConfig {
@@ -93,7 +98,14 @@ impl DeidConfig {
         Self {
             secret: secret.into(),
             retain_patient_characteristics: false,
+            limits: crate::Limits::default(),
         }
+    }
+
+    /// The same configuration reading files under `limits`.
+    pub fn with_limits(mut self, limits: crate::Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     fn options(&self) -> Vec<Opt> {
@@ -152,7 +164,7 @@ pub fn deidentify_dicom(bytes: &[u8], cfg: &DeidConfig) -> Result<DeidResult, Im
     if bytes.is_empty() {
         return Err(ImagingError::Empty);
     }
-    let mut obj = read_object(bytes)?;
+    let mut obj = read_object_with(bytes, &cfg.limits)?;
     let burned_in = burned_in_annotation(&obj);
     let patient_pseudonym = patient_pseudonym(&obj, &cfg.secret);
     let ctx = Ctx {

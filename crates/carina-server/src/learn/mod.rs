@@ -17,7 +17,7 @@ pub mod eval;
 pub use dataset::workbench_dataset;
 pub use eval::{HeldOutMetrics, class_categories, detect_split, evaluate_model};
 
-use crate::routes::models::{ModelFolder, register_folder};
+use crate::registry::{ModelFolder, register_folder};
 use crate::state::AppState;
 use anyhow::{Context, bail};
 use carina_core::BoxStatus;

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
+        .route("/auth/session", get(session))
 }
 
 #[derive(Deserialize)]
@@ -187,6 +188,23 @@ async fn me(user: CurrentUser) -> Json<serde_json::Value> {
         AuthVia::ApiToken { id, scope } => v["token"] = json!({"id": id, "scope": scope}),
     }
     Json(v)
+}
+
+/// Who is logged in, if anyone: always 200 (`{user: null}` when nobody), so
+/// the editor's first load asks without a 401 in the console.
+async fn session(user: Result<CurrentUser, AppError>) -> AppResult<Json<serde_json::Value>> {
+    match user {
+        Ok(user) => {
+            let mut v = json!({"user": user_json(&user.user)});
+            match &user.via {
+                AuthVia::Session { csrf_token, .. } => v["csrf_token"] = json!(csrf_token),
+                AuthVia::ApiToken { id, scope } => v["token"] = json!({"id": id, "scope": scope}),
+            }
+            Ok(Json(v))
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Json(json!({"user": null}))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Used by the users module: roles are named as in the API.

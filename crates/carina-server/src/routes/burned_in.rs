@@ -5,7 +5,6 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
-use crate::routes::images::load;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -23,7 +22,7 @@ async fn confirm(
     Path(id): Path<i64>,
 ) -> AppResult<Json<Image>> {
     user.require(Role::Admin)?;
-    let image = load(&state, id).await?;
+    let image = state.image(id).await?;
     if !burned_in_flagged(image.meta.burned_in_annotation.as_deref()) {
         return Err(AppError::conflict(
             "this image is not flagged for burned-in text; there is nothing to confirm",

@@ -38,21 +38,40 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .route("/images/{id}/thumbnail", get(thumbnail))
 }
 
-pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<Image> {
-    state
-        .store
-        .db
-        .image(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("image"))
-}
-
 #[derive(Deserialize)]
 struct ListParams {
     q: Option<String>,
     status: Option<String>,
+    study: Option<String>,
+    assigned: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
+}
+
+/// Fills in each image's proposals at or above the caller's threshold.
+async fn with_threshold_counts(
+    state: &AppState,
+    user: &CurrentUser,
+    images: &mut [Image],
+) -> AppResult<()> {
+    let threshold = state
+        .store
+        .db
+        .preferences(user.user.id)
+        .await?
+        .proposal_threshold;
+    let ids: Vec<i64> = images.iter().map(|i| i.id).collect();
+    let counts: std::collections::HashMap<i64, i64> = state
+        .store
+        .db
+        .proposals_at_or_above(&ids, threshold)
+        .await?
+        .into_iter()
+        .collect();
+    for img in images {
+        img.proposals_above_threshold = Some(counts.get(&img.id).copied().unwrap_or(0));
+    }
+    Ok(())
 }
 
 async fn list(
@@ -69,20 +88,36 @@ async fn list(
     };
     let page = p.page.unwrap_or(1).max(1);
     let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
+    let assigned_reader = match p.assigned.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("me") => Some(user.user.username.clone()),
+        Some(_) => return Err(AppError::bad_request("assigned must be me")),
+    };
     let query = ImageQuery {
         q: p.q,
         status,
+        study: p.study.filter(|s| !s.is_empty()),
+        assigned_reader,
         page,
         per_page,
     };
-    let (images, total) = state.store.db.list_images(&query).await?;
+    let (mut images, total, by_status) = state.store.db.list_images_counted(&query, true).await?;
+    with_threshold_counts(&state, &user, &mut images).await?;
     // A blind reader's images stay listed (the pixels are theirs to read)
     // with the fields that tell of others' work nulled.
     let blindness = Blindness::of(&state, &user).await?;
     let images: Vec<_> = images.iter().map(|i| image_json(i, &blindness)).collect();
-    Ok(Json(
-        json!({"images": images, "total": total, "page": page, "per_page": per_page}),
-    ))
+    let mut counts = json!({"new": 0, "in_review": 0, "done": 0});
+    for (status, n) in by_status {
+        counts[status] = json!(n);
+    }
+    Ok(Json(json!({
+        "images": images,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "counts": counts,
+    })))
 }
 
 async fn show(
@@ -90,7 +125,8 @@ async fn show(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let img = load(&state, id).await?;
+    let mut img = state.image(id).await?;
+    with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
     let blindness = Blindness::of(&state, &user).await?;
     Ok(Json(image_json(&img, &blindness)))
 }
@@ -98,27 +134,87 @@ async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ImagePatch {
-    status: String,
+    status: Option<String>,
+    /// Present (a string or null) to set or clear the label; absent to keep it.
+    #[serde(default, deserialize_with = "present")]
+    display_label: Option<Option<String>>,
 }
+
+/// `Some(value)` whenever the field is present, null included.
+fn present<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The longest display label, in characters.
+const MAX_DISPLAY_LABEL: usize = 80;
 
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Json(body): Json<ImagePatch>,
-) -> AppResult<Json<Image>> {
+) -> AppResult<Json<serde_json::Value>> {
     user.require(Role::Radiologist)?;
-    let status = ImageStatus::parse(&body.status)
-        .ok_or_else(|| AppError::unprocessable("status must be new, in_review or done"))?;
-    // The review status belongs to the annotations' workflow.
-    blind::guard(&state, &user, id).await?;
-    Ok(Json(
+    if body.status.is_none() && body.display_label.is_none() {
+        return Err(AppError::unprocessable(
+            "nothing to change: send status and/or display_label",
+        ));
+    }
+    let status = match body.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            ImageStatus::parse(s)
+                .ok_or_else(|| AppError::unprocessable("status must be new, in_review or done"))?,
+        ),
+    };
+    let label = match &body.display_label {
+        None => None,
+        Some(label) => {
+            user.require(Role::Admin)?;
+            let label = label.as_deref().map(str::trim).filter(|l| !l.is_empty());
+            if let Some(l) = label {
+                if l.chars().count() > MAX_DISPLAY_LABEL {
+                    return Err(AppError::unprocessable(format!(
+                        "display_label may have at most {MAX_DISPLAY_LABEL} characters"
+                    )));
+                }
+                if l.chars().any(char::is_control) {
+                    return Err(AppError::unprocessable(
+                        "display_label may not contain control characters",
+                    ));
+                }
+            }
+            Some(label.map(str::to_string))
+        }
+    };
+    state.image(id).await?;
+    if let Some(status) = status {
+        // The review status belongs to the annotations' workflow.
+        blind::guard(&state, &user, id).await?;
         state
             .store
             .db
             .set_image_status(id, status, &user.user.username)
-            .await?,
-    ))
+            .await?;
+    }
+    if let Some(label) = label {
+        state
+            .store
+            .db
+            .set_display_label(id, label.as_deref(), &user.user.username)
+            .await
+            .map_err(|e| match e {
+                carina_store::StoreError::NotFound => AppError::not_found("image"),
+                other => other.into(),
+            })?;
+    }
+    let mut img = state.image(id).await?;
+    with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
+    let blindness = Blindness::of(&state, &user).await?;
+    Ok(Json(image_json(&img, &blindness)))
 }
 
 async fn remove(
@@ -141,7 +237,7 @@ async fn file(
     _user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let image = load(&state, id).await?;
+    let image = state.image(id).await?;
     let bytes = state.store.image_file(&image).await?;
     Ok((
         [
@@ -158,7 +254,7 @@ async fn thumbnail(
     _user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let image = load(&state, id).await?;
+    let image = state.image(id).await?;
     let bytes = state.store.thumbnail(&image).await?;
     Ok((
         [
@@ -186,7 +282,7 @@ async fn render(
     Path(id): Path<i64>,
     Query(p): Query<RenderParams>,
 ) -> AppResult<Response> {
-    let image = load(&state, id).await?;
+    let image = state.image(id).await?;
     let default_width = image.meta.window_width.unwrap_or(65536.0);
     let default_center = image.meta.window_center.unwrap_or(32768.0);
     let window = Window {
@@ -207,7 +303,9 @@ async fn render(
         None => {
             let bytes = state.store.image_file(&image).await?;
             let img = Arc::new(
-                crate::decode_budget::decode_stored(&state, bytes)
+                state
+                    .decode_budget
+                    .decode_stored(bytes, state.config.stored_limits())
                     .await?
                     .image,
             );

@@ -8,7 +8,6 @@ use crate::config::{BurnedInPolicy, FilenamePolicy};
 use crate::decode_budget::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
-use crate::routes::images::load;
 use crate::state::AppState;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
@@ -178,7 +177,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
     }
     let served: Bytes = match decoded.format {
         Format::Dicom if state.config.deidentify => {
-            let cfg = DeidConfig::new(state.deid_secret.as_slice());
+            let cfg = DeidConfig::new(state.deid_secret.as_slice()).with_limits(limits);
             carina_imaging::deidentify_dicom(&bytes, &cfg)
                 .map_err(|e| imaging_error(&name, e))?
                 .bytes
@@ -218,6 +217,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
                 study_pseudonym: m.study_pseudonym.clone(),
                 patient_pseudonym: m.patient_pseudonym.clone(),
                 burned_in_annotation: burned_in.map(|b| b.as_str().to_string()),
+                view_position: m.view_position.clone(),
             },
             original_filename,
             created_by: user.to_string(),
@@ -358,7 +358,7 @@ pub async fn replace(
     req: Request,
 ) -> AppResult<Response> {
     user.require(Role::Radiologist)?;
-    load(&state, id).await?;
+    state.image(id).await?;
     // New pixels drop the old ones' proposals: others' work a blind reader may not touch.
     crate::blind::guard(&state, &user, id).await?;
     let mut files = files(&state, req).await?;

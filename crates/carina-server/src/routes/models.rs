@@ -5,14 +5,14 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
+use crate::registry::{ModelFolder, register_folder};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
-use carina_store::{ModelRecord, ModelSource, NewModel, Role, StoreError};
+use carina_store::{ModelRecord, ModelSource, Role, StoreError};
 use serde_json::{Value, json};
 
 pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
@@ -27,144 +27,6 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .route("/models/{id}", get(show))
         .route("/models/{id}/deploy", post(deploy))
         .route("/models/{id}/stats", get(stats))
-}
-
-/// A model folder's files.
-pub struct ModelFolder {
-    pub weights: Bytes,
-    pub model_json: Vec<u8>,
-    pub card: Option<String>,
-    /// Overrides of `model.json`'s `name` / `version`.
-    pub name: Option<String>,
-    pub version: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
-    /// The files are not a loadable model (the message says why).
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0:#}")]
-    Other(anyhow::Error),
-}
-
-impl From<RegisterError> for AppError {
-    fn from(e: RegisterError) -> Self {
-        match e {
-            RegisterError::Invalid(m) => AppError::unprocessable(m),
-            RegisterError::Store(s) => s.into(),
-            RegisterError::Other(e) => AppError::internal(e),
-        }
-    }
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// Checks `folder` (with `load`: by loading it with the detector), stores
-/// its weights and registers it.
-pub async fn register_folder(
-    state: &AppState,
-    folder: ModelFolder,
-    source: ModelSource,
-    user: &str,
-    deploy: bool,
-    load: bool,
-) -> Result<ModelRecord, RegisterError> {
-    let card: Value = serde_json::from_slice(&folder.model_json)
-        .map_err(|e| RegisterError::Invalid(format!("model.json is not JSON: {e}")))?;
-    let parsed: carina_detect::ModelCard = serde_json::from_value(card.clone()).map_err(|e| {
-        RegisterError::Invalid(format!(
-            "model.json is not a model card (it needs arch, num_classes, class_names): {e}"
-        ))
-    })?;
-    let (arch, num_classes, class_names, input_size) = if load {
-        let weights = folder.weights.clone();
-        let json = folder.model_json.clone();
-        // Under DATA_DIR/tmp, which the sweeper clears after a crash.
-        let tmp_root = crate::sweep::temp_dir(&state.config);
-        tokio::task::spawn_blocking(move || -> Result<_, RegisterError> {
-            let dir = std::fs::create_dir_all(&tmp_root)
-                .and_then(|()| tempfile::tempdir_in(&tmp_root))
-                .map_err(|e| RegisterError::Other(e.into()))?;
-            std::fs::write(dir.path().join("model.safetensors"), &weights)
-                .and_then(|()| std::fs::write(dir.path().join("model.json"), &json))
-                .map_err(|e| RegisterError::Other(e.into()))?;
-            let d = carina_detect::Detector::load(dir.path())
-                .map_err(|e| RegisterError::Invalid(format!("the model does not load: {e}")))?;
-            let c = d.config();
-            Ok((
-                c.arch.clone(),
-                c.num_classes,
-                d.class_names().to_vec(),
-                c.image_size,
-            ))
-        })
-        .await
-        .map_err(|e| RegisterError::Other(e.into()))??
-    } else {
-        let size = card["input_size"].as_u64().unwrap_or(0) as usize;
-        let names = parsed.class_names.clone();
-        (parsed.arch.clone(), parsed.num_classes, names, size)
-    };
-    let sha = crate::routes::ingest::sha256_hex(&folder.weights);
-    let name = folder
-        .name
-        .or_else(|| text(&card, "name"))
-        .unwrap_or_else(|| format!("carina-{arch}"));
-    let version = folder
-        .version
-        .or_else(|| text(&card, "version"))
-        .or_else(|| text(&card, "created"))
-        .unwrap_or_else(|| sha[..12].to_string());
-    if name.len() > 200 || version.len() > 200 {
-        return Err(RegisterError::Invalid(
-            "name and version must be at most 200 characters".into(),
-        ));
-    }
-    // A key of its own (never reused, like image keys), written before the
-    // row: the sweeper's ordering argument (carina-store `sweep`) relies on it.
-    let key = format!(
-        "models/{sha}-{:016x}/model.safetensors",
-        rand::random::<u64>()
-    );
-    state.store.objects.put(&key, folder.weights).await?;
-    let metrics = card
-        .get("validation")
-        .filter(|v| !v.is_null())
-        .cloned()
-        .or_else(|| card.get("metrics").filter(|v| !v.is_null()).cloned());
-    let new = NewModel {
-        name,
-        version,
-        arch,
-        num_classes: num_classes as u32,
-        class_names,
-        input_size: input_size as u32,
-        synthetic: card["synthetic"].as_bool().unwrap_or(false),
-        model_json: card,
-        card: folder.card,
-        metrics,
-        weights_key: key,
-        weights_sha256: sha,
-        source,
-        created_by: user.to_string(),
-    };
-    match state.store.db.register_model(&new, deploy).await {
-        Ok(m) => Ok(m),
-        Err(e) => {
-            // Nothing else points at the weights this call wrote.
-            let _ = state.store.objects.delete(&new.weights_key).await;
-            Err(e.into())
-        }
-    }
 }
 
 async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<impl IntoResponse> {
@@ -309,11 +171,17 @@ async fn train(
 
 async fn stats(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<impl IntoResponse> {
     let model = load(&state, id).await?;
-    let counts = state.store.db.model_review_counts(id).await?;
+    // Images the caller reads blind are left out: their counts would move as
+    // others review the model's proposals on them.
+    let counts = state
+        .store
+        .db
+        .model_review_counts(id, &user.user.username)
+        .await?;
     let labels = state.store.db.labels().await?;
     let rate = |a: i64, e: i64, r: i64| {
         let reviewed = a + e + r;

@@ -9,7 +9,7 @@
 //! visible. While a job runs its lease is renewed; a worker that dies stops
 //! renewing, and once the lease has passed another worker takes the job.
 
-mod detectors;
+pub(crate) mod detectors;
 mod predict;
 pub mod train;
 

@@ -57,6 +57,12 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
     ("GET", "/api/v1/me", Body::None, [401, 200, 200, 200, 200]),
     (
         "GET",
+        "/api/v1/auth/session",
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
         "/api/v1/tokens",
         Body::None,
         [401, 200, 200, 200, 200],
@@ -144,6 +150,12 @@ const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         "/api/v1/images/{img}",
         Body::Json(r#"{"status": "in_review"}"#),
         [401, 403, 200, 403, 200],
+    ),
+    (
+        "PATCH",
+        "/api/v1/images/{img}",
+        Body::Json(r#"{"display_label": "Case A"}"#),
+        [401, 403, 403, 403, 200],
     ),
     (
         "GET",

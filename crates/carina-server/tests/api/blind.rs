@@ -240,10 +240,15 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     assert_eq!(blind_entry["blind"], true);
     for field in [
         "box_count",
+        "reviewed_box_count",
+        "proposal_count",
+        "proposals_above_threshold",
         "no_finding",
         "annotation_version",
         "prediction_job_id",
         "prediction_status",
+        "updated_at",
+        "updated_by",
     ] {
         assert_eq!(blind_entry[field], Value::Null, "{field}");
     }
@@ -254,6 +259,52 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(one["box_count"], Value::Null);
+    // Whatever the others do next, the reader's image object does not change.
+    let (_, cur) = app
+        .get_json(&format!("/api/v1/images/{img}/annotations"), &rad)
+        .await;
+    let mut boxes: Vec<Value> = cur["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| json!({"id": b["id"], "class_id": b["class_id"], "bbox": b["bbox"], "status": b["status"]}))
+        .collect();
+    boxes.push(json!({"class_id": 1, "bbox": [30, 30, 90, 90]}));
+    let r = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/images/{img}/annotations"),
+            Some(&rad),
+        )
+        .header("If-Match", cur["version"].to_string())
+        .json(&json!({ "boxes": boxes }))
+        .send()
+        .await
+        .unwrap();
+    ok_json(r, StatusCode::OK).await;
+    let (_, unchanged) = app
+        .get_json(&format!("/api/v1/images/{img}"), &reader)
+        .await;
+    assert_eq!(unchanged, one, "the reader saw others' work change");
+    // The model's review counts leave the image out for the reader (the
+    // model's boxes are only on img here).
+    let (_, models) = app.get_json("/api/v1/models", &rad).await;
+    let mid = models["models"][0]["id"].as_i64().unwrap();
+    let reviewed = |v: &Value| -> i64 {
+        ["proposed", "accepted", "edited", "rejected"]
+            .iter()
+            .map(|k| v["total"][k].as_i64().unwrap())
+            .sum()
+    };
+    let (_, all) = app
+        .get_json(&format!("/api/v1/models/{mid}/stats"), &rad)
+        .await;
+    let (s, seen) = app
+        .get_json(&format!("/api/v1/models/{mid}/stats"), &reader)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(reviewed(&all) > 0, "{all}");
+    assert_eq!(reviewed(&seen), 0, "{seen}");
     let (_, for_rad) = app.get_json(&format!("/api/v1/images/{img}"), &rad).await;
     assert!(for_rad["box_count"].as_i64().unwrap() >= 1);
     // Uploading the same file again answers with the stored image: redacted too.
@@ -335,7 +386,8 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
         .get_json(&format!("/api/v1/images/{img}/annotations"), &reader)
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(ann["boxes"].as_array().unwrap().len(), n_before);
+    // rad's boxes and the one rad added while the reader was blind.
+    assert_eq!(ann["boxes"].as_array().unwrap().len(), n_before + 1);
     let (_, list) = app
         .get_json(&format!("/api/v1/reports?q={SECRET_WORD}"), &reader)
         .await;

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authz;
 mod blind;
+mod display;
 mod images;
 mod labels;
 mod learn;

@@ -61,6 +61,11 @@ pub async fn connect(url: &str, up_to: Option<i64>) -> Result<sqlx::SqlitePool> 
             "report_takeover",
             include_str!("../../migrations/sqlite/0006_report_takeover.sql"),
         ),
+        (
+            7,
+            "display",
+            include_str!("../../migrations/sqlite/0007_display.sql"),
+        ),
     ]);
     super::up_to(migrator, up_to).run(&pool).await?;
     Ok(pool)

@@ -81,8 +81,8 @@ pub async fn insert_image(
         "INSERT INTO images (sha256, object_key, thumbnail_key, format, width, height, bits_stored, \
          photometric, window_center, window_width, pixel_spacing_row, pixel_spacing_col, modality, \
          study_pseudonym, patient_pseudonym, original_filename, status, created_at, created_by, \
-         updated_at, updated_by, burned_in_annotation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, 'new', $17, $18, $17, $18, $19) RETURNING id",
+         updated_at, updated_by, burned_in_annotation, view_position) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         $8, $9, $10, $11, $12, $13, $14, $15, $16, 'new', $17, $18, $17, $18, $19, $20) RETURNING id",
     )
     .bind(&new.sha256)
     .bind(object_key)
@@ -103,6 +103,7 @@ pub async fn insert_image(
     .bind(now)
     .bind(&new.created_by)
     .bind(&m.burned_in_annotation)
+    .bind(&m.view_position)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| unique_as(e, "an image with the same content exists"))?;
@@ -152,6 +153,17 @@ pub async fn object_key_in_use(pool: &Pool<Db>, key: &str) -> Result<bool> {
 }
 
 pub async fn list_images(pool: &Pool<Db>, query: &ImageQuery) -> Result<(Vec<Image>, i64)> {
+    let (images, total, _) = list_images_counted(pool, query, false).await?;
+    Ok((images, total))
+}
+
+/// The image list's page, its total, and (with `counts`) how many images of
+/// each status match the same filter without the status.
+pub async fn list_images_counted(
+    pool: &Pool<Db>,
+    query: &ImageQuery,
+    counts: bool,
+) -> Result<(Vec<Image>, i64, Vec<(String, i64)>)> {
     let q = query
         .q
         .as_deref()
@@ -165,25 +177,35 @@ pub async fn list_images(pool: &Pool<Db>, query: &ImageQuery) -> Result<(Vec<Ima
             .replace('_', "\\_")
     );
     let status = query.status.map(|s| s.as_str()).unwrap_or("");
-    let filter = concat!(
+    let study = query.study.as_deref().unwrap_or("");
+    let reader = query.assigned_reader.as_deref().unwrap_or("");
+    // $1..$4 bind the same values in every statement below, $5 the status.
+    let base = concat!(
         r"($1 = '' OR LOWER(i.original_filename) LIKE $2 ESCAPE '\' ",
         r"OR LOWER(COALESCE(i.patient_pseudonym, '')) LIKE $2 ESCAPE '\' ",
-        r"OR LOWER(COALESCE(i.study_pseudonym, '')) LIKE $2 ESCAPE '\') ",
-        "AND ($3 = '' OR i.status = $3)"
+        r"OR LOWER(COALESCE(i.study_pseudonym, '')) LIKE $2 ESCAPE '\' ",
+        r"OR LOWER(COALESCE(i.display_label, '')) LIKE $2 ESCAPE '\') ",
+        "AND ($3 = '' OR i.study_pseudonym = $3) ",
+        "AND ($4 = '' OR EXISTS (SELECT 1 FROM readings r WHERE r.image_id = i.id AND r.reader = $4))"
     );
+    let filter = format!("{base} AND ($5 = '' OR i.status = $5)");
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM images i WHERE {filter}"))
         .bind(&q)
         .bind(&pattern)
+        .bind(study)
+        .bind(reader)
         .bind(status)
         .fetch_one(pool)
         .await?;
     let per_page = i64::from(query.per_page.max(1));
     let offset = i64::from(query.page.max(1) - 1) * per_page;
     let rows: Vec<ImageRow> = sqlx::query_as(&format!(
-        "SELECT {IMAGE_COLUMNS} WHERE {filter} ORDER BY i.id DESC LIMIT $4 OFFSET $5"
+        "SELECT {IMAGE_COLUMNS} WHERE {filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"
     ))
     .bind(&q)
     .bind(&pattern)
+    .bind(study)
+    .bind(reader)
     .bind(status)
     .bind(per_page)
     .bind(offset)
@@ -193,7 +215,67 @@ pub async fn list_images(pool: &Pool<Db>, query: &ImageQuery) -> Result<(Vec<Ima
         .into_iter()
         .map(Image::try_from)
         .collect::<Result<_>>()?;
-    Ok((images, total))
+    let by_status = if counts {
+        sqlx::query_as(&format!(
+            "SELECT i.status, COUNT(*) FROM images i WHERE {base} GROUP BY i.status"
+        ))
+        .bind(&q)
+        .bind(&pattern)
+        .bind(study)
+        .bind(reader)
+        .fetch_all(pool)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok((images, total, by_status))
+}
+
+/// How many proposals of each image score at or above `threshold`.
+pub async fn proposals_at_or_above(
+    pool: &Pool<Db>,
+    image_ids: &[i64],
+    threshold: f64,
+) -> Result<Vec<(i64, i64)>> {
+    if image_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The ids are integers from the database, not user text.
+    let list = image_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(sqlx::query_as(&format!(
+        "SELECT image_id, COUNT(*) FROM boxes WHERE image_id IN ({list}) \
+         AND status = 'proposed' AND score >= $1 GROUP BY image_id"
+    ))
+    .bind(threshold)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn set_display_label(
+    pool: &Pool<Db>,
+    id: i64,
+    label: Option<&str>,
+    by: &str,
+) -> Result<Image> {
+    let now = Timestamp::now().millis();
+    let n = sqlx::query(
+        "UPDATE images SET display_label = $1, updated_at = $2, updated_by = $3 WHERE id = $4",
+    )
+    .bind(label)
+    .bind(now)
+    .bind(by)
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    image(pool, id).await?.ok_or(StoreError::NotFound)
 }
 
 pub async fn set_image_status(
@@ -311,8 +393,8 @@ pub async fn replace_image(
          height = $6, bits_stored = $7, photometric = $8, window_center = $9, window_width = $10, \
          pixel_spacing_row = $11, pixel_spacing_col = $12, modality = $13, study_pseudonym = $14, \
          patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18, \
-         burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL \
-         WHERE id = $19",
+         burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL, \
+         view_position = $21 WHERE id = $19",
     )
     .bind(&new.sha256)
     .bind(object_key)
@@ -334,6 +416,7 @@ pub async fn replace_image(
     .bind(&new.created_by)
     .bind(id)
     .bind(&m.burned_in_annotation)
+    .bind(&m.view_position)
     .execute(&mut *tx)
     .await
     .map_err(|e| unique_as(e, "another image has the same content"))?;

@@ -105,13 +105,21 @@ pub async fn deploy_model(pool: &Pool<Db>, id: i64) -> Result<ModelRecord> {
 }
 
 /// Per class (as the model proposed it) and status, how many of this model's boxes there are.
-pub async fn model_review_counts(pool: &Pool<Db>, model_id: i64) -> Result<Vec<ClassReview>> {
+pub async fn model_review_counts(
+    pool: &Pool<Db>,
+    model_id: i64,
+    blind_reader: &str,
+) -> Result<Vec<ClassReview>> {
+    // A blind reader's images are left out (`blind_images`' condition).
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT COALESCE(b.original_class_id, b.class_id) AS cls, b.status, COUNT(*) AS n \
          FROM boxes b JOIN predictions p ON p.id = b.prediction_id \
-         WHERE p.model_id = $1 GROUP BY COALESCE(b.original_class_id, b.class_id), b.status",
+         WHERE p.model_id = $1 AND NOT EXISTS (SELECT 1 FROM readings r \
+           WHERE r.image_id = b.image_id AND r.reader = $2 AND r.status = 'assigned') \
+         GROUP BY COALESCE(b.original_class_id, b.class_id), b.status",
     )
     .bind(model_id)
+    .bind(blind_reader)
     .fetch_all(pool)
     .await?;
     let mut by_class: std::collections::BTreeMap<i64, ClassReview> = Default::default();
