@@ -39,6 +39,27 @@ pub const MERGE_HEADER: [&str; 8] = [
     "score",
 ];
 
+/// `readers` in ascending byte-wise order (product.md: the fusion must not
+/// depend on how rows are sorted) and the boxes' reader indices moved with
+/// them; each reader's boxes keep their order.
+pub fn in_reader_order(
+    readers: &[String],
+    boxes: &[(usize, u32, BBox)],
+) -> (Vec<String>, Vec<(usize, u32, BBox)>) {
+    let mut order: Vec<usize> = (0..readers.len()).collect();
+    order.sort_by(|&a, &b| readers[a].as_bytes().cmp(readers[b].as_bytes()));
+    let mut new_index = vec![0; readers.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let sorted = order.iter().map(|&i| readers[i].clone()).collect();
+    let moved = boxes
+        .iter()
+        .map(|&(r, class_id, bbox)| (new_index[r], class_id, bbox))
+        .collect();
+    (sorted, moved)
+}
+
 /// Fuses one image: `readers` in a fixed order (each one model), and each
 /// reader's boxes as `(reader index, class id, box)` in input order.
 pub fn fuse_readers(
@@ -133,7 +154,8 @@ pub fn merge_csv(path: &Path, params: &WbfParams) -> Result<Vec<MergedRow>, Data
     let mut out = Vec::new();
     for id in order {
         let (readers, boxes) = &images[&id];
-        for f in fuse_readers(readers.len(), boxes, params)? {
+        let (readers, boxes) = in_reader_order(readers, boxes);
+        for f in fuse_readers(readers.len(), &boxes, params)? {
             out.push(MergedRow {
                 image_id: id.clone(),
                 class_name: names[&f.class_id].0.clone(),
@@ -193,6 +215,7 @@ pub fn fuse_dataset(ds: &Dataset, params: &WbfParams) -> Result<Dataset, Dataset
             };
             boxes.push((r, a.class_id, a.bbox));
         }
+        let (readers, boxes) = in_reader_order(&readers, &boxes);
         for f in fuse_readers(readers.len(), &boxes, params)? {
             let mut from: Vec<String> =
                 f.members.iter().map(|m| readers[m.model].clone()).collect();

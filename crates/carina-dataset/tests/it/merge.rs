@@ -77,6 +77,75 @@ fn wbf_fixture_both_thresholds() {
     }
 }
 
+/// `readers.csv` with its rows interleaved differently: images and readers
+/// in reverse order, the (image, reader) groups mixed by a fixed
+/// pseudo-random walk; each reader's own rows keep their order (product.md:
+/// a reader's boxes are taken in file order).
+fn shuffled_rows(text: &str, seed: u64) -> String {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut groups: Vec<((String, String), Vec<&str>)> = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let key = (cols[0].to_string(), cols[3].to_string());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, rows)) => rows.push(line),
+            None => groups.push((key, vec![line])),
+        }
+    }
+    groups.reverse();
+    let mut queues: Vec<std::collections::VecDeque<&str>> =
+        groups.into_iter().map(|(_, rows)| rows.into()).collect();
+    let mut state = seed;
+    let mut out = vec![header.to_string()];
+    while queues.iter().any(|q| !q.is_empty()) {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let open: Vec<usize> = (0..queues.len())
+            .filter(|i| !queues[*i].is_empty())
+            .collect();
+        let pick = open[(state >> 33) as usize % open.len()];
+        out.push(queues[pick].pop_front().unwrap().to_string());
+    }
+    out.join("\n") + "\n"
+}
+
+/// Rows sorted by image, class, box and score, for comparing two merges.
+fn canonical(rows: &[MergedRow]) -> Vec<(String, u32, [u64; 4], u64)> {
+    let mut v: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let c = r.bbox.to_array().map(f64::to_bits);
+            (r.image_id.clone(), r.class_id, c, r.score.to_bits())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn row_order_does_not_change_the_fusion() {
+    let dir = shared_dir().join("fixtures/wbf");
+    let text = std::fs::read_to_string(dir.join("readers.csv")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for thr in [0.6, 0.4] {
+        let params = WbfParams {
+            iou_thr: thr,
+            skip_box_thr: 0.0,
+        };
+        let reference = canonical(&merge_csv(&dir.join("readers.csv"), &params).unwrap());
+        for seed in 1..=8u64 {
+            let shuffled = shuffled_rows(&text, seed);
+            assert_ne!(shuffled, text, "seed {seed} left the file as it was");
+            let p = tmp.path().join(format!("shuffled-{seed}.csv"));
+            std::fs::write(&p, &shuffled).unwrap();
+            let got = canonical(&merge_csv(&p, &params).unwrap());
+            assert_eq!(got, reference, "iou_thr {thr}, seed {seed}");
+        }
+    }
+}
+
 #[test]
 fn written_csv_reads_back_exactly() {
     let dir = shared_dir().join("fixtures/wbf");

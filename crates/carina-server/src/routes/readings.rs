@@ -338,11 +338,14 @@ async fn consensus(
     };
     // Submitted readings only, each reader one model of weight 1 and every
     // box score 1: exactly `carina dataset merge`'s fusion.
-    let submitted: Vec<&Reading> = a
+    // Readers in ascending byte-wise order of their usernames (product.md),
+    // so the fusion does not depend on the order readings are stored.
+    let mut submitted: Vec<&Reading> = a
         .readings
         .iter()
         .filter(|r| r.status == ReadingStatus::Submitted)
         .collect();
+    submitted.sort_by(|x, y| x.reader.as_bytes().cmp(y.reader.as_bytes()));
     if submitted.is_empty() {
         return Err(AppError::conflict(format!(
             "no reader of image {id} has submitted a reading yet"

@@ -3,6 +3,7 @@
 //! under `cmd/dataset/`; this file only lists and dispatches them.
 
 pub mod export;
+mod export_args;
 mod export_db;
 pub mod import;
 pub mod merge;

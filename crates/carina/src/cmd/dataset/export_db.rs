@@ -5,7 +5,7 @@
 //! export was made (format and counts; no names, no paths): the database is
 //! not created.
 
-use super::export::{Args, Format, ImageFormat, print_summary};
+use super::export_args::{Args, Format, ImageFormat, print_summary};
 use anyhow::{Context, bail};
 use carina_core::BoxStatus;
 use carina_dataset::export::export;
