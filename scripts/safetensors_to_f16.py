@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Rewrites a safetensors file with float32 tensors stored as float16 (other
-dtypes and the metadata unchanged): how models/carina-demo/model.safetensors
+dtypes and the metadata unchanged): how crates/carina-assets/models/carina-demo/model.safetensors
 was made from the trainer's float32 output. carina-detect reads F16 back as f32.
 
 Usage: safetensors_to_f16.py IN.safetensors OUT.safetensors

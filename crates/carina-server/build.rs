@@ -2,5 +2,4 @@
 // (including when web/dist appears after a first build without it).
 fn main() {
     println!("cargo:rerun-if-changed=../../web/dist");
-    println!("cargo:rerun-if-changed=../../models/carina-demo");
 }

@@ -22,6 +22,8 @@ pub mod findings;
 pub mod letterbox;
 pub mod manifest;
 pub mod provenance;
+pub mod report_status;
+pub mod time;
 
 pub use bbox::{BBox, BBoxError};
 pub use findings::{Finding, LabelSet};

@@ -31,7 +31,6 @@ pub mod model;
 pub mod prepare;
 pub mod report;
 pub mod split;
-mod time;
 
 pub use error::DatasetError;
 pub use model::{Annotation, Dataset, Filter, ImageRecord, SourceKind};

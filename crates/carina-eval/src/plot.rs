@@ -1,16 +1,16 @@
 //! Figures as PNG bytes, drawn with `plotters` into memory: precision–recall
 //! curves, ROC curves, the confusion matrix as a heat map, and loss curves.
 //!
-//! Text uses DejaVu Sans, embedded in the crate (`assets/`, Bitstream Vera
-//! licence, see `assets/DejaVuSans-LICENSE.txt`), so figures look the same on
-//! every machine and need no system fonts.
+//! Text uses DejaVu Sans, embedded once by `carina-assets` (Bitstream Vera
+//! licence, see `carina-assets/fonts/DejaVuSans-LICENSE.txt`), so figures
+//! look the same on every machine and need no system fonts.
 
 use crate::confusion::ConfusionMatrix;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::OnceLock;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = carina_assets::DEJAVU_SANS;
 
 /// Why a figure could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,9 @@ fn draw_err(e: impl std::fmt::Display) -> PlotError {
     PlotError::Draw(e.to_string())
 }
 
-fn register_font() -> Result<(), PlotError> {
+/// Registers the embedded font with plotters as "sans-serif" (once per
+/// process); every figure of Carina draws its text with it.
+pub fn register_font() -> Result<(), PlotError> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok = *OK.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()

@@ -42,6 +42,8 @@ pub fn fhir_status(r: &Report) -> &'static str {
         ReportStatus::Draft => "preliminary",
         ReportStatus::Signed => "final",
         ReportStatus::Amended => "amended",
+        // A signed version kept after an amendment replaced it.
+        ReportStatus::Superseded => "final",
     }
 }
 

@@ -184,24 +184,10 @@ pub struct ReportContent {
     pub synthetic_model: bool,
 }
 
-/// Draft, signed, or signed as an amendment of an earlier version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportStatus {
-    Draft,
-    Signed,
-    Amended,
-}
-
-impl ReportStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Draft => "draft",
-            ReportStatus::Signed => "signed",
-            ReportStatus::Amended => "amended",
-        }
-    }
-}
+// Draft, signed, or signed as an amendment of an earlier version (a report
+// of this model is never `Superseded`: that is the store's record of a
+// signed version an amendment replaced).
+pub use carina_core::report_status::ReportStatus;
 
 fn check_id(id: &str) -> Result<(), ReportError> {
     // The FHIR id rule, so the id can be used as the resource id as it is.

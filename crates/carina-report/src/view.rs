@@ -53,5 +53,6 @@ pub fn status_text(r: &Report) -> &'static str {
         ReportStatus::Draft => "Draft — not signed",
         ReportStatus::Signed => "Signed",
         ReportStatus::Amended => "Amended (signed)",
+        ReportStatus::Superseded => "Signed — replaced by an amendment",
     }
 }

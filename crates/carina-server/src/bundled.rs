@@ -1,14 +1,12 @@
-//! The demo model embedded in the binary (`models/carina-demo/` at the
-//! repository root): registered and deployed at start-up when the registry
+//! The demo model embedded in the binary (`carina-assets`'
+//! `models/carina-demo/`): registered and deployed at start-up when the registry
 //! is empty, so a fresh workbench proposes boxes out of the box.
 
 use crate::registry::{ModelFolder, RegisterError, register_folder};
 use crate::state::AppState;
 use carina_store::{ModelSource, StoreError};
 
-const WEIGHTS: &[u8] = include_bytes!("../../../models/carina-demo/model.safetensors");
-const MODEL_JSON: &str = include_str!("../../../models/carina-demo/model.json");
-const CARD: &str = include_str!("../../../models/carina-demo/MODEL_CARD.md");
+use carina_assets::demo_model::{CARD, MODEL_JSON, WEIGHTS};
 
 pub async fn ensure_registered(state: &AppState) -> anyhow::Result<()> {
     if !state.store.db.models().await?.is_empty() {

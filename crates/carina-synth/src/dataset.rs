@@ -466,7 +466,7 @@ pub fn write_dataset(
         splits,
         images_dir: "images".to_string(),
         seed: Some(cfg.seed),
-        created: rfc3339_now(),
+        created: carina_core::time::now_rfc3339(),
         sources: vec![format!("synth:{}", cfg.mode.name())],
     };
     // The manifest goes last: a folder with one is complete.
@@ -491,28 +491,4 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
             path.file_name().unwrap_or_default().to_string_lossy()
         )
     })
-}
-
-/// The current UTC time as RFC 3339 (civil-from-days, Howard Hinnant).
-fn rfc3339_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }

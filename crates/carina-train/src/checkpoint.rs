@@ -250,7 +250,7 @@ pub fn finish<M: DetectionModel>(
         },
         validation,
         git_commit: git_commit(),
-        created: now_rfc3339(),
+        created: carina_core::time::now_rfc3339(),
         notice: if synthetic {
             "Trained on synthetic radiographs; not validated on patients; not for clinical use."
                 .into()
@@ -269,39 +269,4 @@ pub fn finish<M: DetectionModel>(
 fn git_commit() -> Option<String> {
     let c = env!("CARINA_BUILD_COMMIT");
     (!c.is_empty()).then(|| c.to_string())
-}
-
-/// Current UTC time as RFC 3339 (days-to-civil conversion, Howard Hinnant's algorithm).
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_has_the_right_shape() {
-        let s = now_rfc3339();
-        assert_eq!(s.len(), 20, "{s}");
-        assert!(s.starts_with("20") && s.ends_with('Z'));
-    }
 }

@@ -2,38 +2,19 @@
 //! regularisation and total losses per step, and the validation total loss,
 //! on a log scale; AP50 on a second panel when there were validations.
 //!
-//! Text needs a TrueType font; the common DejaVu/Liberation locations are
-//! tried and, without one, the curves are drawn unlabelled (colours in the
-//! order given in the module docs: total black, class blue, box red, reg
-//! green, validation orange).
+//! Text is drawn in the embedded DejaVu Sans (`carina-assets`, registered by
+//! `carina-eval`); were it ever refused, the curves are drawn unlabelled
+//! (total black, class blue, box red, reg green, validation orange).
 
 use crate::TrainError;
 use crate::log::{StepRecord, ValRecord};
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::OnceLock;
 
-const FONT_PATHS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
-/// Registers a system font with plotters once; false when none was found.
+/// The embedded DejaVu Sans, registered once by `carina-eval` (the same
+/// font as every other figure and the PDF reports).
 fn font_available() -> bool {
-    static FOUND: OnceLock<bool> = OnceLock::new();
-    *FOUND.get_or_init(|| {
-        for p in FONT_PATHS {
-            if let Ok(bytes) = std::fs::read(p) {
-                let leaked: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, leaked).is_ok() {
-                    return true;
-                }
-            }
-        }
-        false
-    })
+    carina_eval::plot::register_font().is_ok()
 }
 
 fn err(e: impl std::fmt::Display) -> TrainError {

@@ -323,7 +323,7 @@ fn prepare_into(
             .collect(),
         images_dir: "images".into(),
         seed: Some(opts.seed),
-        created: crate::time::now_rfc3339(),
+        created: carina_core::time::now_rfc3339(),
         sources: ds.sources.clone(),
     };
     write_json(&out.join(MANIFEST_FILE), &manifest)?;

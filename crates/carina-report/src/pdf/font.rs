@@ -1,12 +1,12 @@
-//! The one embedded font (DejaVu Sans, the same file the evaluation crate's
-//! plots use; Bitstream Vera licence in `carina-eval/assets/`), used as a
+//! The one embedded font (DejaVu Sans from `carina-assets`, the same file the
+//! figures use; Bitstream Vera licence in `carina-assets/fonts/`), used as a
 //! simple TrueType font with WinAnsiEncoding: one byte per character, so
 //! the text in the PDF is real, selectable and extractable.
 
 use crate::model::ReportError;
 
-pub const FONT_FILE: &[u8] = include_bytes!("../../../carina-eval/assets/DejaVuSans.ttf");
-pub const BASE_FONT: &str = "DejaVuSans";
+pub const FONT_FILE: &[u8] = carina_assets::DEJAVU_SANS;
+pub const BASE_FONT: &str = carina_assets::DEJAVU_SANS_NAME;
 
 /// Windows-1252 bytes 0x80..=0x9F → Unicode (0 = unassigned).
 const CP1252_HIGH: [u16; 32] = [

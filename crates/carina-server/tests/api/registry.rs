@@ -65,7 +65,7 @@ async fn upload_validate_and_deploy(app: TestApp) {
     assert_eq!(models.len(), 1, "the bundled model is registered once");
     let bundled = models[0].clone();
     assert_eq!(bundled["deployed"], true);
-    // The demo model shipped in models/carina-demo/, trained on synthetic data
+    // The demo model shipped in crates/carina-assets/models/carina-demo/, trained on synthetic data
     // and saying so.
     assert_eq!(bundled["name"], "carina-demo-synthetic");
     assert_eq!(bundled["synthetic"], true);
