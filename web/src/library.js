@@ -43,7 +43,7 @@ export function renderLibrary(app, params) {
     h('button', { type: 'button', id: 'upload-btn', class: 'primary', onclick: () => fileInput.click() }, 'Upload images…'),
     ' or drop DICOM / PNG / JPEG files here ', progress, ' ', progressText, results);
 
-  const grid = h('div', { class: 'grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
+  const grid = h('div', { class: 'card-grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
   const pager = h('nav', { class: 'pager', id: 'pager' });
 
   // One request per file, so one bad file does not hold back the others;
