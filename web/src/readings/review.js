@@ -5,6 +5,7 @@
 import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { boxCanvas, READER_COLORS } from './boxcanvas.js';
+import { imageName } from '../names.js';
 
 const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
 
@@ -81,7 +82,7 @@ export async function renderReview(app, imageId) {
 
   app.append(h('section', { class: 'page review' },
     h('div', { class: 'editor-toolbar' }, h('a', { href: '#/readings' }, '‹ My readings'),
-      h('span', { class: 'title' }, `Review · image ${imageId} · reviewer ${data.reviewer}`),
+      h('span', { class: 'title' }, `Review · ${imageName(image)} · reviewer ${data.reviewer}`),
       h('label', {}, 'IoU thr ', iou), h('label', {}, 'skip thr ', skip), fuseBtn,
       h('a', { href: `#/images/${imageId}`, id: 'open-editor' }, 'Adjust and sign in the editor ›')),
     legend,
