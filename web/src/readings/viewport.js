@@ -35,6 +35,8 @@ export class ReadingViewport {
 
   async open() {
     await this.viewer.open(`/api/v1/images/${encodeURIComponent(this.image.id)}/file`);
+    // Boxes are mapped through the image's geometry: only once it is loaded.
+    this.opened = true;
     this.element.append(this.svg);
     // Capture phase: in Box mode the left button is ours, not Cornerstone's.
     this.element.addEventListener('mousedown', this._down, true);
@@ -69,7 +71,7 @@ export class ReadingViewport {
   }
 
   _onDown(e) {
-    if (e.button !== 0 || this.mode !== 'box' || !this.onDraw || !this.viewer.viewport) return;
+    if (e.button !== 0 || this.mode !== 'box' || !this.onDraw || !this.opened) return;
     e.stopPropagation();
     e.preventDefault();
     this.element.focus();
@@ -100,7 +102,7 @@ export class ReadingViewport {
   }
 
   render() {
-    if (!this.viewer.viewport) return;
+    if (!this.opened || !this.viewer.viewport) return;
     const rect = this.element.getBoundingClientRect();
     this.svg.setAttribute('width', String(rect.width));
     this.svg.setAttribute('height', String(rect.height));
@@ -129,6 +131,7 @@ export class ReadingViewport {
   }
 
   destroy() {
+    this.opened = false;
     this.element.removeEventListener('mousedown', this._down, true);
     window.removeEventListener('mousemove', this._move, true);
     window.removeEventListener('mouseup', this._up, true);
