@@ -34,7 +34,8 @@ describe('blind reading from the library', () => {
   let admin;
   let reader;
   let bob;
-  let image;
+  let image; // assigned in the UI by the first test
+  let image2; // assigned through the API, read in the reading view
 
   before(async () => {
     server = await startServer();
@@ -43,6 +44,9 @@ describe('blind reading from the library', () => {
     await apiAccount(admin, server.url, 'carol');
     const headers = { 'X-CSRF-Token': await csrfOf(admin, server.url) };
     image = await uploadDisc(admin.context.request, server.url, headers, 5, SIZE);
+    image2 = await uploadDisc(admin.context.request, server.url, headers, 6, SIZE);
+    const r = await admin.context.request.post(`${server.url}/api/v1/images/${image2.id}/assignments`, { headers, data: { readers: ['bob'], reviewer: 'alice' } });
+    assert.equal(r.status(), 201, await r.text());
     reader = await newContext();
   });
 
@@ -56,6 +60,7 @@ describe('blind reading from the library', () => {
   it('an admin assigns readers and a reviewer from the library card', async () => {
     const { page } = admin;
     await page.goto(server.url + '/#/images');
+    await page.reload(); // the same hash would not render the library again
     const card = page.locator(`.image-card[data-id="${image.id}"]`);
     await card.locator('.assign-btn').click();
     await page.locator('#assign-dialog').waitFor();
@@ -85,28 +90,32 @@ describe('blind reading from the library', () => {
     const { page } = reader;
     await loginUi(page, server.url, 'bob');
     await page.goto(server.url + '/#/images');
-    const card = page.locator(`.image-card[data-id="${image.id}"]`);
-    await card.locator('.blind-badge').waitFor();
-    await card.locator('a.name').click();
+    await page.reload(); // the same hash would not render the library again
+    await page.locator(`.image-card[data-id="${image2.id}"] a.name`).click();
     // Whichever page comes up: the reading view, or the editor's error.
     await page.locator('#reading-viewport[data-ready="true"], #image-error:not([hidden])').first().waitFor({ timeout: 30_000 });
-    assert.match(new URL(page.url()).hash, new RegExp(`^#/readings/${image.id}$`));
+    assert.match(new URL(page.url()).hash, new RegExp(`^#/readings/${image2.id}$`));
     assert.equal(await page.locator('#save').count(), 0, 'no editor Save button');
     assert.equal(await page.locator('#save-state').count(), 0, 'no editor save state');
     assert.doesNotMatch(await page.locator('#app').innerText(), /unsaved changes|could not be shown/);
     assert.match(await page.locator('#reading-state').textContent(), /saved · version 0/);
     // Named by its display name, not "image <id>".
     const title = await page.locator('#reading-title').textContent();
-    assert.ok(title.includes(image.display_name || image.original_filename), title);
-    assert.doesNotMatch(title, new RegExp(`image ${image.id}\\b`));
+    assert.ok(title.includes(image2.display_name || image2.original_filename), title);
+    assert.doesNotMatch(title, new RegExp(`image ${image2.id}\\b`));
     // The image is on screen: the bright disc over a dark background.
     const stats = await pixelStats(page, page.locator('#reading-viewport'));
     assert.ok(stats.all.std > 10, `contrast on screen: ${JSON.stringify(stats.all)}`);
     // Typing the editor's address leads to the reading view as well.
-    await page.goto(server.url + `/#/images/${image.id}`);
-    await page.waitForURL(new RegExp(`#/readings/${image.id}$`));
+    await page.goto(server.url + `/#/images/${image2.id}`);
+    await page.waitForURL(new RegExp(`#/readings/${image2.id}$`));
     await page.locator('#reading-viewport[data-ready="true"]').waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('#save').count(), 0);
+    // Its library card says it is a blind reading.
+    await page.goto(server.url + '/#/images');
+    await page.locator(`.image-card[data-id="${image2.id}"] .blind-badge`).waitFor();
+    await page.goto(server.url + `/#/readings/${image2.id}`);
+    await page.locator('#reading-viewport[data-ready="true"]').waitFor({ timeout: 30_000 });
   });
 
   it('zooms with the wheel and changes window/level with the right button', async () => {
@@ -117,7 +126,7 @@ describe('blind reading from the library', () => {
     const mid = [r.x + r.width / 2, r.y + r.height / 2];
     const z0 = await zoom();
     await page.mouse.move(...mid);
-    await page.mouse.wheel(0, -300);
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -100);
     await page.waitForFunction((z) => Number(document.querySelector('#reading-zoom').dataset.zoom) > z * 1.05, z0);
     const w0 = await wl();
     await drag(page, mid, [mid[0] + 120, mid[1] + 60], 'right');
@@ -147,7 +156,7 @@ describe('blind reading from the library', () => {
     // No reload, no navigation: the link is there now.
     await page.locator('#see-all').waitFor({ state: 'visible' });
     await shot(page, 'blind-submitted');
-    const mine = await (await bob.ctx.get(`/api/v1/images/${image.id}/readings/me`)).json();
+    const mine = await (await bob.ctx.get(`/api/v1/images/${image2.id}/readings/me`)).json();
     assert.equal(mine.status, 'submitted');
     assert.equal(mine.boxes.length, 1);
     const [x0, y0, x1, y1] = mine.boxes[0].bbox;
@@ -157,19 +166,35 @@ describe('blind reading from the library', () => {
     assert.deepEqual(reader.problems.filter((p) => /page error|Content Security Policy/i.test(p)), []);
   });
 
-  it('cancelling the confirmation submits nothing', async () => {
-    // A second image, assigned through the API this time.
-    const headers = { 'X-CSRF-Token': await csrfOf(admin, server.url) };
-    const other = await uploadDisc(admin.context.request, server.url, headers, 6, SIZE);
-    const r = await admin.context.request.post(`${server.url}/api/v1/images/${other.id}/assignments`, { headers, data: { readers: ['bob'], reviewer: 'alice' } });
-    assert.equal(r.status(), 201);
+  it('the image assigned in the UI is the reader\'s to read; cancelling the confirmation submits nothing', async () => {
     const { page } = reader;
-    await page.goto(server.url + `/#/readings/${other.id}`);
+    await page.goto(server.url + '/#/images');
+    const card = page.locator(`.image-card[data-id="${image.id}"]`);
+    await card.locator('.blind-badge').waitFor();
+    await card.locator('a.name').click();
     await page.locator('#reading-viewport[data-ready="true"]').waitFor({ timeout: 30_000 });
     page.once('dialog', (d) => d.dismiss());
     await page.click('#reading-submit');
-    const mine = await (await bob.ctx.get(`/api/v1/images/${other.id}/readings/me`)).json();
+    const mine = await (await bob.ctx.get(`/api/v1/images/${image.id}/readings/me`)).json();
     assert.equal(mine.status, 'assigned');
     assert.equal(await page.locator('#reading-submit').isDisabled(), false);
+    assert.equal(await page.locator('#see-all').isVisible(), false);
+  });
+
+  it('"See all readers" appears right after submitting (no reopening)', async () => {
+    const headers = { 'X-CSRF-Token': await csrfOf(admin, server.url) };
+    const third = await uploadDisc(admin.context.request, server.url, headers, 7, SIZE);
+    const r = await admin.context.request.post(`${server.url}/api/v1/images/${third.id}/assignments`, { headers, data: { readers: ['bob'], reviewer: 'alice' } });
+    assert.equal(r.status(), 201);
+    // A fresh tab of the reader's session, so nothing of the earlier pages is in the way.
+    const page = await reader.context.newPage();
+    await page.goto(server.url + `/#/readings/${third.id}`);
+    await page.locator('#reading-submit:enabled').waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page.click('#reading-submit');
+    await page.locator('#reading-state', { hasText: 'submitted' }).waitFor();
+    assert.equal(new URL(page.url()).hash, `#/readings/${third.id}`);
+    await page.locator('#see-all').waitFor({ state: 'visible', timeout: 5000 });
+    await page.close();
   });
 });

@@ -39,6 +39,7 @@ describe('library cards and names', () => {
   it('uploads in the library; the status line sits below the drop-zone sentence', async () => {
     const { page } = admin;
     await page.goto(server.url + '/#/images');
+    await page.reload(); // the same hash would not render the library again
     await page.setInputFiles('#file-input', PNG);
     await page.locator('#upload-status', { hasText: 'uploaded 1 file(s)' }).waitFor({ timeout: 60_000 });
     const sentence = await page.locator('#dropzone .dropzone-line').boundingBox();
@@ -59,6 +60,7 @@ describe('library cards and names', () => {
     assert.equal(typeof image.display_name, 'string');
     assert.ok(image.display_name.length > 0);
     await page.goto(server.url + '/#/images');
+    await page.reload(); // the same hash would not render the library again
     const card = page.locator(`.image-card[data-id="${image.id}"]`);
     await card.waitFor();
     assert.equal((await card.locator('a.name').textContent()).trim(), image.display_name);
@@ -103,6 +105,7 @@ describe('library cards and names', () => {
     await page.locator('.report-row .report-image', { hasText: 'Teaching case 4' }).waitFor();
     // Clearing it brings the generated name back.
     await page.goto(server.url + '/#/images');
+    await page.reload(); // the same hash would not render the library again
     await card.locator('.label-btn').click();
     await page.fill('#display-label-input', '');
     await page.click('#label-dialog-ok');
