@@ -15,9 +15,9 @@ import { registerFirst, createUser, loginUi, PASSWORD } from './lib/accounts.js'
 const OUT = process.env.SCREENSHOTS_DIR || path.join(repoRoot, 'docs', 'screenshots');
 const SAMPLES = path.join(sharedDir, 'data', 'samples');
 const FILES = [
-  'png/00000001_000.png', 'dicom/siim_cr_monochrome1.dcm', 'dicom/RG1_UNCR.dcm',
+  'png/00000001_000.png', 'dicom/siim_cr_jpeg_baseline.dcm', 'dicom/RG1_UNCR.dcm',
   'png/00027426_000.png', 'jpeg/NORMAL2-IM-1427-0001.jpeg', 'jpeg/person1946_bacteria_4874.jpeg',
-  'dicom/siim_cr_jpeg_baseline.dcm', 'dicom/RG1_J2KR.dcm',
+  'dicom/RG1_J2KR.dcm',
 ];
 const VIEWPORT = { width: 1440, height: 900 };
 const MIME = { '.dcm': 'application/dicom', '.png': 'image/png', '.jpeg': 'image/jpeg' };
@@ -95,6 +95,7 @@ async function main() {
 
     // 1. The library.
     await page.goto(server.url + '/#/images');
+    await page.reload(); // the same hash would not render the library again
     await page.locator('.image-card').nth(FILES.length - 1).waitFor();
     await settle(page);
     await save(page, 'library');
