@@ -163,6 +163,7 @@ describe('blind reading from the library', () => {
     for (const [got, want] of [[x0, 150], [y0, 160], [x1, 300], [y1, 330]]) assert.ok(Math.abs(got - want) <= 4, `bbox ${mine.boxes[0].bbox}`);
     await page.click('#see-all');
     await page.locator('#review-grid .reader-panel').first().waitFor();
+    assert.ok((await page.locator('.review .title').textContent()).includes(image2.display_name || image2.original_filename));
     assert.deepEqual(reader.problems.filter((p) => /page error|Content Security Policy/i.test(p)), []);
   });
 

@@ -33,6 +33,7 @@ async function columnMisfits(page) {
 describe('report and reading tables', () => {
   let server;
   let admin;
+  let names; // display names of the two assigned images
 
   before(async () => {
     server = await startServer();
@@ -49,6 +50,7 @@ describe('report and reading tables', () => {
     assert.ok(report.id);
     await postJson(req, url, headers, `/images/${b.id}/assignments`, { readers: ['alice'], reviewer: 'reader1' });
     await postJson(req, url, headers, `/images/${c.id}/assignments`, { readers: ['reader1'], reviewer: 'alice' });
+    names = [b.display_name, c.display_name];
   });
 
   after(async () => {
@@ -73,6 +75,9 @@ describe('report and reading tables', () => {
     await shot(page, 'tables-readings');
     assert.equal(await page.locator('table.grid').count(), 2);
     assert.deepEqual(await columnMisfits(page), []);
+    // Rows name their image by its display name, not "image <id>".
+    await page.waitForFunction(() => [...document.querySelectorAll('td.image-name')].every((td) => !/^image \d+$/.test(td.textContent)));
+    assert.deepEqual(await page.locator('td.image-name').allTextContents(), names);
     assert.deepEqual(admin.problems.filter((p) => /page error|Content Security Policy/i.test(p)), []);
   });
 });
