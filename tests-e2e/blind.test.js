@@ -164,6 +164,8 @@ describe('blind reading from the library', () => {
     await page.click('#see-all');
     await page.locator('#review-grid .reader-panel').first().waitFor();
     assert.ok((await page.locator('.review .title').textContent()).includes(image2.display_name || image2.original_filename));
+    // Fusing is the reviewer's: a reader is not offered it.
+    assert.equal(await page.locator('#fuse').count(), 0);
     assert.deepEqual(reader.problems.filter((p) => /page error|Content Security Policy/i.test(p)), []);
   });
 
