@@ -4,6 +4,8 @@ import { api, get, uploadFiles, ApiError } from './api.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session, navigate } from './main.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
+import { imageName, forgetImageName } from './names.js';
+import { openAssignDialog, openLabelDialog } from './admin/assign.js';
 
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
@@ -40,10 +42,12 @@ export function renderLibrary(app, params) {
   const progressText = h('span', { id: 'upload-status', class: 'muted' });
   const results = h('ul', { class: 'upload-results', id: 'upload-results' });
   const drop = h('div', { class: 'dropzone', id: 'dropzone' },
-    h('button', { type: 'button', id: 'upload-btn', class: 'primary', onclick: () => fileInput.click() }, 'Upload images…'),
-    ' or drop DICOM / PNG / JPEG files here ', progress, ' ', progressText, results);
+    h('div', { class: 'dropzone-line' },
+      h('button', { type: 'button', id: 'upload-btn', class: 'primary', onclick: () => fileInput.click() }, 'Upload images…'),
+      h('span', {}, 'or drop DICOM / PNG / JPEG files here.')),
+    h('div', { class: 'upload-line' }, progress, progressText), results);
 
-  const grid = h('div', { class: 'grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
+  const grid = h('div', { class: 'card-grid', id: 'image-grid' }, h('p', { class: 'muted' }, 'Loading…'));
   const pager = h('nav', { class: 'pager', id: 'pager' });
 
   // One request per file, so one bad file does not hold back the others;
@@ -139,7 +143,7 @@ export function renderLibrary(app, params) {
   });
 
   async function remove(img) {
-    if (!confirm(`Delete ${img.original_filename || 'image ' + img.id} and all its annotations?`)) return;
+    if (!confirm(`Delete ${imageName(img)} and all its annotations?`)) return;
     try {
       await api('DELETE', `/images/${encodeURIComponent(img.id)}`);
       toast('Image deleted');
@@ -150,7 +154,7 @@ export function renderLibrary(app, params) {
   }
 
   async function confirmBurnedIn(img) {
-    if (!confirm(`Have you checked ${img.original_filename || 'image ' + img.id} for burned-in text that identifies the patient? Confirming lets it into exports.`)) return;
+    if (!confirm(`Have you checked ${imageName(img)} for burned-in text that identifies the patient? Confirming lets it into exports.`)) return;
     try {
       await api('POST', `/images/${encodeURIComponent(img.id)}/burned-in/confirm`);
       toast('Confirmed for export');
@@ -160,38 +164,63 @@ export function renderLibrary(app, params) {
     }
   }
 
+  // Box counts: reviewed boxes and the proposals at or above the user's
+  // threshold, apart; servers without those fields give box_count only.
+  function boxBadges(img) {
+    if (img.blind) return [h('span', { class: 'badge blind-badge', title: 'Assigned to you for blind reading: others\' boxes stay hidden until you submit' }, 'blind reading')];
+    const out = [];
+    const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    if (typeof img.reviewed_box_count === 'number' || typeof img.proposals_above_threshold === 'number') {
+      if (img.reviewed_box_count) out.push(h('span', { class: 'badge reviewed-badge', title: 'Accepted, edited and hand-drawn boxes' }, plural(img.reviewed_box_count, 'reviewed box', 'reviewed boxes')));
+      if (img.proposals_above_threshold) {
+        out.push(h('span', { class: 'badge proposals-badge', title: `Model proposals waiting for review with a score at or above your threshold${threshold !== null ? ` (${threshold.toFixed(2)})` : ''}${typeof img.proposal_count === 'number' ? `; ${img.proposal_count} in all` : ''}` },
+          plural(img.proposals_above_threshold, 'proposal', 'proposals') + (threshold !== null ? ` ≥ ${threshold.toFixed(2)}` : '')));
+      }
+    } else if (img.box_count) {
+      out.push(h('span', { class: 'badge' }, plural(img.box_count, 'box', 'boxes')));
+    }
+    return out;
+  }
+
   function card(img) {
-    const open = `#/images/${encodeURIComponent(img.id)}`;
+    // A blind reader reads the image in their reading view, not the editor.
+    const open = img.blind ? `#/readings/${encodeURIComponent(img.id)}` : `#/images/${encodeURIComponent(img.id)}`;
+    const name = imageName(img);
     return h('article', { class: 'image-card', dataset: { id: String(img.id) } },
       h('a', { href: open, class: 'thumb' },
         h('img', { src: `/api/v1/images/${encodeURIComponent(img.id)}/thumbnail`, alt: '', loading: 'lazy' })),
       h('div', { class: 'meta' },
-        h('a', { href: open, class: 'name' }, img.original_filename || `image ${img.id}`),
-        h('div', {},
+        h('a', { href: open, class: 'name', title: img.original_filename && img.original_filename !== name ? `${name} (${img.original_filename})` : name }, name),
+        h('div', { class: 'badges' },
           h('span', { class: `status status-${img.status}` }, STATUS_NAMES[img.status] || img.status),
-          ` ${img.width}×${img.height} ${img.format || ''}`,
+          h('span', { class: 'small' }, `${img.width}×${img.height} ${img.format || ''}`),
           img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
-          img.box_count ? h('span', { class: 'badge' }, `${img.box_count} box${img.box_count === 1 ? '' : 'es'}`) : null,
+          ...boxBadges(img),
           img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null,
           burnedInBadge(img)),
         h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
-        h('div', {},
-          canUpload ? h('button', { type: 'button', class: 'small replace-btn', onclick: () => replace(img) }, 'Replace file…') : null,
-          ' ',
+        h('div', { class: 'card-actions' },
+          canUpload && !img.blind ? h('button', { type: 'button', class: 'small replace-btn', onclick: () => replace(img) }, 'Replace file…') : null,
+          isAdmin ? h('button', { type: 'button', class: 'small assign-btn', title: 'Assign blind readers and a reviewer', onclick: () => openAssignDialog(img).then((ok) => ok && load()) }, 'Readers…') : null,
+          isAdmin ? h('button', { type: 'button', class: 'small label-btn', title: 'Set the name shown for this image', onclick: () => openLabelDialog(img).then((ok) => { if (ok) { forgetImageName(img.id); load(); } }) }, 'Label…') : null,
           isAdmin && burnedInFlagged(img) && !img.burned_in_confirmed_at
             ? h('button', { type: 'button', class: 'small burned-in-confirm-btn', title: 'I have looked at the pixels: allow this image in exports', onclick: () => confirmBurnedIn(img) }, 'Confirm for export')
             : null,
-          ' ',
           isAdmin ? h('button', { type: 'button', class: 'danger small delete-btn', onclick: () => remove(img) }, 'Delete') : null)));
   }
 
   let pollTimer = null;
+  // The user's proposal threshold, to say what the proposal counts mean.
+  let threshold = null;
+  const thresholdLoaded = get('/me/preferences').then((p) => {
+    if (typeof p.proposal_threshold === 'number') threshold = p.proposal_threshold;
+  }).catch(() => {});
   async function load() {
     const p = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
     if (q) p.set('q', q);
     if (status) p.set('status', status);
     try {
-      const data = await get('/images?' + p);
+      const [data] = await Promise.all([get('/images?' + p), thresholdLoaded]);
       const images = Array.isArray(data) ? data : data.images;
       const total = Array.isArray(data) ? images.length : data.total ?? images.length;
       grid.replaceChildren(...(images.length ? images.map(card) : [h('p', { class: 'muted' }, 'No images yet.')]));

@@ -105,7 +105,9 @@ async function route() {
   if (rd) {
     const mod = rd[1] === 'review' ? await import('./readings/review.js') : await import('./readings/reader.js');
     if (currentHash !== hash) return;
-    cleanup = await (rd[1] === 'review' ? mod.renderReview : mod.renderReading)(app, decodeURIComponent(rd[2]));
+    const done = await (rd[1] === 'review' ? mod.renderReview : mod.renderReading)(app, decodeURIComponent(rd[2]));
+    if (currentHash !== hash) done();
+    else cleanup = done;
     return;
   }
   if (path === '/reports') {
@@ -119,8 +121,17 @@ async function route() {
   const m = path.match(/^\/images\/([^/]+)$/);
   if (m) {
     // The viewer pulls in Cornerstone; load it only when an image is opened.
-    const { renderEditor } = await import('./editor/view.js');
+    // A blind reader of this image (who has not submitted) reads it in their
+    // reading view: the editor would only meet refusals (its boxes are others' work).
+    const [{ renderEditor }, meta] = await Promise.all([
+      import('./editor/view.js'),
+      get(`/images/${m[1]}`).catch(() => null),
+    ]);
     if (currentHash !== hash) return;
+    if (meta && meta.blind) {
+      location.replace(`#/readings/${m[1]}`);
+      return;
+    }
     const done = await renderEditor(app, decodeURIComponent(m[1]));
     // The user may have moved on while the image was loading.
     if (currentHash !== hash) done();
@@ -154,12 +165,32 @@ document.getElementById('logout').addEventListener('click', () => {
   logout().catch((e) => console.error(e));
 });
 
-async function start() {
+// The session at first load: GET /auth/session answers 200 logged in or not
+// (no 401 in the console); a server without it gets GET /me, where 401 means
+// logged out.
+async function currentSession() {
+  try {
+    const s = await get('/auth/session');
+    if (s && 'user' in s) return s.user ? { user: s.user, csrf: s.csrf_token } : null;
+  } catch (e) {
+    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
+  }
   try {
     const me = await get('/me');
-    setUser({ id: me.id, username: me.username, role: me.role }, me.csrf_token);
+    return { user: { id: me.id, username: me.username, role: me.role }, csrf: me.csrf_token };
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 401) console.error(e);
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+async function start() {
+  try {
+    const s = await currentSession();
+    if (s) setUser({ id: s.user.id, username: s.user.username, role: s.user.role }, s.csrf);
+    else setUser(null, null);
+  } catch (e) {
+    console.error(e);
     setUser(null, null);
   }
   route();

@@ -1,55 +1,106 @@
-// One reader's blind reading of an image: draw boxes with a label, save
-// (If-Match on the reading's version), submit. Other readers' boxes and the
-// image's annotations stay hidden until the reading is submitted.
+// One reader's blind reading of an image: the editor's Cornerstone viewport
+// (zoom, window/level, pan) with the reader's own boxes, a label, save
+// (If-Match on the reading's version), submit (after a confirmation naming
+// what will be frozen). Other readers' boxes and the image's annotations stay
+// hidden until the reading is submitted; then "See all readers" appears.
 import { api, get, ApiError } from '../api.js';
 import { h, toast } from '../dom.js';
-import { boxCanvas } from './boxcanvas.js';
+import { setLeaveGuard } from '../main.js';
+import { imageName } from '../names.js';
+import { ReadingViewport } from './viewport.js';
+
+const typing = (el) => el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
 
 export async function renderReading(app, imageId) {
   let image, reading, labels;
   try {
     [image, reading, labels] = await Promise.all([
-      get(`/images/${imageId}`), get(`/images/${imageId}/readings/me`), get('/labels').then((l) => l.labels),
+      get(`/images/${encodeURIComponent(imageId)}`), get(`/images/${encodeURIComponent(imageId)}/readings/me`), get('/labels').then((l) => l.labels),
     ]);
   } catch (e) {
-    app.append(h('div', { class: 'error-banner', role: 'alert' }, e.message));
+    app.append(h('div', { class: 'error-banner', role: 'alert', id: 'reading-error' },
+      e instanceof ApiError && e.status === 404 ? 'This image is not assigned to you for blind reading.' : e.message));
     return () => {};
   }
+  const idPath = `/images/${encodeURIComponent(imageId)}`;
   const byId = new Map(labels.map((l) => [l.id, l]));
+  const active = labels.filter((l) => !l.retired).sort((a, b) => a.id - b.id);
   let boxes = reading.boxes.map((b) => ({ ...b }));
   let version = reading.version;
   let submitted = reading.status === 'submitted';
-  const labelSel = h('select', { id: 'reading-label' },
-    ...labels.filter((l) => !l.retired).map((l) => h('option', { value: l.id }, `${l.id + 1} ${l.name}`)));
+  let dirty = false;
+  const labelSel = h('select', { id: 'reading-label', title: 'Label of new boxes (keys 1–9)' },
+    ...active.map((l, i) => h('option', { value: l.id }, `${i < 9 ? i + 1 : '·'} ${l.name}`)));
   const list = h('ul', { class: 'boxes', id: 'reading-boxes' });
   const state = h('span', { id: 'reading-state', class: 'muted small' });
-  const saveBtn = h('button', { type: 'button', id: 'reading-save', class: 'primary', onclick: () => save() }, 'Save');
+  const saveBtn = h('button', { type: 'button', id: 'reading-save', class: 'primary', title: 'Save (Ctrl+S)', onclick: () => save() }, 'Save');
   const submitBtn = h('button', { type: 'button', id: 'reading-submit', onclick: () => submit() }, 'Submit reading');
-  const canvas = boxCanvas(image, {
-    id: 'reading-canvas',
+  const seeAll = h('a', { href: `#/review/${encodeURIComponent(imageId)}`, id: 'see-all', hidden: true }, 'See all readers ›');
+  const vpEl = h('div', { class: 'viewport', id: 'reading-viewport', tabindex: '-1' });
+  const loading = h('div', { class: 'loading', id: 'reading-loading' }, 'Loading image…');
+  const errorBanner = h('div', { class: 'error-banner', role: 'alert', hidden: true });
+  const wlDisplay = h('span', { id: 'reading-wl', class: 'wl' }, 'W – / L –');
+  const zoomDisplay = h('span', { id: 'reading-zoom', class: 'muted small' });
+  const modeButtons = {};
+  const modeBtn = (mode, text, key) => {
+    modeButtons[mode] = h('button', { type: 'button', class: 'mode', id: `reading-mode-${mode}`, title: `${text} (${key})`, onclick: () => setMode(mode) }, text);
+    return modeButtons[mode];
+  };
+
+  const view = new ReadingViewport(vpEl, image, {
     onDraw: (bbox) => {
       if (submitted) return;
       boxes.push({ class_id: Number(labelSel.value), bbox });
       refresh(true);
     },
+    onChange: () => showCamera(),
+    onError: (msg) => {
+      loading.hidden = true;
+      errorBanner.textContent = `The image could not be shown: ${msg}`;
+      errorBanner.hidden = false;
+    },
   });
 
-  function refresh(dirty) {
-    canvas.setBoxes(boxes.map((b, i) => ({ bbox: b.bbox, color: byId.get(b.class_id)?.color, label: `${i + 1} ${byId.get(b.class_id)?.name || b.class_id}` })));
-    list.replaceChildren(...boxes.map((b, i) => h('li', {},
+  function showCamera() {
+    const wl = view.viewer.windowLevel();
+    if (wl) wlDisplay.textContent = `W ${Math.round(wl.width)} / L ${Math.round(wl.center)}`;
+    try {
+      zoomDisplay.textContent = `zoom ${view.viewer.viewport.getZoom().toFixed(2)}×`;
+      zoomDisplay.dataset.zoom = String(view.viewer.viewport.getZoom());
+    } catch {
+      zoomDisplay.textContent = '';
+    }
+  }
+
+  function setMode(mode) {
+    if (submitted && mode === 'box') mode = 'wl';
+    view.setMode(mode);
+    for (const [m, b] of Object.entries(modeButtons)) b.classList.toggle('active', m === view.mode);
+  }
+
+  const nameOf = (b) => byId.get(b.class_id)?.name || `class ${b.class_id}`;
+
+  function refresh(changed) {
+    if (changed !== undefined) dirty = changed;
+    view.setBoxes(boxes.map((b, i) => ({ bbox: b.bbox, color: byId.get(b.class_id)?.color, label: `${i + 1} ${nameOf(b)}` })));
+    list.replaceChildren(...(boxes.length ? boxes.map((b, i) => h('li', { class: 'box-item' },
       h('span', { class: 'swatch', style: { background: byId.get(b.class_id)?.color || '#888' } }),
-      ` ${i + 1}. ${byId.get(b.class_id)?.name || b.class_id} `,
+      ` ${i + 1}. ${nameOf(b)} `,
       h('span', { class: 'muted small' }, b.bbox.map((v) => Math.round(v)).join(', ')),
-      submitted ? null : h('button', { type: 'button', class: 'small', onclick: () => { boxes.splice(i, 1); refresh(true); } }, '✕'))));
-    saveBtn.disabled = submitted;
+      submitted ? null : h('button', { type: 'button', class: 'small', title: 'Delete this box', onclick: () => { boxes.splice(i, 1); refresh(true); } }, '✕')))
+      : [h('li', { class: 'muted small' }, submitted ? 'No boxes (no finding).' : 'No boxes yet.')]));
+    saveBtn.disabled = submitted || !dirty;
     submitBtn.disabled = submitted;
     labelSel.disabled = submitted;
-    state.textContent = submitted ? 'submitted — frozen' : dirty ? 'unsaved changes' : `version ${version}`;
+    if (modeButtons.box) modeButtons.box.disabled = submitted;
+    seeAll.hidden = !submitted;
+    state.textContent = submitted ? 'submitted — frozen' : dirty ? 'unsaved changes' : `saved · version ${version}`;
+    state.classList.toggle('dirty', dirty);
   }
 
   async function save() {
     try {
-      const { data } = await api('PUT', `/images/${imageId}/readings/me`, { body: { boxes }, headers: { 'If-Match': `"${version}"` } });
+      const { data } = await api('PUT', `${idPath}/readings/me`, { body: { boxes }, headers: { 'If-Match': `"${version}"` } });
       version = data.version;
       boxes = data.boxes.map((b) => ({ ...b }));
       refresh(false);
@@ -62,10 +113,14 @@ export async function renderReading(app, imageId) {
   }
 
   async function submit() {
-    if (!(await save())) return;
+    const n = boxes.length;
+    const what = n ? `your ${n} box${n === 1 ? '' : 'es'}` : 'your reading with no box (no finding)';
+    if (!confirm(`Submit your blind reading of ${imageName(image)}? This freezes ${what}: you cannot change the reading afterwards. You will then see the other readers' boxes.`)) return;
+    if (dirty && !(await save())) return;
     try {
-      await api('POST', `/images/${imageId}/readings/me/submit`);
+      await api('POST', `${idPath}/readings/me/submit`);
       submitted = true;
+      setMode('wl');
       refresh(false);
       toast('Reading submitted');
     } catch (e) {
@@ -73,12 +128,66 @@ export async function renderReading(app, imageId) {
     }
   }
 
-  app.append(h('section', { class: 'page reading' },
+  function onKey(e) {
+    if (typing(document.activeElement) || e.altKey || e.metaKey) return;
+    if (e.ctrlKey) {
+      if (e.key === 's' || e.key === 'S') {
+        e.preventDefault();
+        if (!submitted && dirty) save();
+      }
+      return;
+    }
+    const k = e.key.toLowerCase();
+    if (k === 'b') setMode('box');
+    else if (k === 'w') setMode('wl');
+    else if (k === 'p') setMode('pan');
+    else if (k === 'f') view.fit();
+    else if (/^[1-9]$/.test(e.key) && active[Number(e.key) - 1] && !submitted) labelSel.value = String(active[Number(e.key) - 1].id);
+    else return;
+    e.preventDefault();
+  }
+  const beforeUnload = (e) => {
+    if (dirty) e.preventDefault();
+  };
+
+  app.append(h('section', { class: 'editor reading' },
     h('div', { class: 'editor-toolbar' }, h('a', { href: '#/readings' }, '‹ My readings'),
-      h('span', { class: 'title' }, `Blind reading · image ${imageId}`), labelSel, saveBtn, submitBtn, state,
-      submitted ? h('a', { href: `#/review/${imageId}`, id: 'see-all' }, 'See all readers') : null),
-    h('p', { class: 'muted small' }, 'Drag on the image to draw a box with the chosen label.'),
-    h('div', { class: 'reading-main' }, canvas.el, h('aside', { class: 'side' }, h('h3', {}, 'My boxes'), list))));
+      h('span', { class: 'title', id: 'reading-title', title: imageName(image) }, `Blind reading · ${imageName(image)}`),
+      h('span', { class: 'group' }, modeBtn('box', 'Box', 'B'), modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
+      h('button', { type: 'button', id: 'reading-fit', title: 'Fit to window (F)', onclick: () => view.fit() }, 'Fit'),
+      wlDisplay, zoomDisplay, labelSel,
+      h('span', { class: 'spacer' }),
+      saveBtn, submitBtn, state, seeAll),
+    h('div', { class: 'editor-main' },
+      h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
+      h('aside', { class: 'side' },
+        h('p', { class: 'muted small' }, 'Blind reading: you see only your own boxes until you submit. Drag on the image to draw a box (Box mode); right-drag: window/level; wheel: zoom; middle-drag: pan.'),
+        h('h3', {}, 'My boxes'), list))));
   refresh(false);
-  return () => {};
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('beforeunload', beforeUnload);
+  setLeaveGuard(() => !dirty || confirm('Your reading has unsaved changes. Leave without saving them?'));
+  let destroyed = false;
+  const cleanup = () => {
+    destroyed = true;
+    document.removeEventListener('keydown', onKey);
+    window.removeEventListener('beforeunload', beforeUnload);
+    view.destroy();
+  };
+  try {
+    await view.open();
+  } catch (e) {
+    errorBanner.textContent = `The image could not be shown: ${e && e.message ? e.message : e}`;
+    errorBanner.hidden = false;
+    loading.hidden = true;
+    return cleanup;
+  }
+  if (destroyed) return cleanup;
+  loading.hidden = true;
+  vpEl.dataset.ready = 'true';
+  setMode(submitted ? 'wl' : 'box');
+  refresh();
+  showCamera();
+  vpEl.focus();
+  return cleanup;
 }

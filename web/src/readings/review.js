@@ -5,6 +5,8 @@
 import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { boxCanvas, READER_COLORS } from './boxcanvas.js';
+import { imageName } from '../names.js';
+import { session } from '../main.js';
 
 const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
 
@@ -28,6 +30,9 @@ export async function renderReview(app, imageId) {
   const fuseBtn = h('button', { type: 'button', id: 'fuse', class: 'primary', onclick: () => fuse() }, 'Fuse (WBF)');
   const submitted = data.readings.filter((r) => r.status === 'submitted');
   fuseBtn.disabled = submitted.length === 0;
+  // A reader who has submitted sees everyone's boxes here; fusing and
+  // signing stay with the reviewer (and admins).
+  const canFuse = session.user.role === 'admin' || session.user.username === data.reviewer;
 
   const legend = h('div', { class: 'legend', id: 'reader-legend' }, ...data.readings.map((r) =>
     h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: { background: colorOf.get(r.reader) } }), ` ${r.reader} (${r.status}, ${r.boxes.length} boxes)`)));
@@ -81,9 +86,9 @@ export async function renderReview(app, imageId) {
 
   app.append(h('section', { class: 'page review' },
     h('div', { class: 'editor-toolbar' }, h('a', { href: '#/readings' }, '‹ My readings'),
-      h('span', { class: 'title' }, `Review · image ${imageId} · reviewer ${data.reviewer}`),
-      h('label', {}, 'IoU thr ', iou), h('label', {}, 'skip thr ', skip), fuseBtn,
-      h('a', { href: `#/images/${imageId}`, id: 'open-editor' }, 'Adjust and sign in the editor ›')),
+      h('span', { class: 'title' }, `Review · ${imageName(image)} · reviewer ${data.reviewer}`),
+      canFuse ? [h('label', {}, 'IoU thr ', iou), h('label', {}, 'skip thr ', skip), fuseBtn,
+        h('a', { href: `#/images/${imageId}`, id: 'open-editor' }, 'Adjust and sign in the editor ›')] : null),
     legend,
     h('div', { class: 'review-main' }, grid,
       h('aside', { class: 'side' }, h('h3', {}, 'Agreement'), agreementBox, h('h3', {}, 'Consensus boxes'), fusedList))));

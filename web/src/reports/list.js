@@ -2,6 +2,16 @@
 import { get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { navigate } from '../main.js';
+import { imageNameById } from '../names.js';
+
+/** A link to image `id`, named by its display name once known. */
+function imageLink(id) {
+  const a = h('a', { href: `#/images/${encodeURIComponent(id)}`, class: 'report-image' }, `image ${id}`);
+  imageNameById(get, id).then((n) => {
+    a.textContent = n;
+  });
+  return a;
+}
 
 const STATUSES = ['draft', 'signed', 'amended', 'superseded'];
 
@@ -38,7 +48,7 @@ export async function renderReports(app, params) {
     body.append(h('tr', { class: 'report-row', dataset: { id: r.id } },
       h('td', {}, `#${r.id} v${r.version}`),
       h('td', {}, h('span', { class: `badge status-${r.status}` }, r.status)),
-      h('td', {}, ...r.image_ids.map((id) => h('a', { href: `#/images/${id}`, style: { marginRight: '6px' } }, String(id)))),
+      h('td', { class: 'report-images' }, ...r.image_ids.map(imageLink)),
       h('td', {}, excerpt || h('span', { class: 'muted' }, '—')),
       h('td', {}, String(r.findings.length)),
       h('td', {}, r.author),
