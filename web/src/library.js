@@ -4,6 +4,7 @@ import { api, get, uploadFiles, ApiError } from './api.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session, navigate } from './main.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
+import { rememberLibraryFilter } from './editor/worklist.js';
 
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
@@ -23,6 +24,8 @@ export function renderLibrary(app, params) {
   const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
   const canUpload = session.user.role === 'admin' || session.user.role === 'radiologist';
   const isAdmin = session.user.role === 'admin';
+  // The editor's Next / Previous walk the images of this filter.
+  rememberLibraryFilter(params);
 
   const search = h('input', { type: 'search', id: 'search', placeholder: 'Search file name, study…', value: q });
   const statusSel = h('select', { id: 'status-filter' },
