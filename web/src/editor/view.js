@@ -433,11 +433,11 @@ export async function renderEditor(app, imageId) {
       refreshDoc();
       focusImage();
     } else if (k === 'Tab') {
+      // Tab stays on the image (it would walk the focus into the side panel).
       const list = doc.boxes.filter(shown);
-      if (!list.length) return;
       const i = list.findIndex((b) => b.key === doc.selected);
       const n = list.length;
-      doc.selected = list[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
+      if (n) doc.selected = list[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
       refreshDoc();
     } else if (k.startsWith('Arrow') && doc.selected !== null && canEdit) {
       const step = e.shiftKey ? 10 : 1;

@@ -89,7 +89,7 @@ export function mountReportPanel(container, imageId) {
             id: 'sign-dialog',
             title: `Sign report #${fresh.id} v${fresh.version}?`,
             body: [
-              h('p', {}, `Signing freezes this version: the impression (${fresh.impression.trim() ? `${fresh.impression.trim().length} characters` : 'empty'}) and `,
+              h('p', {}, `Signing freezes this version: the impression (${(fresh.impression || '').trim() ? `${fresh.impression.trim().length} characters` : 'empty'}) and `,
                 n ? `${n} finding(s): ${fresh.findings.map((f) => f.class_name).join(', ')}` : (fresh.no_finding ? '"No finding"' : 'no findings'),
                 `, signed by ${session.user.username}.`),
               h('p', { class: 'muted small' }, 'A signed report cannot be edited; a change later is a new amended version, and this one is kept.'),
