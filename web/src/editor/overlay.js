@@ -13,7 +13,7 @@ import { dragBBox, isModelBox } from './model.js';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const HANDLE_PX = 5;
 // How far from a box's outline (CSS px, either side) a press grabs the box to move it.
-export const EDGE_PX = 6;
+export const EDGE_PX = 5;
 // A press that moves less than this (CSS px) is a click, not a drawn box.
 const CLICK_PX = 3;
 const REVIEWED = new Set(['accepted', 'edited', 'manual']);

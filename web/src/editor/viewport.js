@@ -36,6 +36,15 @@ const MAX_ZOOM = 40;
 let instances = 0;
 
 let initialised = null;
+// One rendering engine for the page: creating one costs a WebGL context
+// (100–250 ms here), which a worklist would pay on every image. Each
+// opened image enables its own viewport on it and disables it when closed.
+let sharedEngine = null;
+const ENGINE_ID = 'carina-engine';
+function engine() {
+  if (!sharedEngine || sharedEngine.hasBeenDestroyed) sharedEngine = new RenderingEngine(ENGINE_ID);
+  return sharedEngine;
+}
 
 // Radiographs often carry PixelSpacing "0\\0" (or none): with a zero spacing
 // every world coordinate becomes NaN and the image renders black. This
@@ -161,7 +170,7 @@ export class Viewer {
     this.stats = null;
     this.leftTool = null;
     instances += 1;
-    this.ids = { engine: `carina-engine-${instances}`, viewport: `carina-stack-${instances}`, tools: `carina-tools-${instances}` };
+    this.ids = { engine: ENGINE_ID, viewport: `carina-stack-${instances}`, tools: `carina-tools-${instances}` };
     this._onLoadError = (evt) => {
       const d = evt.detail || {};
       if (d.imageId && d.imageId !== this.imageId) return;
@@ -181,7 +190,7 @@ export class Viewer {
   async open(fileUrl) {
     await ensureInit();
     eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, this._onLoadError);
-    this.engine = new RenderingEngine(this.ids.engine);
+    this.engine = engine();
     this.engine.enableElement({
       viewportId: this.ids.viewport,
       type: Enums.ViewportType.STACK,
@@ -368,7 +377,13 @@ export class Viewer {
     this.element.removeEventListener('contextmenu', preventDefault);
     this.element.removeEventListener('wheel', this._wheel);
     if (this.toolGroup) ToolGroupManager.destroyToolGroup(this.ids.tools);
-    if (this.engine) this.engine.destroy();
+    if (this.engine && !this.engine.hasBeenDestroyed) {
+      try {
+        this.engine.disableElement(this.ids.viewport);
+      } catch (e) {
+        console.warn('disabling the viewport', e);
+      }
+    }
     if (this.imageId) cache.removeImageLoadObject(this.imageId, { force: true });
     this.engine = null;
     this.viewport = null;
