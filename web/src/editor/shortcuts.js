@@ -23,7 +23,7 @@ export const SHORTCUTS = [
     ['Tab / Shift+Tab', 'select next / previous box'],
     ['Arrow keys (Shift: ×10)', 'nudge the selected box by one pixel'],
     ['Delete / Backspace', 'delete the selected box (model boxes are marked rejected)'],
-    ['Esc', 'deselect / close this help'],
+    ['Esc', 'deselect / close this help; in a slider, list or field: give the keyboard back to the image'],
     ['0', 'toggle the image-level "No finding" flag'],
     ['Ctrl+Z', 'undo'],
     ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],

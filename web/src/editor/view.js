@@ -394,10 +394,13 @@ export async function renderEditor(app, imageId) {
     if (document.querySelector('dialog[open]')) return;
     const t = e.target;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) {
-      // Escape in any control hands the keyboard back to the image.
+      // Escape in any control hands the keyboard back to the image (and
+      // deselects, as Escape on the image does).
       if (e.key === 'Escape') {
         t.blur();
         focusImage();
+        doc.selected = null;
+        refreshDoc();
         e.preventDefault();
       }
       return;
