@@ -71,7 +71,7 @@ describe('issue 13: the editor (focus, drawing inside boxes, status, review look
     server = await startServer();
     ed = await newContext();
     await ed.page.setViewportSize({ width: 1440, height: 900 });
-    await registerFirst(ed.page, server.url, 'ed');
+    await registerFirst(ed.page, server.url, 'eddie');
     api = await apiOf(ed, server.url);
     plain = await api.upload('plain.png', discPng(512, 300, 200, 60, 1)[0]);
     sample = await api.upload('sample.png', fs.readFileSync(SAMPLE));
@@ -316,7 +316,7 @@ describe('issue 13: the editor (focus, drawing inside boxes, status, review look
     const { page } = ed;
     await page.locator('#history-list .history-predict').first().waitFor();
     const text = await page.locator('#history-list .history-predict').first().textContent();
-    assert.match(text, /proposals by \S+ v\S+, asked by ed/);
+    assert.match(text, /proposals by \S+ v\S+, asked by eddie/);
   });
 
   it('Sign asks first in an in-page dialog naming what it freezes; the findings table shows the confidence', async () => {
@@ -359,7 +359,7 @@ describe('issue 13: the editor (focus, drawing inside boxes, status, review look
   it('Submit reading asks first in an in-page dialog naming what it freezes', async () => {
     await createUser(ed, server.url, 'rhea', 'radiologist');
     await createUser(ed, server.url, 'rex', 'radiologist');
-    await api.post(`/images/${plain.id}/assignments`, { readers: ['rhea', 'rex'], reviewer: 'ed' });
+    await api.post(`/images/${plain.id}/assignments`, { readers: ['rhea', 'rex'], reviewer: 'eddie' });
     const rhea = await newContext();
     try {
       await loginUi(rhea.page, server.url, 'rhea');
