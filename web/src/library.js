@@ -1,10 +1,10 @@
 // Image library: upload (button or drag-and-drop, with progress), search,
 // status filter, paging, thumbnails, delete for admins.
 import { api, get, uploadFiles, ApiError } from './api.js';
+import { rememberLibraryFilter } from './editor/worklist.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session, navigate } from './main.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
-import { rememberLibraryFilter } from './editor/worklist.js';
 
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };

@@ -4,7 +4,6 @@
 import { api, get, ApiError } from '../api.js';
 import { h, toast } from '../dom.js';
 import { boxCanvas } from './boxcanvas.js';
-import { confirmDialog } from '../confirm.js';
 
 export async function renderReading(app, imageId) {
   let image, reading, labels;
@@ -63,14 +62,6 @@ export async function renderReading(app, imageId) {
   }
 
   async function submit() {
-    // Submitting is irreversible: name what becomes frozen.
-    const ok = await confirmDialog({
-      id: 'submit-dialog',
-      title: 'Submit this reading?',
-      body: [h('p', {}, `Submitting freezes your ${boxes.length} box(es) of ${image.display_name || image.original_filename || 'this image'}: they can no longer be changed, and the other readers' boxes become visible to you.`)],
-      confirmLabel: 'Submit and freeze',
-    });
-    if (!ok) return;
     if (!(await save())) return;
     try {
       await api('POST', `/images/${imageId}/readings/me/submit`);
