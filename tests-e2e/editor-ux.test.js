@@ -159,6 +159,28 @@ describe('issue 13: the editor (focus, drawing inside boxes, status, review look
     assert.deepEqual((await listedBoxes(page))[0].bbox, box.bbox, 'Ctrl+Z acts on the image again');
   });
 
+  it('keys moved for the worklist: 0 toggles "No finding", { and } move the threshold; the help sheet lists the worklist keys', async () => {
+    const { page } = ed;
+    await page.keyboard.press('Escape');
+    const nf = page.locator('#no-finding');
+    const was = await nf.isChecked();
+    await page.keyboard.press('0');
+    assert.equal(await nf.isChecked(), !was, '0 toggles No finding');
+    await page.keyboard.press('0');
+    assert.equal(await nf.isChecked(), was);
+    const slider = page.locator('#proposal-threshold');
+    const t = Number(await slider.inputValue());
+    await page.keyboard.press('}');
+    assert.equal(Number(await slider.inputValue()), Math.min(1, Math.round((t + 0.05) * 100) / 100));
+    await page.keyboard.press('{');
+    assert.equal(Number(await slider.inputValue()), t);
+    await page.keyboard.press('?');
+    const help = await page.locator('#help').textContent();
+    assert.match(help, /Shift\+Enter/);
+    assert.match(help, /\] or N/);
+    await page.keyboard.press('Escape');
+  });
+
   it('wheel zoom: five notches zoom about 1.94× (1.7^(1/4) a notch, as OHIF / cornerstoneTools)', async () => {
     const { page } = ed;
     await page.keyboard.press('f');
