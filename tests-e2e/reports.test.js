@@ -95,6 +95,10 @@ describe('reports and review in headless Chromium', () => {
     await page.click('#report-save');
     await page.locator('#toast', { hasText: 'Draft saved' }).waitFor();
     await page.click('#report-sign');
+    // Signing is irreversible: an in-page dialog names what it freezes first.
+    await page.locator('#sign-dialog').waitFor();
+    assert.match(await page.locator('#sign-dialog').textContent(), /Nodule\/Mass/);
+    await page.click('#confirm-ok');
     await page.locator('#report-status', { hasText: 'signed' }).waitFor();
     assert.equal(await page.locator('#report-impression').isDisabled(), true, 'a signed report is read-only');
     await page.locator('#report-amend').waitFor();

@@ -40,3 +40,27 @@ describe('adopting proposals that arrive during an edit', () => {
     assert.deepEqual(body.boxes.map((b) => b.id), [9, 5]);
   });
 });
+
+describe('proposals drawn under the cap', () => {
+  it('draws the best PROPOSAL_CAP pending proposals at or above the threshold', async () => {
+    const { cappedProposalKeys, PROPOSAL_CAP } = await import('../web/src/editor/review.js');
+    const d = new AnnotationDoc(100, 100);
+    const boxes = Array.from({ length: PROPOSAL_CAP + 5 }, (_, i) => model(i + 1, 0.1 + i * 0.05));
+    d.load({ version: 1, boxes: [...boxes, model(99, 0.99, 'accepted')] });
+    const keys = cappedProposalKeys(d, 0.1);
+    assert.equal(keys.size, PROPOSAL_CAP);
+    const ids = d.boxes.filter((b) => keys.has(b.key)).map((b) => b.id);
+    assert.deepEqual(ids, boxes.slice(5).map((b) => b.id), 'the highest scores');
+    assert.equal(cappedProposalKeys(d, 0.6), null, 'no cap when few enough');
+  });
+});
+
+describe('history credit', () => {
+  it('credits the model and the user who asked for a predict entry', async () => {
+    const { historyCredit } = await import('../web/src/editor/review.js');
+    const after = { boxes: [manual, { ...model(5, 0.7), source: { kind: 'model', model: 'carina-demo', version: '3' } }] };
+    assert.equal(historyCredit({ action: 'predict', version: 4, user: 'ann', before: { boxes: [manual] }, after }),
+      'v4 · proposals by carina-demo v3, asked by ann');
+    assert.equal(historyCredit({ action: 'save', version: 5, user: 'ann', before: after, after }), 'v5 · save by ann');
+  });
+});

@@ -1,6 +1,7 @@
 // Image library: upload (button or drag-and-drop, with progress), search,
 // status filter, paging, thumbnails, delete for admins.
 import { api, get, uploadFiles, ApiError } from './api.js';
+import { rememberLibraryFilter } from './editor/worklist.js';
 import { h, toast, fmtTime } from './dom.js';
 import { session, navigate } from './main.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
@@ -25,6 +26,8 @@ export function renderLibrary(app, params) {
   const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
   const canUpload = session.user.role === 'admin' || session.user.role === 'radiologist';
   const isAdmin = session.user.role === 'admin';
+  // The editor's Next / Previous walk the images of this filter.
+  rememberLibraryFilter(params);
 
   const search = h('input', { type: 'search', id: 'search', placeholder: 'Search file name, study…', value: q });
   const statusSel = h('select', { id: 'status-filter' },

@@ -40,6 +40,8 @@ export class AnnotationDoc {
     this.redoStack = [];
     this.savedSnapshot = '';
     this.selected = null;
+    // Bumped on every change of the boxes (views cache what they derive from them).
+    this.rev = 0;
   }
 
   /** Loads the server's `{version, no_finding, boxes}`, discarding local edits. */
@@ -53,6 +55,7 @@ export class AnnotationDoc {
     this.redoStack = [];
     this.selected = null;
     this.savedSnapshot = this._snapshotText();
+    this.rev++;
   }
 
   _snapshot() {
@@ -71,6 +74,7 @@ export class AnnotationDoc {
   change(fn) {
     const before = this._snapshot();
     const result = fn();
+    this.rev++;
     if (JSON.stringify(before) !== this._snapshotText()) {
       this.undoStack.push(before);
       if (this.undoStack.length > 200) this.undoStack.shift();
@@ -80,6 +84,7 @@ export class AnnotationDoc {
   }
 
   _restore(s) {
+    this.rev++;
     this.noFinding = s.noFinding;
     this.boxes = s.boxes;
     if (!this.boxes.some((b) => b.key === this.selected)) this.selected = null;
@@ -181,6 +186,7 @@ export class AnnotationDoc {
     this.version = version;
     const added = boxes.map((b) => ({ ...clone(b), key: nextKey++ }));
     if (!added.length) return;
+    this.rev++;
     this.boxes.push(...clone(added));
     const saved = JSON.parse(this.savedSnapshot);
     saved.boxes.push(...clone(added));

@@ -1,12 +1,22 @@
-// The box layer over the Cornerstone canvas: draws every box (labels, model
-// boxes dashed with their score, the selection with its handles) in SVG and
-// turns left-button drags into new boxes, moves and resizes. The SVG itself
-// never takes pointer events, so right-drag (window/level), middle-drag (pan)
-// and the wheel (zoom) always reach Cornerstone's element.
+// The box layer over the Cornerstone canvas: draws every box (pending model
+// proposals dashed with their score; reviewed boxes — accepted, edited,
+// manual — solid with a check mark; the selection with its handles) in SVG
+// and turns left-button drags into new boxes, moves and resizes. A drag
+// draws a new box wherever it starts, also inside another box (proposals
+// often cover most of a lung); a box moves only when grabbed by its edge
+// (or anywhere inside with Shift held) and resizes by the handles of the
+// selected box. A click inside a box selects it. The SVG itself never takes
+// pointer events, so right-drag (window/level), middle-drag (pan) and the
+// wheel (zoom) always reach the viewport element.
 import { dragBBox, isModelBox } from './model.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const HANDLE_PX = 5;
+// How far from a box's outline (CSS px, either side) a press grabs the box to move it.
+export const EDGE_PX = 5;
+// A press that moves less than this (CSS px) is a click, not a drawn box.
+const CLICK_PX = 3;
+const REVIEWED = new Set(['accepted', 'edited', 'manual']);
 const HANDLES = ['nw', 'n', 'ne', 'e', 'se', 's', 'sw', 'w'];
 
 function svg(tag, attrs = {}) {
@@ -67,10 +77,14 @@ export class BoxOverlay {
       se: [c.right, c.bottom], s: [mx, c.bottom], sw: [c.left, c.bottom], w: [c.left, my] };
   }
 
-  /** What a press at canvas point p would grab: {key, handle} or null. */
-  hit(p) {
+  /**
+   * What a press at canvas point p would grab: {key, handle} or null. The
+   * selected box's handles resize it; a box's edge (±EDGE_PX) moves it; with
+   * `inside` (Shift held) a press anywhere inside a box moves it too.
+   */
+  hit(p, inside = false) {
     const sel = this.doc.find(this.doc.selected);
-    if (sel) {
+    if (sel && (!this.hooks.visible || this.hooks.visible(sel))) {
       const c = this._corners(sel.bbox);
       const pts = this._handlePoints(c);
       for (const hdl of HANDLES) {
@@ -78,9 +92,29 @@ export class BoxOverlay {
         if (Math.abs(p[0] - hx) <= HANDLE_PX + 2 && Math.abs(p[1] - hy) <= HANDLE_PX + 2) return { key: sel.key, handle: hdl };
       }
     }
-    const ip = this.viewer.canvasToImage(p);
-    const b = this.doc.boxAt(ip, 0, this.hooks.visible || null);
-    return b ? { key: b.key, handle: 'move' } : null;
+    let best = null;
+    let bestScore = Infinity;
+    for (const b of this.doc.boxes) {
+      if (this.hooks.visible && !this.hooks.visible(b)) continue;
+      const c = this._corners(b.bbox);
+      const near = p[0] >= c.left - EDGE_PX && p[0] <= c.right + EDGE_PX && p[1] >= c.top - EDGE_PX && p[1] <= c.bottom + EDGE_PX;
+      if (!near) continue;
+      const deep = p[0] > c.left + EDGE_PX && p[0] < c.right - EDGE_PX && p[1] > c.top + EDGE_PX && p[1] < c.bottom - EDGE_PX;
+      if (deep && !inside) continue;
+      // The smallest box wins; rejected ones come last.
+      const score = (c.right - c.left) * (c.bottom - c.top) + (b.status === 'rejected' ? 1e12 : 0);
+      if (score < bestScore) {
+        best = b;
+        bestScore = score;
+      }
+    }
+    return best ? { key: best.key, handle: 'move' } : null;
+  }
+
+  /** The box a click at canvas point p selects (the smallest one under it). */
+  boxUnder(p) {
+    const b = this.doc.boxAt(this.viewer.canvasToImage(p), 0, this.hooks.visible || null);
+    return b ? b.key : null;
   }
 
   onHover(e) {
@@ -88,7 +122,7 @@ export class BoxOverlay {
       if (!this.drag) this.element.style.cursor = '';
       return;
     }
-    const hit = this.hit(this._canvasPoint(e));
+    const hit = this.hit(this._canvasPoint(e), e.shiftKey);
     const cursors = { nw: 'nwse-resize', se: 'nwse-resize', ne: 'nesw-resize', sw: 'nesw-resize', n: 'ns-resize', s: 'ns-resize', e: 'ew-resize', w: 'ew-resize', move: 'move' };
     this.element.style.cursor = hit ? cursors[hit.handle] : this.hooks.canEdit() ? 'crosshair' : '';
   }
@@ -96,7 +130,7 @@ export class BoxOverlay {
   onMouseDown(e) {
     if (e.button !== 0 || !this.hooks.enabled()) return;
     const p = this._canvasPoint(e);
-    const hit = this.hit(p);
+    const hit = this.hit(p, e.shiftKey);
     // The editor owns the left button: Cornerstone must not also act on it.
     e.stopPropagation();
     e.preventDefault();
@@ -106,12 +140,12 @@ export class BoxOverlay {
       if (this.hooks.canEdit()) {
         this.drag = { kind: 'edit', key: hit.key, handle: hit.handle, start: this.viewer.canvasToImage(p), orig: box.bbox.slice(), bbox: box.bbox.slice() };
       }
+    } else if (this.hooks.canEdit()) {
+      // Draw, even inside another box; a mere click selects the box under it.
+      const ip = this.viewer.canvasToImage(p);
+      this.drag = { kind: 'draw', start: ip, startCanvas: p, bbox: [ip[0], ip[1], ip[0], ip[1]], clickKey: this.boxUnder(p) };
     } else {
-      this.doc.selected = null;
-      if (this.hooks.canEdit()) {
-        const ip = this.viewer.canvasToImage(p);
-        this.drag = { kind: 'draw', start: ip, bbox: [ip[0], ip[1], ip[0], ip[1]] };
-      }
+      this.doc.selected = this.boxUnder(p);
     }
     if (this.drag) {
       window.addEventListener('mousemove', this._move, true);
@@ -141,8 +175,14 @@ export class BoxOverlay {
     if (!d) return;
     e.stopPropagation();
     if (d.kind === 'draw') {
+      const end = this._canvasPoint(e);
+      const click = Math.abs(end[0] - d.startCanvas[0]) < CLICK_PX && Math.abs(end[1] - d.startCanvas[1]) < CLICK_PX;
       const cls = this.hooks.currentClass();
-      if (cls !== null) this.doc.addBox(d.bbox, cls); // zero-size boxes are dropped there
+      if (click) this.doc.selected = d.clickKey;
+      else if (cls !== null) {
+        // Zero-size boxes are dropped there.
+        if (this.doc.addBox(d.bbox, cls) === null) this.doc.selected = d.clickKey;
+      }
     } else {
       this.doc.setBBox(d.key, d.bbox);
     }
@@ -161,13 +201,17 @@ export class BoxOverlay {
       const label = labels.get(box.class_id);
       const color = (label && label.color) || '#ffcc00';
       const model = isModelBox(box);
-      const g = svg('g', { class: `box ${extraClass}${model ? ' model' : ''} status-${box.status || 'manual'}`, 'data-key': box.key, 'data-class-id': box.class_id });
+      const status = box.status || 'manual';
+      const reviewed = REVIEWED.has(status) && !extraClass.includes('drawing');
+      const g = svg('g', { class: `box ${extraClass}${model ? ' model' : ''}${reviewed ? ' reviewed' : ''} status-${status}`, 'data-key': box.key, 'data-class-id': box.class_id });
       const r = svg('rect', { x: c.left, y: c.top, width: Math.max(0, c.right - c.left), height: Math.max(0, c.bottom - c.top), stroke: color });
-      if (model) r.setAttribute('stroke-dasharray', '6 4');
+      // Pending proposals are dashed; what a person has reviewed is solid.
+      if (status === 'proposed') r.setAttribute('stroke-dasharray', '6 4');
       g.append(r);
       let text = label ? label.name : `class ${box.class_id}`;
+      if (reviewed) text = `✓ ${text}`;
       if (model && typeof box.score === 'number') text += ` ${box.score.toFixed(2)}`;
-      if (box.status === 'rejected') text += ' (rejected)';
+      if (status === 'rejected') text = `✗ ${text} (rejected)`;
       const t = svg('text', { x: c.left + 2, y: c.top - 4, fill: color, class: 'box-label' });
       t.textContent = text;
       g.append(t);

@@ -1,13 +1,19 @@
 // Model suggestions in the editor: the score-threshold slider (remembered per
 // user through /me/preferences), "Run model", the predict job's status
 // (polled until it is done or failed, then the new proposals are merged into
-// the document), and "accept all above threshold". Proposals below the
-// threshold are hidden, not changed: they stay `proposed` on the server.
+// the document), and "accept all shown". Proposals below the threshold are
+// hidden, not changed: they stay `proposed` on the server. Of those at or
+// above it at most PROPOSAL_CAP (the best scores) are drawn unless the
+// reader asks for all, so a low threshold remembered from one image does
+// not bury the next under dozens of labels; the panel says how many more
+// there are.
 import { api, get } from '../api.js';
 import { h, toast } from '../dom.js';
 import { isModelBox } from './model.js';
 
 const POLL_MS = 250;
+/** How many pending proposals are drawn at most until "Show all". */
+export const PROPOSAL_CAP = 10;
 
 /** Whether `box` is a proposal the threshold hides. */
 export function hiddenByThreshold(box, threshold) {
@@ -19,17 +25,62 @@ export function visibleProposals(doc, threshold) {
   return doc.boxes.filter((b) => isModelBox(b) && b.status === 'proposed' && !hiddenByThreshold(b, threshold));
 }
 
+/** "v3 · proposals by <model> v<version>, asked by <user>" for a predict entry. */
+export function historyCredit(e) {
+  if (e.action !== 'predict') return `v${e.version} · ${e.action} by ${e.user}`;
+  const before = new Set(((e.before && e.before.boxes) || []).map((b) => b.id));
+  const boxes = ((e.after && e.after.boxes) || []).filter((b) => b.source && b.source.kind === 'model');
+  const src = (boxes.find((b) => !before.has(b.id)) || boxes[0] || {}).source;
+  const v = (x) => (/^v/i.test(String(x)) ? String(x) : `v${x}`);
+  const who = src ? `${src.model}${src.version ? ' ' + v(src.version) : ''}` : 'the deployed model';
+  return `v${e.version} · proposals by ${who}, asked by ${e.user}`;
+}
+
+/**
+ * Keys of the pending proposals drawn under the cap: the `cap` best scores
+ * at or above the threshold; null when every one of them is drawn.
+ */
+export function cappedProposalKeys(doc, threshold, cap = PROPOSAL_CAP) {
+  const list = visibleProposals(doc, threshold);
+  if (list.length <= cap) return null;
+  list.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
+  return new Set(list.slice(0, cap).map((b) => b.key));
+}
+
 /**
  * @param {{doc: () => import('./model.js').AnnotationDoc, idPath: string, meta: object,
  *          canEdit: boolean, onChange: () => void, onProposals: () => void}} opts
  */
+// The reader's threshold, once read, serves the next images of the session
+// without a request (and without a moment under the default).
+let remembered = { user: null, value: null };
+
 export function createReview(opts) {
-  let threshold = 0.3;
+  const known = remembered.user === opts.user && remembered.value !== null;
+  let threshold = known ? remembered.value : 0.3;
   let job = opts.meta.prediction_job_id ? { id: opts.meta.prediction_job_id, status: opts.meta.prediction_status } : null;
   let timer = null;
   let saveTimer = null;
   let destroyed = false;
   let deployed = null;
+  let showAll = false;
+  let capCache = { key: null, set: null };
+
+  // The drawn proposals, recomputed only when the boxes, threshold or "show all" change.
+  function capped() {
+    const doc = opts.doc();
+    if (showAll) return null;
+    if (capCache.doc !== doc || capCache.rev !== doc.rev || capCache.threshold !== threshold) {
+      capCache = { doc, rev: doc.rev, threshold, set: cappedProposalKeys(doc, threshold) };
+    }
+    return capCache.set;
+  }
+  const isShown = (box) => {
+    if (hiddenByThreshold(box, threshold)) return false;
+    if (!isModelBox(box) || box.status !== 'proposed') return true;
+    const set = capped();
+    return !set || set.has(box.key);
+  };
 
   const slider = h('input', { type: 'range', id: 'proposal-threshold', min: '0', max: '1', step: '0.01', value: String(threshold) });
   const value = h('span', { id: 'proposal-threshold-value', class: 'small' });
@@ -37,13 +88,20 @@ export function createReview(opts) {
   const status = h('span', { id: 'job-status', class: 'badge job-status' });
   const modelInfo = h('div', { id: 'model-info', class: 'muted small' });
   const runBtn = h('button', { type: 'button', id: 'run-model', title: 'Run the deployed model on this image (M)', disabled: !opts.canEdit, onclick: () => run() }, 'Run model');
-  const acceptAllBtn = h('button', { type: 'button', id: 'accept-all', title: 'Accept every proposal at or above the threshold (Shift+A)', disabled: !opts.canEdit, onclick: () => acceptAll() }, 'Accept all ≥ threshold');
+  const acceptAllBtn = h('button', { type: 'button', id: 'accept-all', title: 'Accept every proposal drawn on the image (Shift+A)', disabled: !opts.canEdit, onclick: () => acceptAll() }, 'Accept all shown');
+  const more = h('div', { id: 'proposals-more', class: 'muted small' });
+  const showAllBtn = h('button', { type: 'button', id: 'show-all-proposals', class: 'small', onclick: () => {
+    showAll = !showAll;
+    refresh();
+    opts.onChange();
+  } });
 
   const panel = h('div', { class: 'review-panel', id: 'review-panel' },
     h('div', {}, runBtn, ' ', status),
     modelInfo,
     h('label', { class: 'threshold' }, 'Show proposals ≥ ', value, h('br'), slider),
     h('div', {}, count),
+    h('div', {}, more, ' ', showAllBtn),
     h('div', {}, acceptAllBtn));
 
   function showJob() {
@@ -58,17 +116,30 @@ export function createReview(opts) {
     value.textContent = threshold.toFixed(2);
     slider.value = String(threshold);
     const doc = opts.doc();
-    const visible = visibleProposals(doc, threshold).length;
+    const above = visibleProposals(doc, threshold);
+    const drawn = above.filter(isShown).length;
+    const visible = above.length;
     const hidden = doc.boxes.filter((b) => hiddenByThreshold(b, threshold)).length;
-    count.textContent = `${visible} proposal(s) shown, ${hidden} hidden`;
+    const notShown = visible - drawn;
+    count.textContent = `${drawn} pending proposal(s) shown`;
+    // data-visible: pending proposals at or above the threshold; data-drawn: those on the image.
     count.dataset.visible = String(visible);
+    count.dataset.drawn = String(drawn);
     count.dataset.hidden = String(hidden);
-    acceptAllBtn.disabled = !opts.canEdit || visible === 0;
+    count.dataset.notShown = String(notShown);
+    const parts = [];
+    if (notShown) parts.push(`${notShown} more not shown (top ${PROPOSAL_CAP} by score)`);
+    if (hidden) parts.push(`${hidden} more below threshold`);
+    more.textContent = parts.join(' · ');
+    showAllBtn.hidden = !(notShown || (showAll && visible > PROPOSAL_CAP));
+    showAllBtn.textContent = showAll ? `Show top ${PROPOSAL_CAP} only` : `Show all ${visible}`;
+    acceptAllBtn.disabled = !opts.canEdit || drawn === 0;
     showJob();
   }
 
   function setThreshold(t, persist = true) {
     threshold = Math.min(1, Math.max(0, Math.round(t * 100) / 100));
+    remembered = { user: opts.user, value: threshold };
     refresh();
     opts.onChange();
     if (!persist) return;
@@ -79,15 +150,17 @@ export function createReview(opts) {
   }
   slider.addEventListener('input', () => setThreshold(Number(slider.value)));
 
-  function acceptAll() {
+  /** Accepts every pending proposal drawn on the image; returns how many. */
+  function acceptAll({ quiet = false } = {}) {
     const doc = opts.doc();
-    const keys = visibleProposals(doc, threshold).map((b) => b.key);
-    if (!keys.length) return;
+    const keys = visibleProposals(doc, threshold).filter(isShown).map((b) => b.key);
+    if (!keys.length) return 0;
     doc.change(() => {
       for (const k of keys) doc.find(k).status = 'accepted';
     });
-    toast(`Accepted ${keys.length} proposal(s); save to keep them`);
+    if (!quiet) toast(`Accepted ${keys.length} proposal(s); save to keep them`);
     opts.onChange();
+    return keys.length;
   }
 
   async function merge() {
@@ -139,12 +212,18 @@ export function createReview(opts) {
   }
 
   async function start() {
-    try {
-      const p = await get('/me/preferences');
-      setThreshold(p.proposal_threshold, false);
-    } catch {
-      refresh();
+    if (!known) {
+      try {
+        const p = await get('/me/preferences');
+        if (destroyed) return;
+        setThreshold(p.proposal_threshold, false);
+      } catch {
+        refresh();
+      }
     }
+    // The threshold in force is the reader's own from here on.
+    panel.dataset.ready = 'true';
+    refresh();
     try {
       const models = (await get('/models')).models || [];
       deployed = models.find((m) => m.deployed) || null;
@@ -167,7 +246,7 @@ export function createReview(opts) {
     acceptAll,
     threshold: () => threshold,
     nudge: (d) => setThreshold(threshold + d),
-    visible: (box) => !hiddenByThreshold(box, threshold),
+    visible: isShown,
     destroy() {
       destroyed = true;
       clearTimeout(timer);

@@ -3,12 +3,15 @@ import { h } from '../dom.js';
 
 export const SHORTCUTS = [
   ['Mouse', [
-    ['Left-drag on the image', 'draw a box with the current label (Box mode)'],
-    ['Left-drag a box / its handles', 'move / resize it'],
+    ['Left-drag on the image', 'draw a box with the current label (Box mode), also inside another box'],
+    ['Left-drag a box\'s edge', 'move the box (the cursor shows a cross of arrows there)'],
+    ['Shift+left-drag inside a box', 'move the box'],
+    ['Left-drag a handle of the selected box', 'resize it'],
     ['Click a box', 'select it'],
+    ['Click the image', 'take the keyboard back from a slider or list in the side panel (or press Esc there)'],
     ['Right-drag', 'window/level (horizontal: width, vertical: level)'],
     ['Middle-drag', 'pan'],
-    ['Wheel', 'zoom'],
+    ['Wheel', 'zoom at the cursor, ×1.14 a notch'],
   ]],
   ['Tools', [
     ['B', 'Box mode: left button draws and edits boxes'],
@@ -20,8 +23,8 @@ export const SHORTCUTS = [
     ['Tab / Shift+Tab', 'select next / previous box'],
     ['Arrow keys (Shift: ×10)', 'nudge the selected box by one pixel'],
     ['Delete / Backspace', 'delete the selected box (model boxes are marked rejected)'],
-    ['Esc', 'deselect / close this help'],
-    ['N', 'toggle the image-level "No finding" flag'],
+    ['Esc', 'deselect / close this help; in a slider, list or field: give the keyboard back to the image'],
+    ['0', 'toggle the image-level "No finding" flag'],
     ['Ctrl+Z', 'undo'],
     ['Ctrl+Shift+Z / Ctrl+Y', 'redo'],
     ['Ctrl+S', 'save'],
@@ -29,10 +32,15 @@ export const SHORTCUTS = [
   ['Model suggestions', [
     ['A', 'accept the selected proposal (a moved one stays "edited", the model\'s box is kept)'],
     ['X', 'reject the selected proposal'],
-    ['Shift+A', 'accept every proposal at or above the threshold'],
-    ['[ / ]', 'lower / raise the proposal threshold by 0.05'],
+    ['Shift+A', 'accept every proposal shown (at or above the threshold, at most the top 10 unless "Show all")'],
+    ['{ / }', 'lower / raise the proposal threshold by 0.05'],
     ['M', 'run the deployed model on this image'],
     ['Drag / arrows on a proposal', 'edit it (stored as "edited" with the original kept)'],
+  ]],
+  ['Worklist (the library\'s current filter)', [
+    ['] or N', 'next image of the list (saves your changes first)'],
+    ['[ or Shift+N', 'previous image of the list (saves your changes first)'],
+    ['Shift+Enter', 'accept the proposals shown, save, mark the image done and go to the next one'],
   ]],
   ['View', [
     ['Shift+1 … Shift+5', 'window presets: default (file), lung, bone, soft tissue, full range'],

@@ -1,18 +1,36 @@
 // The image page: Cornerstone viewer + box editor, label picker, "No
 // finding", undo/redo, save with If-Match and conflict handling, history
-// panel, help overlay and keyboard shortcuts.
+// panel, help overlay, keyboard shortcuts and the worklist (Next /
+// Previous through the library's filter, accept-all + done + next).
+// The keyboard belongs to the image: a click on it or Escape in any control
+// of the page hands the keys back from that control.
 import { api, get, ApiError } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
-import { session, setLeaveGuard } from '../main.js';
+import { session, setLeaveGuard, navigate } from '../main.js';
 import { AnnotationDoc, isModelBox } from './model.js';
 import { BoxOverlay } from './overlay.js';
-import { Viewer, PRESETS, ensureInit } from './viewport.js';
+import { Viewer, PRESETS, ensureInit, prefetchImage } from './viewport.js';
+import { openWorklist, libraryFilter, prefetchData, takePrefetched } from './worklist.js';
 import { shortcutHelp } from './shortcuts.js';
-import { createReview } from './review.js';
+import { createReview, historyCredit } from './review.js';
 import { mountReportPanel } from '../reports/panel.js';
 import { burnedInBadge } from '../burned.js';
 
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
+const fileUrl = (id) => `/api/v1/images/${encodeURIComponent(id)}/file`;
+
+// The labels change rarely: one request serves the images of a worklist run.
+let labelsCache = null;
+function getLabels() {
+  if (!labelsCache || Date.now() - labelsCache.at > 60_000) {
+    labelsCache = { at: Date.now(), data: get('/labels') };
+    labelsCache.data.catch(() => {
+      labelsCache = null;
+    });
+  }
+  return labelsCache.data;
+}
+
 
 /** Initialises Cornerstone ahead of the first image (the library calls it when idle). */
 export function warmUp() {
@@ -31,13 +49,19 @@ export async function renderEditor(app, imageId) {
   const zoomDisplay = h('span', { id: 'zoom-display', class: 'muted small' });
   const saveState = h('span', { id: 'save-state', class: 'muted small' });
   const title = h('span', { class: 'title', id: 'image-title' }, `image ${imageId}`);
+  const back = h('a', { href: '#/images' + (libraryFilter() ? '?' + libraryFilter() : ''), id: 'back' }, '‹ Library');
+  const wlPos = h('span', { id: 'worklist-pos', class: 'small' }, '…');
+  const wlProgress = h('span', { id: 'worklist-progress', class: 'muted small' });
+  const prevBtn = h('button', { type: 'button', id: 'worklist-prev', class: 'small', title: 'Previous image of the list ([ or Shift+N); saves first', disabled: true, onclick: () => goTo(-1) }, '‹ Prev');
+  const nextBtn = h('button', { type: 'button', id: 'worklist-next', class: 'small', title: 'Next image of the list (] or N); saves first', disabled: true, onclick: () => goTo(1) }, 'Next ›');
+  const doneNextBtn = h('button', { type: 'button', id: 'worklist-done-next', class: 'small primary', title: 'Accept the proposals shown, save, mark done, next image (Shift+Enter)', disabled: !canEdit, onclick: () => acceptDoneNext() }, 'Accept shown · done · next');
   const burnedIn = h('span', { id: 'burned-in' });
   const labelList = h('ol', { class: 'labels', id: 'label-list' });
   const boxList = h('ul', { class: 'boxes', id: 'box-list' });
   const reviewSlot = h('div', { id: 'review-slot' });
   const historyList = h('ol', { class: 'history', id: 'history-list' }, h('li', { class: 'muted' }, 'Loading…'));
   const helpOverlay = h('div', { class: 'help-overlay', id: 'help', hidden: true });
-  const noFinding = h('input', { type: 'checkbox', id: 'no-finding', disabled: !canEdit });
+  const noFinding = h('input', { type: 'checkbox', id: 'no-finding', disabled: !canEdit, title: 'No finding (0)' });
   const presetSel = h('select', { id: 'preset', title: 'Window presets (Shift+1…5)' },
     ...PRESETS.map((p) => h('option', { value: p.id }, p.name)));
   const statusSel = h('select', { id: 'image-status', disabled: !canEdit },
@@ -56,20 +80,24 @@ export async function renderEditor(app, imageId) {
   app.append(
     h('section', { class: 'editor' },
       h('div', { class: 'editor-toolbar' },
-        h('a', { href: '#/images', id: 'back' }, '‹ Library'), title, burnedIn,
+        back, title, burnedIn,
         h('span', { class: 'group' }, canEdit ? modeBtn('box', 'Box', 'B') : null, modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
         h('span', { class: 'group' }, presetSel, btn('invert', 'Invert', 'Invert (I)', () => viewer.invert()),
           btn('fit', 'Fit', 'Fit to window (F)', () => viewer.fit()), btn('one-to-one', '1:1', 'One image pixel per screen pixel (O)', () => viewer.oneToOne())),
         wlDisplay, zoomDisplay,
         h('span', { class: 'spacer' }),
         canEdit ? h('span', { class: 'group' }, undoBtn, redoBtn) : null,
-        h('label', { class: 'nofinding' }, noFinding, ' No finding (N)'),
+        h('label', { class: 'nofinding', title: 'No finding (0)' }, noFinding, ' No finding'),
         statusSel, saveBtn, saveState,
         btn('help-btn', '?', 'Keyboard shortcuts (?)', () => toggleHelp())),
       conflict,
       h('div', { class: 'editor-main' },
         h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
         h('aside', { class: 'side', id: 'editor-side' },
+          h('div', { class: 'worklist', id: 'worklist' },
+            h('div', { class: 'worklist-row' }, prevBtn, wlPos, nextBtn),
+            h('div', { class: 'worklist-row' }, wlProgress),
+            canEdit ? h('div', { class: 'worklist-row' }, doneNextBtn) : null),
           h('h3', {}, 'Model suggestions'), reviewSlot,
           h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), labelList,
           h('h3', {}, 'Boxes'), boxList,
@@ -184,8 +212,9 @@ export async function renderEditor(app, imageId) {
       const entries = (data.entries || []).slice().reverse();
       historyList.replaceChildren(...entries.map((e) => {
         const nb = (s) => (s && Array.isArray(s.boxes) ? s.boxes.length : 0);
-        return h('li', { class: 'history-entry' },
-          h('strong', {}, `v${e.version}`), ` ${e.action} by ${e.user} `,
+        const [ver, ...rest] = historyCredit(e).split(' · ');
+        return h('li', { class: `history-entry history-${e.action}` },
+          h('strong', {}, ver), ` ${rest.join(' · ')} `,
           h('span', { class: 'muted small' }, `${fmtTime(e.at)} · ${nb(e.before)} → ${nb(e.after)} boxes${e.after && e.after.no_finding ? ' · no finding' : ''}`));
       }));
       if (!entries.length) historyList.append(h('li', { class: 'muted' }, 'No changes yet.'));
@@ -220,9 +249,11 @@ export async function renderEditor(app, imageId) {
   }
 
   let saving = false;
+  /** Saves; resolves true when the annotations on the server are this document. */
   async function save() {
-    if (!canEdit || saving) return;
+    if (!canEdit || saving) return false;
     saving = true;
+    let ok = false;
     saveState.textContent = 'saving…';
     try {
       const { data } = await api('PUT', `${idPath}/annotations`, {
@@ -238,7 +269,10 @@ export async function renderEditor(app, imageId) {
       doc.selected = same ? same.key : null;
       conflict.hidden = true;
       toast('Saved');
+      ok = true;
       loadHistory();
+      // The first save moves a new image to in_review: show what the server says.
+      refreshMeta();
     } catch (e) {
       if (e instanceof ApiError && (e.status === 409 || e.status === 412)) showConflict(e);
       else toast(`Save failed: ${e.message}`, 'error');
@@ -246,11 +280,131 @@ export async function renderEditor(app, imageId) {
       saving = false;
       refreshDoc();
     }
+    return ok;
+  }
+
+  async function refreshMeta() {
+    try {
+      const m = await get(idPath);
+      if (destroyed) return;
+      meta = m;
+      statusSel.value = meta.status;
+      statusSel.dataset.status = meta.status;
+    } catch {
+      // Kept as it was; the next save or reload tries again.
+    }
+  }
+
+  async function setStatus(status) {
+    const { data } = await api('PATCH', idPath, { body: { status } });
+    meta = data || { ...meta, status };
+    statusSel.value = meta.status;
+    statusSel.dataset.status = meta.status;
+  }
+
+  // The worklist (library filter) around this image.
+  let worklist = null;
+  let moving = false;
+  async function setupWorklist() {
+    try {
+      worklist = await openWorklist(imageId);
+    } catch (e) {
+      wlPos.textContent = 'no list';
+      wlPos.title = e.message;
+      return;
+    }
+    if (destroyed) return;
+    const n = worklist.ids.length;
+    wlPos.textContent = worklist.index >= 0 ? `${worklist.index + 1} / ${n}` : `– / ${n}`;
+    wlPos.title = worklist.query ? `images of the library filter ${decodeURIComponent(worklist.query)}` : 'all images';
+    prevBtn.disabled = !worklist.previous();
+    nextBtn.disabled = !worklist.next();
+    showProgress();
+  }
+
+  async function showProgress() {
+    if (!worklist) return;
+    try {
+      const p = await worklist.progress();
+      if (destroyed) return;
+      wlProgress.textContent = `${p.done} of ${p.total} reviewed`;
+      wlProgress.dataset.done = String(p.done);
+      wlProgress.dataset.total = String(p.total);
+    } catch {
+      wlProgress.textContent = '';
+    }
+  }
+
+  // Prefetch the next image (pixels decoded into Cornerstone's cache, its metadata and boxes).
+  function prefetchNext() {
+    const id = worklist && worklist.next();
+    if (!id || destroyed) return;
+    prefetchData(id);
+    prefetchImage(fileUrl(id)).catch(() => {});
+  }
+
+  /** Next (+1) or previous (−1) image of the list, saving first when there are changes. */
+  async function goTo(delta) {
+    if (moving || !worklist) return false;
+    const id = delta > 0 ? worklist.next() : worklist.previous();
+    if (!id) {
+      toast(delta > 0 ? 'This is the last image of the list' : 'This is the first image of the list');
+      return false;
+    }
+    moving = true;
+    try {
+      if (canEdit && doc.isDirty() && !(await save())) return false;
+      if (destroyed) return false;
+      navigate(`#/images/${encodeURIComponent(id)}`);
+      return true;
+    } finally {
+      moving = false;
+    }
+  }
+
+  /** Shift+Enter: accept the proposals shown, save, mark the image done, go to the next one. */
+  async function acceptDoneNext() {
+    if (!canEdit || moving || saving) return;
+    moving = true;
+    try {
+      if (review) review.acceptAll({ quiet: true });
+      refreshDoc();
+      if (doc.isDirty() && !(await save())) return;
+      if (meta && meta.status !== 'done') await setStatus('done');
+    } catch (e) {
+      toast(`Could not mark the image done: ${e.message}`, 'error');
+      return;
+    } finally {
+      moving = false;
+    }
+    if (destroyed) return;
+    if (worklist && worklist.next()) goTo(1);
+    else {
+      showProgress();
+      toast('Done. That was the last image of the list.');
+    }
+  }
+
+  function focusImage() {
+    vpEl.focus({ preventScroll: true });
   }
 
   function onKey(e) {
+    // A dialog (Sign, Submit) has the keyboard while it is open.
+    if (document.querySelector('dialog[open]')) return;
     const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) return;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) {
+      // Escape in any control hands the keyboard back to the image (and
+      // deselects, as Escape on the image does).
+      if (e.key === 'Escape') {
+        t.blur();
+        focusImage();
+        doc.selected = null;
+        refreshDoc();
+        e.preventDefault();
+      }
+      return;
+    }
     const ctrl = e.ctrlKey || e.metaKey;
     const k = e.key;
     let handled = true;
@@ -262,8 +416,11 @@ export async function renderEditor(app, imageId) {
     else if ((k === 'a' || k === 'A') && doc.selected !== null) decide(doc.selected, 'accepted');
     else if ((k === 'x' || k === 'X') && doc.selected !== null) decide(doc.selected, 'rejected');
     else if ((k === 'm' || k === 'M') && review) review.run();
-    else if (k === '[' && review) review.nudge(-0.05);
-    else if (k === ']' && review) review.nudge(0.05);
+    else if (k === '{' && review) review.nudge(-0.05);
+    else if (k === '}' && review) review.nudge(0.05);
+    else if (k === ']' || (k === 'n' && !e.shiftKey)) goTo(1);
+    else if (k === '[' || (k === 'N' && e.shiftKey)) goTo(-1);
+    else if (k === 'Enter' && e.shiftKey) acceptDoneNext();
     else if (e.shiftKey && /^Digit[1-5]$/.test(e.code)) {
       const p = PRESETS.find((x) => x.key === e.code);
       presetSel.value = p.id;
@@ -277,12 +434,13 @@ export async function renderEditor(app, imageId) {
       if (!helpOverlay.hidden) toggleHelp(false);
       else doc.selected = null;
       refreshDoc();
+      focusImage();
     } else if (k === 'Tab') {
+      // Tab stays on the image (it would walk the focus into the side panel).
       const list = doc.boxes.filter(shown);
-      if (!list.length) return;
       const i = list.findIndex((b) => b.key === doc.selected);
       const n = list.length;
-      doc.selected = list[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
+      if (n) doc.selected = list[(i + (e.shiftKey ? n - 1 : 1) + n) % n].key;
       refreshDoc();
     } else if (k.startsWith('Arrow') && doc.selected !== null && canEdit) {
       const step = e.shiftKey ? 10 : 1;
@@ -306,7 +464,7 @@ export async function renderEditor(app, imageId) {
     else if (k === 'r' || k === 'R') {
       presetSel.value = 'default';
       viewer.applyPreset('default');
-    } else if ((k === 'n' || k === 'N') && canEdit) {
+    } else if (k === '0' && canEdit) {
       doc.setNoFinding(!doc.noFinding);
       refreshDoc();
     } else if (k === '?') toggleHelp();
@@ -329,15 +487,22 @@ export async function renderEditor(app, imageId) {
   });
   statusSel.addEventListener('change', async () => {
     try {
-      const { data } = await api('PATCH', idPath, { body: { status: statusSel.value } });
-      meta = data || meta;
+      await setStatus(statusSel.value);
       toast(`Status: ${STATUS_NAMES[statusSel.value]}`);
+      showProgress();
     } catch (e) {
       toast(`Could not change status: ${e.message}`, 'error');
       if (meta) statusSel.value = meta.status;
     }
   });
   document.addEventListener('keydown', onKey);
+  // A press on the image takes the keyboard back from whatever control had
+  // it (the box layer cancels the press's default, which would do it).
+  vpEl.addEventListener('mousedown', focusImage, true);
+  // A slider or box moved with the mouse gives the keys back when released.
+  app.querySelector('#editor-side').addEventListener('pointerup', (e) => {
+    if (e.target && e.target.type === 'range') setTimeout(focusImage, 0);
+  });
   window.addEventListener('beforeunload', beforeUnload);
   setLeaveGuard(() => !doc.isDirty() || confirm('This image has unsaved changes. Leave without saving them?'));
   helpOverlay.append(shortcutHelp(() => toggleHelp(false)));
@@ -355,13 +520,15 @@ export async function renderEditor(app, imageId) {
   };
 
   try {
-    const [m, labelData, state] = await Promise.all([get(idPath), get('/labels'), get(`${idPath}/annotations`)]);
+    const pre = takePrefetched(imageId);
+    const [m, labelData, state] = await Promise.all([pre ? pre.meta : get(idPath), getLabels(), pre ? pre.state : get(`${idPath}/annotations`)]);
     meta = m;
-    title.textContent = meta.original_filename || `image ${imageId}`;
+    title.textContent = meta.display_name || meta.original_filename || `image ${imageId}`;
     title.title = `${meta.width}×${meta.height} · ${meta.format} · ${meta.bits_stored || '?'} bit · ${meta.photometric || ''}`;
     const badge = burnedInBadge(meta);
     if (badge) burnedIn.append(badge);
     statusSel.value = meta.status;
+    statusSel.dataset.status = meta.status;
     labels = new Map(labelData.labels.map((l) => [l.id, l]));
     activeLabels = labelData.labels.filter((l) => !l.retired).sort((a, b) => a.id - b.id);
     currentClass = activeLabels.length ? activeLabels[0].id : null;
@@ -371,6 +538,7 @@ export async function renderEditor(app, imageId) {
     doc = new AnnotationDoc(meta.width, meta.height);
     doc.load(state);
     review = createReview({
+      user: session.user.username,
       doc: () => doc,
       idPath,
       meta,
@@ -389,9 +557,10 @@ export async function renderEditor(app, imageId) {
     return cleanup;
   }
   loadHistory();
+  const worklistReady = setupWorklist();
 
   try {
-    await viewer.open(`/api/v1${idPath}/file`);
+    await viewer.open(fileUrl(imageId));
   } catch (e) {
     if (!destroyed) showError(e && e.message ? e.message : String(e));
     refreshDoc();
@@ -403,6 +572,9 @@ export async function renderEditor(app, imageId) {
     showError(`the file is ${sz.width}×${sz.height} but the library says ${meta.width}×${meta.height}`);
   }
   loading.hidden = true;
+  vpEl.dataset.imageId = String(imageId);
+  // When the image was on screen (performance.now(); the worklist test's benchmark reads it).
+  vpEl.dataset.shownAt = String(performance.now());
   vpEl.dataset.ready = 'true';
   overlay = new BoxOverlay(vpEl, viewer, doc, {
     labels: () => labels,
@@ -415,6 +587,7 @@ export async function renderEditor(app, imageId) {
   setMode(mode);
   refreshDoc();
   refreshView();
-  vpEl.focus();
+  focusImage();
+  worklistReady.then(() => prefetchNext());
   return cleanup;
 }

@@ -9,6 +9,7 @@ import {
   init as csInit,
   eventTarget,
   cache,
+  imageLoader,
   utilities as csUtils,
 } from '@cornerstonejs/core';
 import {
@@ -17,17 +18,33 @@ import {
   ToolGroupManager,
   WindowLevelTool,
   PanTool,
-  ZoomTool,
   Enums as ToolEnums,
 } from '@cornerstonejs/tools';
 import { init as dicomInit } from '@cornerstonejs/dicom-image-loader';
 
 const { MouseBindings } = ToolEnums;
+
+// One wheel notch zooms by 1.7^(1/4) ≈ 1.14×, the step of cornerstoneTools'
+// ZoomMouseWheelTool (changeViewportScale: scale = 1.7^(log1.7(scale) ± 1/4)),
+// which OHIF's viewer used for wheel zoom; Cornerstone3D's ZoomTool turns a
+// notch into a 5-pixel drag (≈ 1.03× on a 900-px viewport), five notches 1.18×.
+export const WHEEL_ZOOM_STEP = Math.pow(1.7, 0.25);
+const MIN_ZOOM = 0.1;
+const MAX_ZOOM = 40;
 // Each opened image gets its own ids, so a page that is still loading never
 // clashes with the next one.
 let instances = 0;
 
 let initialised = null;
+// One rendering engine for the page: creating one costs a WebGL context
+// (100–250 ms here), which a worklist would pay on every image. Each
+// opened image enables its own viewport on it and disables it when closed.
+let sharedEngine = null;
+const ENGINE_ID = 'carina-engine';
+function engine() {
+  if (!sharedEngine || sharedEngine.hasBeenDestroyed) sharedEngine = new RenderingEngine(ENGINE_ID);
+  return sharedEngine;
+}
 
 // Radiographs often carry PixelSpacing "0\\0" (or none): with a zero spacing
 // every world coordinate becomes NaN and the image renders black. This
@@ -83,10 +100,23 @@ export function ensureInit() {
       dicomInit({ maxWebWorkers: 1 });
       addTool(WindowLevelTool);
       addTool(PanTool);
-      addTool(ZoomTool);
     })();
   }
   return initialised;
+}
+
+/** Cornerstone's image id of a file URL of the API (the DICOM loader, session cookie). */
+export function fileImageId(fileUrl) {
+  return 'wadouri:' + new URL(fileUrl, location.href).href;
+}
+
+/**
+ * Loads and decodes an image into Cornerstone's cache ahead of time (the
+ * worklist's next image), so opening it later renders at once.
+ */
+export async function prefetchImage(fileUrl) {
+  await ensureInit();
+  return imageLoader.loadAndCacheImage(fileImageId(fileUrl));
 }
 
 // Presets for radiographs, whose stored values are not calibrated like CT
@@ -140,7 +170,7 @@ export class Viewer {
     this.stats = null;
     this.leftTool = null;
     instances += 1;
-    this.ids = { engine: `carina-engine-${instances}`, viewport: `carina-stack-${instances}`, tools: `carina-tools-${instances}` };
+    this.ids = { engine: ENGINE_ID, viewport: `carina-stack-${instances}`, tools: `carina-tools-${instances}` };
     this._onLoadError = (evt) => {
       const d = evt.detail || {};
       if (d.imageId && d.imageId !== this.imageId) return;
@@ -148,6 +178,7 @@ export class Viewer {
       console.error('image load error', d.error || d);
       this.hooks.onError(describeError(d.error || d));
     };
+    this._wheel = (e) => this.onWheel(e);
     this._resize = new ResizeObserver(() => {
       if (this.engine) {
         this.engine.resize(true, true);
@@ -159,7 +190,7 @@ export class Viewer {
   async open(fileUrl) {
     await ensureInit();
     eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, this._onLoadError);
-    this.engine = new RenderingEngine(this.ids.engine);
+    this.engine = engine();
     this.engine.enableElement({
       viewportId: this.ids.viewport,
       type: Enums.ViewportType.STACK,
@@ -170,11 +201,11 @@ export class Viewer {
     const tg = ToolGroupManager.createToolGroup(this.ids.tools);
     tg.addTool(WindowLevelTool.toolName);
     tg.addTool(PanTool.toolName);
-    tg.addTool(ZoomTool.toolName);
     tg.addViewport(this.ids.viewport, this.ids.engine);
     this.toolGroup = tg;
     this.setLeftTool(null);
     this.element.addEventListener('contextmenu', preventDefault);
+    this.element.addEventListener('wheel', this._wheel, { passive: false });
     for (const ev of [Enums.Events.CAMERA_MODIFIED, Enums.Events.IMAGE_RENDERED, Enums.Events.VOI_MODIFIED]) {
       this.element.addEventListener(ev, this.hooks.onChange);
     }
@@ -182,7 +213,7 @@ export class Viewer {
 
     // The same-origin URL carries the session cookie; the server always
     // answers DICOM here, so one loader path serves every upload format.
-    this.imageId = 'wadouri:' + new URL(fileUrl, location.href).href;
+    this.imageId = fileImageId(fileUrl);
     await this.viewport.setStack([this.imageId], 0);
     this.viewport.render();
     this._computeStats();
@@ -202,7 +233,20 @@ export class Viewer {
     tg.setToolPassive(PanTool.toolName, { removeAllBindings: true });
     tg.setToolActive(WindowLevelTool.toolName, { bindings: wl });
     tg.setToolActive(PanTool.toolName, { bindings: pan });
-    tg.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  }
+
+  /**
+   * Wheel: zoom by WHEEL_ZOOM_STEP a notch (a fraction of one for the small
+   * deltas of a touchpad), keeping the image point under the cursor in place.
+   */
+  onWheel(e) {
+    e.preventDefault();
+    if (!this.viewport) return;
+    const px = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaMode === 2 ? e.deltaY * 100 : e.deltaY;
+    const notches = Math.max(-1, Math.min(1, px / 100));
+    if (!notches) return;
+    const r = this.element.getBoundingClientRect();
+    this.zoomBy(Math.pow(WHEEL_ZOOM_STEP, -notches), [e.clientX - r.left, e.clientY - r.top]);
   }
 
   image() {
@@ -297,9 +341,22 @@ export class Viewer {
     this.viewport.render();
   }
 
-  zoomBy(factor) {
-    this.viewport.setZoom(this.viewport.getZoom() * factor);
-    this.viewport.render();
+  /** Zooms by `factor`, keeping canvas point `at` (default: the centre) where it is. */
+  zoomBy(factor, at = null) {
+    const vp = this.viewport;
+    const z = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, vp.getZoom() * factor));
+    const before = at ? vp.canvasToWorld(at) : null;
+    vp.setZoom(z);
+    if (before) {
+      const after = vp.canvasToWorld(at);
+      const cam = vp.getCamera();
+      const d = [0, 1, 2].map((i) => before[i] - after[i]);
+      vp.setCamera({
+        focalPoint: cam.focalPoint.map((v, i) => v + d[i]),
+        position: cam.position.map((v, i) => v + d[i]),
+      });
+    }
+    vp.render();
   }
 
   /** Canvas (CSS px, relative to the element) → original image pixel coordinates. */
@@ -318,8 +375,15 @@ export class Viewer {
     eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, this._onLoadError);
     this._resize.disconnect();
     this.element.removeEventListener('contextmenu', preventDefault);
+    this.element.removeEventListener('wheel', this._wheel);
     if (this.toolGroup) ToolGroupManager.destroyToolGroup(this.ids.tools);
-    if (this.engine) this.engine.destroy();
+    if (this.engine && !this.engine.hasBeenDestroyed) {
+      try {
+        this.engine.disableElement(this.ids.viewport);
+      } catch (e) {
+        console.warn('disabling the viewport', e);
+      }
+    }
     if (this.imageId) cache.removeImageLoadObject(this.imageId, { force: true });
     this.engine = null;
     this.viewport = null;

@@ -5,6 +5,7 @@
 import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { session } from '../main.js';
+import { confirmDialog } from '../confirm.js';
 
 function foundBy(f) {
   const s = f.found_by;
@@ -80,7 +81,26 @@ export function mountReportPanel(container, imageId) {
           toast('Draft saved');
         }) }, 'Save draft') : null,
         draft && canWrite ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
-          await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
+          const { data: patched } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
+          const fresh = patched && Array.isArray(patched.findings) ? patched : report;
+          // Signing is irreversible: say what becomes frozen (the findings as the saved boxes give them now).
+          const n = fresh.findings.length;
+          const ok = await confirmDialog({
+            id: 'sign-dialog',
+            title: `Sign report #${fresh.id} v${fresh.version}?`,
+            body: [
+              h('p', {}, `Signing freezes this version: the impression (${(fresh.impression || '').trim() ? `${fresh.impression.trim().length} characters` : 'empty'}) and `,
+                n ? `${n} finding(s): ${fresh.findings.map((f) => f.class_name).join(', ')}` : (fresh.no_finding ? '"No finding"' : 'no findings'),
+                `, signed by ${session.user.username}.`),
+              h('p', { class: 'muted small' }, 'A signed report cannot be edited; a change later is a new amended version, and this one is kept.'),
+            ],
+            confirmLabel: 'Sign and freeze',
+          });
+          if (!ok) {
+            report = fresh;
+            render();
+            return;
+          }
           const { data } = await api('POST', `/reports/${report.id}/sign`);
           report = data;
           render();
