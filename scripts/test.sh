@@ -78,6 +78,13 @@ if [ -f web/package.json ]; then
   fi
 fi
 
+# No import circle between source files (Rust crates and web/src).
+echo "== import circles"
+python3 scripts/import-cycles.py
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
 # With CARINA_TEST_DATABASE_URL and CARINA_TEST_S3_ENDPOINT set, `cargo test` also
 # runs the soak test (crates/carina/tests/cli/soak.rs: two `carina serve` and two
 # `carina worker` on this PostgreSQL and S3 server, about two minutes).

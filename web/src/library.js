@@ -3,7 +3,7 @@
 import { api, get, uploadFiles, ApiError } from './api.js';
 import { rememberLibraryFilter } from './editor/worklist.js';
 import { h, toast, fmtTime } from './dom.js';
-import { session, navigate } from './main.js';
+import { session, navigate } from './app.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
 import { imageName, forgetImageName } from './names.js';
 import { openAssignDialog, openLabelDialog } from './admin/assign.js';
@@ -11,10 +11,13 @@ import { openAssignDialog, openLabelDialog } from './admin/assign.js';
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
 
-function libraryHash(q, status, page) {
+/** The library's address for a filter: {q, status, study, assigned, page}. */
+function libraryHash({ q = '', status = '', study = '', assigned = '', page = 1 }) {
   const p = new URLSearchParams();
   if (q) p.set('q', q);
   if (status) p.set('status', status);
+  if (study) p.set('study', study);
+  if (assigned) p.set('assigned', assigned);
   if (page > 1) p.set('page', String(page));
   const s = p.toString();
   return '#/images' + (s ? '?' + s : '');
@@ -23,6 +26,10 @@ function libraryHash(q, status, page) {
 export function renderLibrary(app, params) {
   const q = params.get('q') || '';
   const status = params.get('status') || '';
+  // A study (its pseudonym, from a card's "study" link) and "assigned to me".
+  const study = params.get('study') || '';
+  const assigned = params.get('assigned') === 'me' ? 'me' : '';
+  const filter = { q, status, study, assigned };
   const page = Math.max(1, parseInt(params.get('page') || '1', 10) || 1);
   const canUpload = session.user.role === 'admin' || session.user.role === 'radiologist';
   const isAdmin = session.user.role === 'admin';
@@ -34,10 +41,21 @@ export function renderLibrary(app, params) {
     h('option', { value: '' }, 'any status'),
     ...Object.entries(STATUS_NAMES).map(([v, n]) => h('option', { value: v, selected: v === status }, n)),
   );
-  const apply = () => navigate(libraryHash(search.value.trim(), statusSel.value, 1));
+  const assignedBox = h('input', { type: 'checkbox', id: 'assigned-filter', checked: !!assigned });
+  const apply = () => navigate(libraryHash({
+    q: search.value.trim(), status: statusSel.value, study, assigned: assignedBox.checked ? 'me' : '',
+  }));
+  const studyChip = study
+    ? h('span', { class: 'chip', id: 'study-filter', title: study },
+      `study …${study.slice(-8)} `,
+      h('a', { href: libraryHash({ ...filter, study: '' }), id: 'study-filter-clear', title: 'All studies' }, '×'))
+    : null;
   const filterForm = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); apply(); } },
-    search, statusSel, h('button', { type: 'submit' }, 'Search'));
+    search, statusSel,
+    h('label', { class: 'small', title: 'Images you read blind' }, assignedBox, ' assigned to me'),
+    studyChip, h('button', { type: 'submit' }, 'Search'));
   statusSel.addEventListener('change', apply);
+  assignedBox.addEventListener('change', apply);
 
   const fileInput = h('input', { type: 'file', id: 'file-input', multiple: true, hidden: true,
     accept: '.dcm,.dicom,.png,.jpg,.jpeg,application/dicom,image/png,image/jpeg' });
@@ -200,7 +218,10 @@ export function renderLibrary(app, params) {
           img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
           ...boxBadges(img),
           img.prediction_status ? h('span', { class: `badge job-status job-${img.prediction_status}`, dataset: { jobStatus: img.prediction_status } }, `model: ${img.prediction_status}`) : null,
-          burnedInBadge(img)),
+          burnedInBadge(img),
+          img.format === 'dicom' && img.study_pseudonym && !study
+            ? h('a', { class: 'badge study-link', href: libraryHash({ ...filter, study: img.study_pseudonym }), title: 'The images of this study' }, 'study')
+            : null),
         h('div', { class: 'muted small' }, `last: ${img.updated_by || img.created_by || '—'} · ${fmtTime(img.updated_at || img.created_at)}`),
         h('div', { class: 'card-actions' },
           canUpload && !img.blind ? h('button', { type: 'button', class: 'small replace-btn', onclick: () => replace(img) }, 'Replace file…') : null,
@@ -222,6 +243,8 @@ export function renderLibrary(app, params) {
     const p = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE) });
     if (q) p.set('q', q);
     if (status) p.set('status', status);
+    if (study) p.set('study', study);
+    if (assigned) p.set('assigned', assigned);
     try {
       const [data] = await Promise.all([get('/images?' + p), thresholdLoaded]);
       const images = Array.isArray(data) ? data : data.images;
@@ -236,9 +259,9 @@ export function renderLibrary(app, params) {
       }
       const pages = Math.max(1, Math.ceil(total / PER_PAGE));
       pager.replaceChildren(
-        h('a', { href: libraryHash(q, status, page - 1), class: page > 1 ? '' : 'disabled' }, '‹ previous'),
+        h('a', { href: libraryHash({ ...filter, page: page - 1 }), class: page > 1 ? '' : 'disabled' }, '‹ previous'),
         ` page ${page} of ${pages} · ${total} image(s) `,
-        h('a', { href: libraryHash(q, status, page + 1), class: page < pages ? '' : 'disabled' }, 'next ›'));
+        h('a', { href: libraryHash({ ...filter, page: page + 1 }), class: page < pages ? '' : 'disabled' }, 'next ›'));
     } catch (e) {
       grid.replaceChildren(h('p', { class: 'form-error' }, `Could not list images: ${e.message}`));
     }

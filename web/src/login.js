@@ -1,7 +1,7 @@
 // Log-in / register page.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
-import { setUser, navigate } from './main.js';
+import { setUser, navigate } from './app.js';
 
 export function renderLogin(app, params) {
   const next = params.get('next') || '#/images';

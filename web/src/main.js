@@ -1,7 +1,9 @@
-// Entry point: session state, the top bar and a hash router
-// (#/login, #/images, #/images/<id>). Hash routes keep every asset URL
-// relative, so the server only has to serve dist/ at `/`.
-import { api, get, setCsrfToken, ApiError } from './api.js';
+// Entry point: the top bar and the hash router (#/login, #/images,
+// #/images/<id>, …). Hash routes keep every asset URL relative, so the server
+// only has to serve dist/ at `/`. Shared state (session, leave guard,
+// navigate) lives in app.js, which the pages import instead of this module.
+import { api, get, ApiError } from './api.js';
+import { session, setUser, onUserChange, setRouter, navigate, mayLeave, clearLeaveGuard } from './app.js';
 import { h } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderLibrary } from './library.js';
@@ -25,22 +27,8 @@ function renderNav() {
     h('a', { href: n.hash, id: n.id, class: here.startsWith(n.hash) ? 'active' : '' }, n.label)));
 }
 
-export const session = { user: null };
-
-// The view that is showing may veto leaving it (unsaved changes). It returns
-// true when leaving is fine.
-let leaveGuard = null;
 let cleanup = null;
 let currentHash = null;
-
-export function setLeaveGuard(fn) {
-  leaveGuard = fn;
-}
-
-export function navigate(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
-}
 
 function renderWhoami() {
   const who = document.getElementById('whoami');
@@ -59,15 +47,11 @@ function renderWhoami() {
   renderNav();
 }
 
-export function setUser(user, csrf) {
-  session.user = user;
-  setCsrfToken(csrf);
-  renderWhoami();
-}
+onUserChange(() => renderWhoami());
 
 async function logout() {
-  if (leaveGuard && !leaveGuard()) return;
-  leaveGuard = null;
+  if (!mayLeave()) return;
+  clearLeaveGuard();
   try {
     await api('POST', '/auth/logout');
   } catch (e) {
@@ -85,7 +69,7 @@ async function route() {
     cleanup = null;
     c();
   }
-  leaveGuard = null;
+  clearLeaveGuard();
   currentHash = hash;
   const app = document.getElementById('app');
   app.replaceChildren();
@@ -152,7 +136,7 @@ async function route() {
 }
 
 window.addEventListener('hashchange', (e) => {
-  if (leaveGuard && !leaveGuard()) {
+  if (!mayLeave()) {
     // Put the old address back (replaceState fires no hashchange), so the
     // editor stays as it is.
     history.replaceState(null, '', new URL(e.oldURL).hash || '#/images');
@@ -165,24 +149,14 @@ document.getElementById('logout').addEventListener('click', () => {
   logout().catch((e) => console.error(e));
 });
 
-// The session at first load: GET /auth/session answers 200 logged in or not
-// (no 401 in the console); a server without it gets GET /me, where 401 means
-// logged out.
+// The session at first load: GET /auth/session answers 200 logged in or not,
+// so a logged-out visit logs no 401 in the console.
 async function currentSession() {
-  try {
-    const s = await get('/auth/session');
-    if (s && 'user' in s) return s.user ? { user: s.user, csrf: s.csrf_token } : null;
-  } catch (e) {
-    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
-  }
-  try {
-    const me = await get('/me');
-    return { user: { id: me.id, username: me.username, role: me.role }, csrf: me.csrf_token };
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return null;
-    throw e;
-  }
+  const s = await get('/auth/session');
+  return s && s.user ? { user: s.user, csrf: s.csrf_token } : null;
 }
+
+setRouter(() => route());
 
 async function start() {
   try {

@@ -5,7 +5,7 @@
 // new version is registered, not deployed, with its held-out comparison).
 import { api, get, ApiError } from './api.js';
 import { h, toast, fmtTime } from './dom.js';
-import { session } from './main.js';
+import { session } from './app.js';
 
 function pct(v) {
   return typeof v === 'number' ? `${(100 * v).toFixed(0)}%` : '–';

@@ -59,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             patient_pseudonym: Some("PSN-demo".into()),
             study_pseudonym: None,
             image_ids: vec!["demo-1".into()],
+            image_names: Vec::new(),
             modality: None,
             study_date: None,
         },

@@ -53,6 +53,7 @@ pub fn render_html(report: &Report, images: &[ReportImage]) -> Result<String, Re
         version => report.version(),
         amends => report.amends(),
         status_text => status_text(report),
+        images_text => report.subject().images_text(),
         disclaimer => report.disclaimer(),
         subject => Value::from(Serde(report.subject())),
         thumbnails => Value::from(Serde(thumbs)),

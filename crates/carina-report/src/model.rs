@@ -49,6 +49,10 @@ pub struct ReportSubject {
     pub study_pseudonym: Option<String>,
     /// Carina's image ids covered by the report.
     pub image_ids: Vec<String>,
+    /// What the workbench calls those images (`P-3F2A · study 1 · PA`), in
+    /// the same order, when known; shown beside the ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_names: Vec<String>,
     /// DICOM modality (`CR`, `DX`), if known.
     pub modality: Option<String>,
     /// Study date as a FHIR date (`YYYY-MM-DD`), if known.
@@ -56,6 +60,21 @@ pub struct ReportSubject {
 }
 
 impl ReportSubject {
+    /// The images as every output shows them: `P-3F2A · study 1 · PA
+    /// (image 5)`, or the ids alone when the names are not known.
+    pub fn images_text(&self) -> String {
+        if self.image_names.len() == self.image_ids.len() && !self.image_names.is_empty() {
+            self.image_names
+                .iter()
+                .zip(&self.image_ids)
+                .map(|(name, id)| format!("{name} (image {id})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else {
+            self.image_ids.join(", ")
+        }
+    }
+
     /// Sets the study date from DICOM `YYYYMMDD` or `YYYY-MM-DD`.
     pub fn with_study_date(mut self, date: &str) -> Result<Self, ReportError> {
         self.study_date =

@@ -14,6 +14,7 @@ fn content() -> ReportContent {
         subject: ReportSubject {
             patient_pseudonym: Some("P-7f3a".into()),
             image_ids: vec!["img-1".into()],
+            image_names: Vec::new(),
             modality: Some("CR".into()),
             ..Default::default()
         }

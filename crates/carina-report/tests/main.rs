@@ -75,6 +75,7 @@ pub fn sample_draft(impression: &str) -> ReportDraft {
             patient_pseudonym: Some("PSN-7f3a9c".into()),
             study_pseudonym: Some("ST-19b2".into()),
             image_ids: vec!["img-42".into()],
+            image_names: Vec::new(),
             modality: Some("CR".into()),
             study_date: None,
         }

@@ -125,3 +125,29 @@ pub fn image_json(img: &Image, blindness: &Blindness) -> Value {
     }
     v
 }
+
+/// Fills in each image's proposals at or above the caller's threshold.
+pub async fn with_threshold_counts(
+    state: &AppState,
+    user: &CurrentUser,
+    images: &mut [Image],
+) -> AppResult<()> {
+    let threshold = state
+        .store
+        .db
+        .preferences(user.user.id)
+        .await?
+        .proposal_threshold;
+    let ids: Vec<i64> = images.iter().map(|i| i.id).collect();
+    let counts: std::collections::HashMap<i64, i64> = state
+        .store
+        .db
+        .proposals_at_or_above(&ids, threshold)
+        .await?
+        .into_iter()
+        .collect();
+    for img in images {
+        img.proposals_above_threshold = Some(counts.get(&img.id).copied().unwrap_or(0));
+    }
+    Ok(())
+}

@@ -62,7 +62,11 @@ fn timestamp_instant(t: carina_store::Timestamp) -> String {
 
 /// The domain report of a stored version. Stored rows were checked when
 /// written; a row that does not make a valid report is a server fault.
-pub fn domain_report(r: &StoredReport, modality: Option<String>) -> AppResult<Report> {
+pub fn domain_report(r: &StoredReport, images: Option<&ImageFacts>) -> AppResult<Report> {
+    let (modality, image_names) = match images {
+        Some(f) => (f.modality.clone(), f.names.clone()),
+        None => (None, Vec::new()),
+    };
     let findings: Vec<ReportFinding> =
         serde_json::from_value(r.findings.clone()).map_err(AppError::internal)?;
     let synthetic_model = findings
@@ -73,6 +77,7 @@ pub fn domain_report(r: &StoredReport, modality: Option<String>) -> AppResult<Re
             patient_pseudonym: r.patient_pseudonym.clone(),
             study_pseudonym: r.study_pseudonym.clone(),
             image_ids: r.image_ids.iter().map(i64::to_string).collect(),
+            image_names,
             modality,
             study_date: None,
         },
@@ -141,11 +146,27 @@ pub async fn report_images(state: &AppState, r: &StoredReport) -> AppResult<Vec<
 }
 
 /// The modality of a report's first image that still exists.
-pub async fn modality_of(state: &AppState, r: &StoredReport) -> AppResult<Option<String>> {
+/// What the report's rendering shows of its images, read now: the first
+/// image's modality and each image's display name ("image 5 (deleted)" for
+/// one that is gone).
+pub struct ImageFacts {
+    pub modality: Option<String>,
+    pub names: Vec<String>,
+}
+
+pub async fn image_facts(state: &AppState, r: &StoredReport) -> AppResult<ImageFacts> {
+    let mut modality = None;
+    let mut names = Vec::with_capacity(r.image_ids.len());
     for &id in &r.image_ids {
-        if let Some(image) = state.store.db.image(id).await? {
-            return Ok(image.meta.modality);
+        match state.store.db.image(id).await? {
+            Some(image) => {
+                if modality.is_none() {
+                    modality = image.meta.modality.clone();
+                }
+                names.push(image.display_name);
+            }
+            None => names.push(format!("image {id} (deleted)")),
         }
     }
-    Ok(None)
+    Ok(ImageFacts { modality, names })
 }

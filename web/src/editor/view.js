@@ -6,7 +6,7 @@
 // of the page hands the keys back from that control.
 import { api, get, ApiError } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
-import { session, setLeaveGuard, navigate } from '../main.js';
+import { session, setLeaveGuard, navigate } from '../app.js';
 import { AnnotationDoc, isModelBox } from './model.js';
 import { BoxOverlay } from './overlay.js';
 import { Viewer, PRESETS, ensureInit, prefetchImage } from './viewport.js';

@@ -5,7 +5,7 @@
 // hidden until the reading is submitted; then "See all readers" appears.
 import { api, get, ApiError } from '../api.js';
 import { h, toast } from '../dom.js';
-import { setLeaveGuard } from '../main.js';
+import { setLeaveGuard } from '../app.js';
 import { imageName } from '../names.js';
 import { ReadingViewport } from './viewport.js';
 

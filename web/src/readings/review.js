@@ -6,7 +6,7 @@ import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { boxCanvas, READER_COLORS } from './boxcanvas.js';
 import { imageName } from '../names.js';
-import { session } from '../main.js';
+import { session } from '../app.js';
 
 const fmt = (v, d = 3) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
 

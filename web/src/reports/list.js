@@ -1,7 +1,7 @@
 // The Reports page: every report version, searchable, filtered by status.
 import { get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
-import { navigate } from '../main.js';
+import { navigate } from '../app.js';
 import { imageNameById } from '../names.js';
 
 /** A link to image `id`, named by its display name once known. */

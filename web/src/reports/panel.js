@@ -4,8 +4,8 @@
 // from the saved annotations when the draft is made or saved.
 import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
-import { session } from '../main.js';
-import { confirmDialog } from '../confirm.js';
+import { session } from '../app.js';
+import { confirmDialog } from '../dialog.js';
 
 function foundBy(f) {
   const s = f.found_by;
@@ -55,7 +55,17 @@ export function mountReportPanel(container, imageId) {
       return;
     }
     const draft = report.status === 'draft';
-    const impression = h('textarea', { id: 'report-impression', rows: 4, disabled: !draft || !canWrite, placeholder: 'Impression…' });
+    // Ownership (docs/http-api.md): a draft is edited and signed by its author,
+    // or by an admin (who then takes it over); an amendment is started by the
+    // signer or an admin. Others see no buttons the server would refuse.
+    const me = session.user.username;
+    const isAdmin = session.user.role === 'admin';
+    const canEdit = canWrite && (report.author === me || isAdmin);
+    const canAmend = canWrite && (report.signed_by === me || isAdmin);
+    const owner = draft && canWrite && !canEdit
+      ? h('p', { class: 'muted small', id: 'report-owner' }, `Draft by ${report.author}: only the author or an admin edits and signs it.`)
+      : null;
+    const impression = h('textarea', { id: 'report-impression', rows: 4, disabled: !draft || !canEdit, placeholder: 'Impression…' });
     impression.value = report.impression;
     const rows = report.findings.map((f, i) => h('tr', {},
       h('td', {}, String(i + 1)), h('td', {}, f.class_name), h('td', {}, f.location), h('td', { class: 'nowrap' }, size(f)),
@@ -73,14 +83,15 @@ export function mountReportPanel(container, imageId) {
           h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)))
         : h('p', { class: 'muted small', id: 'report-findings' }, report.no_finding ? 'No finding.' : 'No reviewed boxes.'),
       impression,
+      owner,
       h('div', { class: 'row' },
-        draft && canWrite ? h('button', { type: 'button', id: 'report-save', onclick: () => act(async () => {
+        draft && canEdit ? h('button', { type: 'button', id: 'report-save', onclick: () => act(async () => {
           const { data } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
           report = data;
           render();
           toast('Draft saved');
         }) }, 'Save draft') : null,
-        draft && canWrite ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
+        draft && canEdit ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
           const { data: patched } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
           const fresh = patched && Array.isArray(patched.findings) ? patched : report;
           // Signing is irreversible: say what becomes frozen (the findings as the saved boxes give them now).
@@ -106,7 +117,7 @@ export function mountReportPanel(container, imageId) {
           render();
           toast('Report signed');
         }) }, 'Sign') : null,
-        !draft && report.status !== 'superseded' && canWrite ? h('button', { type: 'button', id: 'report-amend', onclick: () => act(async () => {
+        !draft && report.status !== 'superseded' && canAmend ? h('button', { type: 'button', id: 'report-amend', onclick: () => act(async () => {
           const { data } = await api('POST', `/reports/${report.id}/amend`);
           report = data;
           render();

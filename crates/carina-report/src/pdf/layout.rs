@@ -267,7 +267,7 @@ impl<'a> Layout<'a> {
                 "Study (pseudonym): {}",
                 s.study_pseudonym.clone().unwrap_or_else(unknown)
             ),
-            format!("Images: {}", s.image_ids.join(", ")),
+            format!("Images: {}", s.images_text()),
             format!(
                 "Modality: {}    Study date: {}",
                 s.modality.clone().unwrap_or_else(unknown),

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use carina_imaging::Window;
-use carina_store::{Image, ImageQuery, ImageStatus, Role};
+use carina_store::{ImageQuery, ImageStatus, Role};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -48,32 +48,6 @@ struct ListParams {
     per_page: Option<u32>,
 }
 
-/// Fills in each image's proposals at or above the caller's threshold.
-async fn with_threshold_counts(
-    state: &AppState,
-    user: &CurrentUser,
-    images: &mut [Image],
-) -> AppResult<()> {
-    let threshold = state
-        .store
-        .db
-        .preferences(user.user.id)
-        .await?
-        .proposal_threshold;
-    let ids: Vec<i64> = images.iter().map(|i| i.id).collect();
-    let counts: std::collections::HashMap<i64, i64> = state
-        .store
-        .db
-        .proposals_at_or_above(&ids, threshold)
-        .await?
-        .into_iter()
-        .collect();
-    for img in images {
-        img.proposals_above_threshold = Some(counts.get(&img.id).copied().unwrap_or(0));
-    }
-    Ok(())
-}
-
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -102,7 +76,7 @@ async fn list(
         per_page,
     };
     let (mut images, total, by_status) = state.store.db.list_images_counted(&query, true).await?;
-    with_threshold_counts(&state, &user, &mut images).await?;
+    blind::with_threshold_counts(&state, &user, &mut images).await?;
     // A blind reader's images stay listed (the pixels are theirs to read)
     // with the fields that tell of others' work nulled.
     let blindness = Blindness::of(&state, &user).await?;
@@ -126,7 +100,7 @@ async fn show(
     Path(id): Path<i64>,
 ) -> AppResult<Json<serde_json::Value>> {
     let mut img = state.image(id).await?;
-    with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
+    blind::with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
     let blindness = Blindness::of(&state, &user).await?;
     Ok(Json(image_json(&img, &blindness)))
 }
@@ -212,7 +186,7 @@ async fn update(
             })?;
     }
     let mut img = state.image(id).await?;
-    with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
+    blind::with_threshold_counts(&state, &user, std::slice::from_mut(&mut img)).await?;
     let blindness = Blindness::of(&state, &user).await?;
     Ok(Json(image_json(&img, &blindness)))
 }

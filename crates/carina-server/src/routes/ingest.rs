@@ -303,6 +303,7 @@ pub async fn upload(
     };
     // An identical earlier upload answers with that image: as in the library,
     // without others' work on an image the caller reads blind.
+    crate::blind::with_threshold_counts(&state, &user, &mut images).await?;
     let blindness = crate::blind::Blindness::of(&state, &user).await?;
     let mut images: Vec<serde_json::Value> = images
         .iter()

@@ -6,7 +6,7 @@ use crate::auth::CurrentUser;
 use crate::blind::Blindness;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
-use crate::reporting::{domain_report, findings_of, modality_of, report_images, report_json};
+use crate::reporting::{domain_report, findings_of, image_facts, report_images, report_json};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -89,7 +89,11 @@ async fn create(
     };
     let stored = state.store.db.create_report(&new).await?;
     tracing::info!(report_id = stored.id, "report drafted");
-    let domain = domain_report(&stored, first.meta.modality.clone())?;
+    let facts = crate::reporting::ImageFacts {
+        modality: first.meta.modality.clone(),
+        names: images.iter().map(|i| i.display_name.clone()).collect(),
+    };
+    let domain = domain_report(&stored, Some(&facts))?;
     Ok((StatusCode::CREATED, Json(report_json(&stored, &domain))).into_response())
 }
 
@@ -292,7 +296,8 @@ async fn show(
         format = Format::Json;
     }
     let stored = load(&state, id, &user).await?;
-    let domain = domain_report(&stored, modality_of(&state, &stored).await?)?;
+    let facts = image_facts(&state, &stored).await?;
+    let domain = domain_report(&stored, Some(&facts))?;
     if format == Format::Json {
         return Ok(Json(report_json(&stored, &domain)).into_response());
     }

@@ -250,6 +250,9 @@ async fn box_counts_split_reviewed_and_proposals(app: TestApp) {
         .upload_ok(&rad, "cxr.png", sample("png/00000001_000.png"))
         .await;
     let id = img["id"].as_i64().unwrap();
+    // The upload's reply counts as the library does (nothing yet).
+    assert_eq!(img["proposals_above_threshold"], 0, "{img}");
+    assert_eq!(img["reviewed_box_count"], 0);
     let r = app
         .req(
             Method::POST,

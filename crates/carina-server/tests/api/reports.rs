@@ -430,6 +430,17 @@ async fn html_escapes_pdf_has_text_fhir_validates(app: TestApp) {
     );
     assert!(words.contains("right lower zone"));
     assert!(words.contains("rad"));
+    // The images by the name the workbench shows, beside their ids (not a bare
+    // "Images: 5" that reads like a count).
+    let (_, shown) = app
+        .get_json(&format!("/api/v1/images/{img}"), &viewer)
+        .await;
+    let name = shown["display_name"].as_str().unwrap();
+    assert!(
+        words.contains(&format!("Images: {name} (image {img})")),
+        "{words}"
+    );
+    assert!(html.contains(&format!("{name} (image {img})")), "{html}");
 
     let (s, fhir) = app
         .get_json(&format!("/api/v1/reports/{id}.fhir.json"), &viewer)
