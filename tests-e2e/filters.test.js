@@ -67,6 +67,24 @@ describe('library filters by study and assignment', () => {
     assert.equal(await page.locator('#study-filter').count(), 0);
   });
 
+  it('bench: opening the editor from the library (printed, not asserted)', async () => {
+    const { page } = admin;
+    const times = [];
+    for (let i = 0; i < 8; i++) {
+      const img = images[i % images.length];
+      await page.goto(`${server.url}/#/images`);
+      await page.locator(`.image-card[data-id="${img.id}"] a.name`).waitFor();
+      const t0 = Date.now();
+      await page.click(`.image-card[data-id="${img.id}"] a.name`);
+      // The editor shows that image (not the one opened before).
+      await page.locator(`#viewport[data-ready="true"][data-image-id="${img.id}"]`).waitFor({ timeout: 60_000 });
+      times.push(Date.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const median = (times[3] + times[4]) / 2;
+    console.log(`bench: editor open from the library, median ${median} ms of ${times.length} (min ${times[0]}, max ${times[times.length - 1]}; 4 sample DICOMs up to 7 MB)`);
+  });
+
   it('"assigned to me" lists the blind readings only, and opens them in the reading view', async () => {
     const { page } = reader;
     await page.goto(`${server.url}/#/images`);
