@@ -4,10 +4,12 @@
 mod helpers;
 
 mod accounts;
+mod agreement_project;
 mod annotations;
 mod audit;
 mod auth;
 mod authz;
+mod authz_matrix;
 mod blind;
 mod display;
 mod images;
@@ -19,6 +21,7 @@ mod privacy;
 mod readings;
 mod registry;
 mod render_cache;
+mod report_formats;
 mod reports;
 mod review;
 mod s3;

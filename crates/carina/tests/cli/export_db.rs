@@ -1,4 +1,4 @@
-//! `carina dataset export --from-db` and `carina train --from-workbench`: a workbench database made by the
+//! `carina dataset export --from-db`: a workbench database made by the
 //! server's own code path (uploads and saves over HTTP, model proposals as
 //! the worker adds them), exported as COCO, VinDr CSV and YOLO with images,
 //! on SQLite and, when CARINA_TEST_DATABASE_URL is set, on PostgreSQL.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `carina` with `args`, the database URL (PostgreSQL) or none (SQLite).
-async fn carina_env(args: Vec<String>, db_url: Option<String>) -> Output {
+pub(crate) async fn carina_env(args: Vec<String>, db_url: Option<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_carina"));
         c.args(&args)
@@ -30,7 +30,7 @@ async fn carina_env(args: Vec<String>, db_url: Option<String>) -> Output {
     .unwrap()
 }
 
-fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
     let img = image::GrayImage::from_fn(w, h, |x, y| {
         image::Luma([((x * 5 + y * 3) as u8).wrapping_add(seed)])
     });
@@ -39,7 +39,7 @@ fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-struct Client {
+pub(crate) struct Client {
     base: String,
     http: reqwest::Client,
     cookie: String,
@@ -47,7 +47,7 @@ struct Client {
 }
 
 impl Client {
-    async fn new(base: String) -> Self {
+    pub(crate) async fn new(base: String) -> Self {
         let http = reqwest::Client::new();
         let creds = json!({"username": "rad", "password": "password-for-rad"});
         let r = http
@@ -81,14 +81,14 @@ impl Client {
         }
     }
 
-    fn req(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn req(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(m, format!("{}{path}", self.base))
             .header("Cookie", format!("carina_session={}", self.cookie))
             .header("X-CSRF-Token", &self.csrf)
     }
 
-    async fn upload(&self, name: &str, bytes: Vec<u8>) -> Value {
+    pub(crate) async fn upload(&self, name: &str, bytes: Vec<u8>) -> Value {
         let form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
@@ -103,7 +103,7 @@ impl Client {
         r.json().await.unwrap()
     }
 
-    async fn annotations(&self, id: i64) -> Value {
+    pub(crate) async fn annotations(&self, id: i64) -> Value {
         let r = self
             .req(
                 reqwest::Method::GET,
@@ -115,7 +115,7 @@ impl Client {
         r.json().await.unwrap()
     }
 
-    async fn save(&self, id: i64, version: i64, body: Value) {
+    pub(crate) async fn save(&self, id: i64, version: i64, body: Value) {
         let r = self
             .req(
                 reqwest::Method::PUT,
@@ -131,7 +131,7 @@ impl Client {
     }
 }
 
-fn rows(path: &Path) -> Vec<Vec<String>> {
+pub(crate) fn rows(path: &Path) -> Vec<Vec<String>> {
     csv::Reader::from_path(path)
         .unwrap()
         .records()
@@ -139,7 +139,7 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn ok(o: &Output) -> String {
+pub(crate) fn ok(o: &Output) -> String {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         o.status.success(),
@@ -478,131 +478,4 @@ async fn export_from_postgres_workbench() {
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }
-}
-
-/// A bright disc on a dark field, 160 × 160, and its box.
-fn disc(k: u32) -> (Vec<u8>, [f64; 4]) {
-    let (cx, cy, r) = (
-        40.0 + 10.0 * f64::from(k % 4),
-        50.0 + 12.0 * f64::from(k / 4),
-        14.0 + 3.0 * f64::from(k % 3),
-    );
-    let img = image::GrayImage::from_fn(160, 160, |x, y| {
-        let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
-        image::Luma([if d < r {
-            220
-        } else {
-            40 + ((x * 3 + y * 5 + k * 7) % 24) as u8
-        }])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    (out.into_inner(), [cx - r, cy - r, cx + r, cy + r])
-}
-
-/// `carina train --from-workbench`: refuses a workbench without reviews,
-/// then fine-tunes the bundled model on eight reviewed images, registers the
-/// result undeployed, and refuses to reuse a working folder.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn train_from_workbench() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("wb");
-    let config = Config {
-        bind: "127.0.0.1:0".into(),
-        data_dir: data_dir.clone(),
-        predict_on_upload: false,
-        bundled_model: true,
-        ..Config::default()
-    };
-    let app = Application::build(config).await.expect("build the app");
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
-    let c = Client::new(base).await;
-    let dd = data_dir.display().to_string();
-    let work = dir.path().join("work");
-    let args = |out: &Path| -> Vec<String> {
-        [
-            "train",
-            "--from-workbench",
-            "--data-dir",
-            &dd,
-            "--out",
-            &out.display().to_string(),
-            "--steps",
-            "3",
-            "--held-out",
-            "0.25",
-            "--min-images",
-            "6",
-            "--set",
-            "batch_size=2",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
-
-    // Nothing reviewed yet.
-    let o = carina_env(args(&work), None).await;
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("not enough reviewed images"), "{err}");
-
-    for k in 0..8 {
-        let (png, bbox) = disc(k);
-        let img = c.upload(&format!("d{k}.png"), png).await;
-        let id = img["id"].as_i64().unwrap();
-        let v = c.annotations(id).await["version"].as_i64().unwrap();
-        c.save(id, v, json!({"boxes": [{"class_id": 4, "bbox": bbox}]}))
-            .await;
-    }
-    let before = state.store.db.models().await.unwrap();
-    assert_eq!(before.len(), 1);
-
-    let out = ok(&carina_env(args(&work), None).await);
-    assert!(out.contains("registered model"), "{out}");
-    assert!(out.contains("not deployed"), "{out}");
-    let models = state.store.db.models().await.unwrap();
-    assert_eq!(models.len(), 2);
-    let new = models
-        .iter()
-        .find(|m| m.source == carina_store::ModelSource::Workbench)
-        .expect("the fine-tuned model is registered");
-    assert!(!new.deployed);
-    assert!(new.synthetic);
-    assert!(new.created_by.starts_with("cli:"));
-    assert!(work.join("run/model/model.safetensors").is_file());
-    assert!(work.join("run/loss.png").is_file() || work.join("run/model/loss.png").is_file());
-    assert!(!work.join("source").exists());
-
-    // The working folder is not reused; bad arguments are refused.
-    let o = carina_env(args(&work), None).await;
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
-    let mut bad = args(&dir.path().join("w2"));
-    bad[9] = "0.9".into(); // --held-out
-    let o = carina_env(bad, None).await;
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("held_out"));
-    let o = carina_env(
-        vec![
-            "train".into(),
-            "--from-workbench".into(),
-            "--data-dir".into(),
-            dir.path().join("nowhere").display().to_string(),
-            "--out".into(),
-            dir.path().join("w3").display().to_string(),
-        ],
-        None,
-    )
-    .await;
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no workbench database"));
-    assert_eq!(state.store.db.models().await.unwrap().len(), 2);
-
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
 }

@@ -16,6 +16,7 @@ mod soak;
 mod sweep;
 mod synth;
 mod train;
+mod train_workbench;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
