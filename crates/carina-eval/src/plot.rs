@@ -256,6 +256,76 @@ pub struct LossRecord {
 /// Loss curves, one line per loss name, on a log scale when every value is
 /// positive. Non-finite values are left out.
 pub fn loss_curves_png(title: &str, log: &[LossRecord]) -> Result<Vec<u8>, PlotError> {
+    loss_figure_png(title, log, &[])
+}
+
+/// [`loss_curves_png`] with, below it when there is any, a panel of the
+/// validation AP50 `(step, ap50)` (training's `loss.png`, like the seed's
+/// Figure 2). Every loss figure of Carina is drawn here.
+pub fn loss_figure_png(
+    title: &str,
+    log: &[LossRecord],
+    ap50: &[(u64, f64)],
+) -> Result<Vec<u8>, PlotError> {
+    let max_step = log
+        .iter()
+        .map(|r| r.step)
+        .chain(ap50.iter().map(|p| p.0))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let height = if ap50.is_empty() { 500 } else { 800 };
+    render_png((900, height), |root| {
+        if ap50.is_empty() {
+            return draw_losses(root, title, log, max_step);
+        }
+        let (top, bottom) = root.split_vertically(500);
+        draw_losses(&top, title, log, max_step)?;
+        draw_ap50(&bottom, ap50, max_step)
+    })
+}
+
+/// The validation AP50 panel: a line with a dot per validation, on [0, 1].
+fn draw_ap50(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    ap50: &[(u64, f64)],
+    max_step: f64,
+) -> Result<(), PlotError> {
+    let orange = RGBColor(240, 140, 0);
+    let mut chart = ChartBuilder::on(area)
+        .caption("Validation AP50", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..max_step, 0f64..1f64)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("AP50")
+        .draw()
+        .map_err(draw_err)?;
+    let points: Vec<(f64, f64)> = ap50.iter().map(|&(s, v)| (s as f64, v.max(0.0))).collect();
+    chart
+        .draw_series(LineSeries::new(points.clone(), orange.stroke_width(3)))
+        .map_err(draw_err)?;
+    chart
+        .draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, orange.filled())),
+        )
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+/// One line per loss name, on a log scale when every value is positive.
+fn draw_losses(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    title: &str,
+    log: &[LossRecord],
+    max_step: f64,
+) -> Result<(), PlotError> {
     let mut names: Vec<&str> = Vec::new();
     for r in log {
         for (n, _) in &r.losses {
@@ -284,62 +354,59 @@ pub fn loss_curves_png(title: &str, log: &[LossRecord]) -> Result<Vec<u8>, PlotE
         (a.min(v), b.max(v))
     });
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-    let max_step = log.iter().map(|r| r.step).max().unwrap_or(1).max(1) as f64;
-    render_png((900, 500), |root| {
-        let mut builder = ChartBuilder::on(root);
-        builder
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60);
-        let legend = |chart_series: &Series, i: usize| {
-            (
-                COLOURS[i % COLOURS.len()],
-                chart_series.name.clone(),
-                chart_series.points.clone(),
-            )
-        };
-        if lo > 0.0 {
-            let mut chart = builder
-                .build_cartesian_2d(0f64..max_step, (lo * 0.9..hi * 1.1).log_scale())
-                .map_err(draw_err)?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60);
+    let legend = |chart_series: &Series, i: usize| {
+        (
+            COLOURS[i % COLOURS.len()],
+            chart_series.name.clone(),
+            chart_series.points.clone(),
+        )
+    };
+    if lo > 0.0 {
+        let mut chart = builder
+            .build_cartesian_2d(0f64..max_step, (lo * 0.9..hi * 1.1).log_scale())
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("loss (log scale)")
+            .draw()
+            .map_err(draw_err)?;
+        for (i, s) in series.iter().enumerate() {
+            let (c, name, pts) = legend(s, i);
             chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc("loss (log scale)")
-                .draw()
-                .map_err(draw_err)?;
-            for (i, s) in series.iter().enumerate() {
-                let (c, name, pts) = legend(s, i);
-                chart
-                    .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                    .map_err(draw_err)?
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
-            }
-            draw_legend(&mut chart, !series.is_empty())
-        } else {
-            let pad = ((hi - lo) * 0.05).max(1e-9);
-            let mut chart = builder
-                .build_cartesian_2d(0f64..max_step, lo - pad..hi + pad)
-                .map_err(draw_err)?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc("loss")
-                .draw()
-                .map_err(draw_err)?;
-            for (i, s) in series.iter().enumerate() {
-                let (c, name, pts) = legend(s, i);
-                chart
-                    .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                    .map_err(draw_err)?
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
-            }
-            draw_legend(&mut chart, !series.is_empty())
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(draw_err)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
         }
-    })
+        draw_legend(&mut chart, !series.is_empty())
+    } else {
+        let pad = ((hi - lo) * 0.05).max(1e-9);
+        let mut chart = builder
+            .build_cartesian_2d(0f64..max_step, lo - pad..hi + pad)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("loss")
+            .draw()
+            .map_err(draw_err)?;
+        for (i, s) in series.iter().enumerate() {
+            let (c, name, pts) = legend(s, i);
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(draw_err)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+        }
+        draw_legend(&mut chart, !series.is_empty())
+    }
 }
 
 fn draw_legend<'a, X, Y>(
@@ -408,5 +475,21 @@ mod tests {
         }];
         assert!(is_png(&loss_curves_png("loss", &flat).unwrap()));
         assert!(is_png(&loss_curves_png("loss", &[]).unwrap()));
+        // With validations, the AP50 panel below makes the figure taller.
+        let size = |png: &[u8]| {
+            let img = image::load_from_memory(png).unwrap();
+            (img.width(), img.height())
+        };
+        assert_eq!(size(&loss_curves_png("loss", &log).unwrap()), (900, 500));
+        let with_val = loss_figure_png("loss", &log, &[(5, 0.1), (10, 0.35)]).unwrap();
+        assert_eq!(size(&with_val), (900, 800));
+        // The panel is drawn: the lower part holds the orange AP50 line.
+        let img = image::load_from_memory(&with_val).unwrap().to_rgb8();
+        let orange = (0..img.height())
+            .filter(|y| *y > 500)
+            .flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0 == [240, 140, 0])
+            .count();
+        assert!(orange > 100, "{orange} orange pixels in the AP50 panel");
     }
 }
