@@ -116,7 +116,7 @@ async function route() {
       location.replace(`#/readings/${m[1]}`);
       return;
     }
-    const done = await renderEditor(app, decodeURIComponent(m[1]));
+    const done = await renderEditor(app, decodeURIComponent(m[1]), meta);
     // The user may have moved on while the image was loading.
     if (currentHash !== hash) done();
     else cleanup = done;

@@ -37,7 +37,11 @@ export function warmUp() {
   return ensureInit();
 }
 
-export async function renderEditor(app, imageId) {
+/**
+ * The image page. `known` is the image object when the router has fetched it
+ * already (its blind-reader check), so it is not asked for twice.
+ */
+export async function renderEditor(app, imageId, known = null) {
   const idPath = `/images/${encodeURIComponent(imageId)}`;
   const canEdit = session.user.role === 'admin' || session.user.role === 'radiologist';
 
@@ -521,7 +525,8 @@ export async function renderEditor(app, imageId) {
 
   try {
     const pre = takePrefetched(imageId);
-    const [m, labelData, state] = await Promise.all([pre ? pre.meta : get(idPath), getLabels(), pre ? pre.state : get(`${idPath}/annotations`)]);
+    const metaNow = pre ? pre.meta : known ? Promise.resolve(known) : get(idPath);
+    const [m, labelData, state] = await Promise.all([metaNow, getLabels(), pre ? pre.state : get(`${idPath}/annotations`)]);
     meta = m;
     title.textContent = meta.display_name || meta.original_filename || `image ${imageId}`;
     title.title = `${meta.width}×${meta.height} · ${meta.format} · ${meta.bits_stored || '?'} bit · ${meta.photometric || ''}`;
