@@ -213,7 +213,8 @@ export function renderLibrary(app, params) {
       h('div', { class: 'meta' },
         h('a', { href: open, class: 'name', title: img.original_filename && img.original_filename !== name ? `${name} (${img.original_filename})` : name }, name),
         h('div', { class: 'badges' },
-          h('span', { class: `status status-${img.status}` }, STATUS_NAMES[img.status] || img.status),
+          // A blind reader is not told the review status (others' work).
+          img.status ? h('span', { class: `status status-${img.status}` }, STATUS_NAMES[img.status] || img.status) : null,
           h('span', { class: 'small' }, `${img.width}×${img.height} ${img.format || ''}`),
           img.no_finding ? h('span', { class: 'badge' }, 'no finding') : null,
           ...boxBadges(img),

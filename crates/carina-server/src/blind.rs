@@ -100,6 +100,7 @@ pub async fn guard(state: &AppState, user: &CurrentUser, image_id: i64) -> AppRe
 
 /// Fields of an image object that tell of others' work on it.
 pub const REDACTED_FIELDS: &[&str] = &[
+    "status",
     "box_count",
     "reviewed_box_count",
     "proposal_count",
@@ -113,8 +114,8 @@ pub const REDACTED_FIELDS: &[&str] = &[
 ];
 
 /// An image as JSON; for an image the caller reads blind, the fields that
-/// tell of others' work (box count, "no finding", annotation version, model
-/// run, last editor) are null and `blind` is true.
+/// tell of others' work (review status, box counts, "no finding", annotation
+/// version, model run, last change) are null and `blind` is true.
 pub fn image_json(img: &Image, blindness: &Blindness) -> Value {
     let mut v = serde_json::to_value(img).unwrap_or_default();
     if blindness.hides(img.id) {

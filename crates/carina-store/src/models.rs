@@ -178,6 +178,9 @@ pub struct ImageQuery {
     pub study: Option<String>,
     /// Images this user is an assigned blind reader of.
     pub assigned_reader: Option<String>,
+    /// The caller: a status filter leaves out, and the counts put under
+    /// `blind`, the images they read blind (their status is others' work).
+    pub viewer: Option<String>,
     /// 1-based.
     pub page: u32,
     pub per_page: u32,

@@ -72,6 +72,7 @@ async fn list(
         status,
         study: p.study.filter(|s| !s.is_empty()),
         assigned_reader,
+        viewer: Some(user.user.username.clone()),
         page,
         per_page,
     };
@@ -81,7 +82,7 @@ async fn list(
     // with the fields that tell of others' work nulled.
     let blindness = Blindness::of(&state, &user).await?;
     let images: Vec<_> = images.iter().map(|i| image_json(i, &blindness)).collect();
-    let mut counts = json!({"new": 0, "in_review": 0, "done": 0});
+    let mut counts = json!({"new": 0, "in_review": 0, "done": 0, "blind": 0});
     for (status, n) in by_status {
         counts[status] = json!(n);
     }

@@ -239,6 +239,7 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     let blind_entry = entry(img);
     assert_eq!(blind_entry["blind"], true);
     for field in [
+        "status",
         "box_count",
         "reviewed_box_count",
         "proposal_count",
@@ -254,6 +255,23 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     }
     assert!(entry(other)["box_count"].as_i64().unwrap() >= 1);
     assert_eq!(entry(other)["blind"], Value::Null);
+    // Nor does a status filter or the status counts give the status away
+    // (rad's save moved both images to in_review).
+    let (_, in_review) = app
+        .get_json("/api/v1/images?status=in_review", &reader)
+        .await;
+    let listed: Vec<i64> = in_review["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, vec![other], "{in_review}");
+    assert_eq!(lib["counts"]["in_review"], 1, "{lib}");
+    assert_eq!(lib["counts"]["blind"], 1, "{lib}");
+    let (_, for_rad) = app.get_json("/api/v1/images", &rad).await;
+    assert_eq!(for_rad["counts"]["in_review"], 2, "{for_rad}");
+    assert_eq!(for_rad["counts"]["blind"], 0);
     let (s, one) = app
         .get_json(&format!("/api/v1/images/{img}"), &reader)
         .await;

@@ -335,7 +335,7 @@ async fn worklist_filters_and_status_counts(app: TestApp) {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(
             list["counts"],
-            json!({"new": 2, "in_review": 1, "done": 2}),
+            json!({"new": 2, "in_review": 1, "done": 2, "blind": 0}),
             "{path}"
         );
     }
@@ -364,7 +364,11 @@ async fn worklist_filters_and_status_counts(app: TestApp) {
         .collect();
     got.sort();
     assert_eq!(got, vec![ids[3], ids[4]]);
-    assert_eq!(mine["counts"], json!({"new": 2, "in_review": 0, "done": 0}));
+    // Their status is others' work: counted as blind, not by status.
+    assert_eq!(
+        mine["counts"],
+        json!({"new": 0, "in_review": 0, "done": 0, "blind": 2})
+    );
     assert!(
         mine["images"]
             .as_array()

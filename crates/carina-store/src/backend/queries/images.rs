@@ -158,7 +158,8 @@ pub async fn list_images(pool: &Pool<Db>, query: &ImageQuery) -> Result<(Vec<Ima
 }
 
 /// The image list's page, its total, and (with `counts`) how many images of
-/// each status match the same filter without the status.
+/// each status match the same filter without the status; the images the
+/// query's `viewer` reads blind count as `blind`, whatever their status.
 pub async fn list_images_counted(
     pool: &Pool<Db>,
     query: &ImageQuery,
@@ -179,7 +180,9 @@ pub async fn list_images_counted(
     let status = query.status.map(|s| s.as_str()).unwrap_or("");
     let study = query.study.as_deref().unwrap_or("");
     let reader = query.assigned_reader.as_deref().unwrap_or("");
-    // $1..$4 bind the same values in every statement below, $5 the status.
+    let viewer = query.viewer.as_deref().unwrap_or("");
+    // $1..$5 bind the same values in every statement below ($5: the caller,
+    // whose blind images' status is others' work), $6 the status.
     let base = concat!(
         r"($1 = '' OR LOWER(i.original_filename) LIKE $2 ESCAPE '\' ",
         r"OR LOWER(COALESCE(i.patient_pseudonym, '')) LIKE $2 ESCAPE '\' ",
@@ -188,24 +191,30 @@ pub async fn list_images_counted(
         "AND ($3 = '' OR i.study_pseudonym = $3) ",
         "AND ($4 = '' OR EXISTS (SELECT 1 FROM readings r WHERE r.image_id = i.id AND r.reader = $4))"
     );
-    let filter = format!("{base} AND ($5 = '' OR i.status = $5)");
+    let blind = "EXISTS (SELECT 1 FROM readings rb WHERE rb.image_id = i.id \
+                 AND rb.reader = $5 AND rb.status = 'assigned')";
+    // A status filter never matches an image the caller reads blind: its
+    // status would tell that someone has saved on it.
+    let filter = format!("{base} AND ($6 = '' OR (i.status = $6 AND NOT {blind}))");
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM images i WHERE {filter}"))
         .bind(&q)
         .bind(&pattern)
         .bind(study)
         .bind(reader)
+        .bind(viewer)
         .bind(status)
         .fetch_one(pool)
         .await?;
     let per_page = i64::from(query.per_page.max(1));
     let offset = i64::from(query.page.max(1) - 1) * per_page;
     let rows: Vec<ImageRow> = sqlx::query_as(&format!(
-        "SELECT {IMAGE_COLUMNS} WHERE {filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"
+        "SELECT {IMAGE_COLUMNS} WHERE {filter} ORDER BY i.id DESC LIMIT $7 OFFSET $8"
     ))
     .bind(&q)
     .bind(&pattern)
     .bind(study)
     .bind(reader)
+    .bind(viewer)
     .bind(status)
     .bind(per_page)
     .bind(offset)
@@ -217,12 +226,14 @@ pub async fn list_images_counted(
         .collect::<Result<_>>()?;
     let by_status = if counts {
         sqlx::query_as(&format!(
-            "SELECT i.status, COUNT(*) FROM images i WHERE {base} GROUP BY i.status"
+            "SELECT CASE WHEN {blind} THEN 'blind' ELSE i.status END, COUNT(*) \
+             FROM images i WHERE {base} GROUP BY 1"
         ))
         .bind(&q)
         .bind(&pattern)
         .bind(study)
         .bind(reader)
+        .bind(viewer)
         .fetch_all(pool)
         .await?
     } else {
