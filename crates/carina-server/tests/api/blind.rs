@@ -16,6 +16,32 @@ both_backends_with!(
     |c: &mut carina_server::Config| { c.bundled_model = true }
 );
 
+/// `who` saves the image's annotations with one more manual box, keeping the others.
+async fn add_box(app: &TestApp, who: &Session, id: i64, new_box: Value) {
+    let (_, cur) = app
+        .get_json(&format!("/api/v1/images/{id}/annotations"), who)
+        .await;
+    let mut boxes: Vec<Value> = cur["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| json!({"id": b["id"], "class_id": b["class_id"], "bbox": b["bbox"], "status": b["status"]}))
+        .collect();
+    boxes.push(new_box);
+    let r = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/images/{id}/annotations"),
+            Some(who),
+        )
+        .header("If-Match", cur["version"].to_string())
+        .json(&json!({ "boxes": boxes }))
+        .send()
+        .await
+        .unwrap();
+    ok_json(r, StatusCode::OK).await;
+}
+
 /// A word only rad's report holds, to search for.
 const SECRET_WORD: &str = "zygomycosis";
 
@@ -44,28 +70,13 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     .await;
     let job = ran["job"]["id"].as_i64().unwrap();
     for id in [img, other] {
-        let (_, cur) = app
-            .get_json(&format!("/api/v1/images/{id}/annotations"), &rad)
-            .await;
-        let mut boxes: Vec<Value> = cur["boxes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| json!({"id": b["id"], "class_id": b["class_id"], "bbox": b["bbox"], "status": b["status"]}))
-            .collect();
-        boxes.push(json!({"class_id": 4, "bbox": [20, 120, 60, 150]}));
-        let r = app
-            .req(
-                Method::PUT,
-                &format!("/api/v1/images/{id}/annotations"),
-                Some(&rad),
-            )
-            .header("If-Match", cur["version"].to_string())
-            .json(&json!({ "boxes": boxes }))
-            .send()
-            .await
-            .unwrap();
-        ok_json(r, StatusCode::OK).await;
+        add_box(
+            &app,
+            &rad,
+            id,
+            json!({"class_id": 4, "bbox": [20, 120, 60, 150]}),
+        )
+        .await;
     }
     let report = ok_json(
         send(
@@ -278,28 +289,13 @@ async fn blind_reader_sees_nothing_of_others_work(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(one["box_count"], Value::Null);
     // Whatever the others do next, the reader's image object does not change.
-    let (_, cur) = app
-        .get_json(&format!("/api/v1/images/{img}/annotations"), &rad)
-        .await;
-    let mut boxes: Vec<Value> = cur["boxes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| json!({"id": b["id"], "class_id": b["class_id"], "bbox": b["bbox"], "status": b["status"]}))
-        .collect();
-    boxes.push(json!({"class_id": 1, "bbox": [30, 30, 90, 90]}));
-    let r = app
-        .req(
-            Method::PUT,
-            &format!("/api/v1/images/{img}/annotations"),
-            Some(&rad),
-        )
-        .header("If-Match", cur["version"].to_string())
-        .json(&json!({ "boxes": boxes }))
-        .send()
-        .await
-        .unwrap();
-    ok_json(r, StatusCode::OK).await;
+    add_box(
+        &app,
+        &rad,
+        img,
+        json!({"class_id": 1, "bbox": [30, 30, 90, 90]}),
+    )
+    .await;
     let (_, unchanged) = app
         .get_json(&format!("/api/v1/images/{img}"), &reader)
         .await;

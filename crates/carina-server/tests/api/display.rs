@@ -4,6 +4,7 @@
 
 use crate::both_backends_with;
 use crate::helpers::*;
+use crate::reports::send;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -253,15 +254,14 @@ async fn box_counts_split_reviewed_and_proposals(app: TestApp) {
     // The upload's reply counts as the library does (nothing yet).
     assert_eq!(img["proposals_above_threshold"], 0, "{img}");
     assert_eq!(img["reviewed_box_count"], 0);
-    let r = app
-        .req(
-            Method::POST,
-            &format!("/api/v1/images/{id}/predictions?wait=true"),
-            Some(&rad),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        &app,
+        &rad,
+        Method::POST,
+        &format!("/api/v1/images/{id}/predictions?wait=true"),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, ann) = app
         .get_json(&format!("/api/v1/images/{id}/annotations"), &rad)
@@ -343,16 +343,14 @@ async fn worklist_filters_and_status_counts(app: TestApp) {
     assert_eq!(done["total"], 2);
     // assigned=me: the reader's two blind readings, nothing for others.
     for id in [ids[3], ids[4]] {
-        let r = app
-            .req(
-                Method::POST,
-                &format!("/api/v1/images/{id}/assignments"),
-                Some(&admin),
-            )
-            .json(&json!({"readers": ["reader"], "reviewer": "rad"}))
-            .send()
-            .await
-            .unwrap();
+        let r = send(
+            &app,
+            &admin,
+            Method::POST,
+            &format!("/api/v1/images/{id}/assignments"),
+            Some(json!({"readers": ["reader"], "reviewer": "rad"})),
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     let (_, mine) = app.get_json("/api/v1/images?assigned=me", &reader).await;
