@@ -10,6 +10,7 @@ import { renderLibrary } from './library.js';
 import { renderReports } from './reports/list.js';
 import { renderMyReadings } from './readings/mine.js';
 import { adminNav, renderAdmin } from './admin/index.js';
+import { prefetchedMeta } from './editor/worklist.js';
 
 // Top-bar links: {hash, label, id, show(user)}; each page module adds its own.
 const NAV = [
@@ -107,9 +108,10 @@ async function route() {
     // The viewer pulls in Cornerstone; load it only when an image is opened.
     // A blind reader of this image (who has not submitted) reads it in their
     // reading view: the editor would only meet refusals (its boxes are others' work).
+    // The worklist may have fetched the image already (the next image).
     const [{ renderEditor }, meta] = await Promise.all([
       import('./editor/view.js'),
-      get(`/images/${m[1]}`).catch(() => null),
+      (prefetchedMeta(decodeURIComponent(m[1])) || get(`/images/${m[1]}`)).catch(() => null),
     ]);
     if (currentHash !== hash) return;
     if (meta && meta.blind) {

@@ -118,6 +118,12 @@ export function prefetchData(id) {
   ahead.set(id, entry);
 }
 
+/** The prefetched metadata promise of `id`, left in place for the editor, or null. */
+export function prefetchedMeta(id) {
+  const e = ahead.get(String(id));
+  return e && Date.now() - e.at < AHEAD_MS ? e.meta : null;
+}
+
 /** The prefetched {meta, state} promises of `id` (once), or null. */
 export function takePrefetched(id) {
   id = String(id);
