@@ -1,6 +1,6 @@
 //! De-identification of DICOM files with the Basic Application Level
 //! Confidentiality Profile of DICOM PS3.15 Annex E, applied from the
-//! standard's own Table E.1-1 (all 621 rows, generated into `ps315.rs` by
+//! standard's own Table E.1-1 (all 621 rows, generated into `ps315.tsv` by
 //! `examples/gen_deid_table.rs`), then an allow-list; keyed-hash pseudonyms;
 //! the pixel data kept byte for byte.
 //!

@@ -1,4 +1,4 @@
-//! The rows of PS3.15 Table E.1-1 (generated into `ps315.rs`) and how their
+//! The rows of PS3.15 Table E.1-1 (generated into `ps315.tsv`, read by `ps315.rs`) and how their
 //! action codes resolve for one attribute (PS3.15 E.3.1).
 
 use dicom_core::Tag;
@@ -8,7 +8,7 @@ pub(crate) use super::rules::{Code, Opt, OptCode, Row, TagMatch};
 
 /// Every row of the table.
 pub(crate) fn rows() -> &'static [Row] {
-    ROWS
+    &ROWS
 }
 
 /// The row of the table for an attribute: an exact tag first, then a masked

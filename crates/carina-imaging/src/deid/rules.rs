@@ -1,6 +1,6 @@
 //! The shape of a row of PS3.15 Table E.1-1: which attributes it covers, its
 //! basic-profile action code and its option columns. The rows themselves are
-//! generated into `ps315.rs`; `profile.rs` resolves them for one attribute.
+//! generated into `ps315.tsv` and read by `ps315.rs`; `profile.rs` resolves them for one attribute.
 
 use dicom_core::Tag;
 
@@ -95,7 +95,7 @@ pub(crate) struct Row {
     /// From the PS3.6 dictionary; `None` for masked rows.
     pub vr: Option<&'static str>,
     pub code: Code,
-    pub options: &'static [(Opt, OptCode)],
+    pub options: Vec<(Opt, OptCode)>,
 }
 
 impl Row {
