@@ -245,6 +245,17 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// The median of `values` (the mean of the two middle ones for an even
+/// count); NaN for none.
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    quantile(&s, 0.5)
+}
+
 impl TimingStats {
     /// `None` for no samples.
     pub fn from_ms(samples: &[f64]) -> Option<Self> {
@@ -271,6 +282,9 @@ mod tests {
     fn quantiles_as_numpy_linear() {
         let t = TimingStats::from_ms(&[5.0, 1.0, 3.0, 2.0, 4.0]).unwrap();
         assert_eq!(t.median_ms, 3.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
         // numpy.percentile([1,2,3,4,5], 95) == 4.8
         assert!((t.p95_ms - 4.8).abs() < 1e-12);
         assert_eq!(t.mean_ms, 3.0);

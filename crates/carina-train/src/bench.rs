@@ -77,14 +77,3 @@ pub fn time_train_steps(
     }
     Ok(times)
 }
-
-/// The median of a non-empty list.
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}

@@ -13,6 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use carina_detect::weights::{model_tensors, write_safetensors};
 use carina_detect::{Detector, EfficientDet, EfficientDetConfig, Engine, LoadOptions};
+use carina_eval::prepared::median;
 
 const PY_SCRIPT: &str = include_str!("detect_python.py");
 const ARCH: &str = "tf_efficientdet_d0";
@@ -37,16 +38,6 @@ pub struct Args {
     /// Internal: time one engine in this process and print JSON (used by the benchmark itself).
     #[arg(long, hide = true)]
     worker: Option<String>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 /// The process's peak resident memory (Linux `VmHWM`), in MB.
@@ -264,7 +255,7 @@ fn stats(times: &[f64]) -> String {
     let max = times.iter().copied().fold(0.0, f64::max);
     format!(
         "median {:7.1} ms  (min {:.1}, max {:.1}, {} runs)",
-        median(times.to_vec()),
+        median(times),
         min,
         max,
         times.len()
@@ -299,7 +290,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     m.peak_rss_mb.unwrap_or(f64::NAN),
                     m.load_ms
                 );
-                ours.insert(engine, median(m.times_ms));
+                ours.insert(engine, median(&m.times_ms));
             }
         }
     }
@@ -326,7 +317,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     m.peak_rss_mb,
                     m.version
                 );
-                theirs.insert(key, median(m.times_ms));
+                theirs.insert(key, median(&m.times_ms));
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, bail};
 use carina_eval::input::{detections_from_file, detections_to_json};
+use carina_eval::prepared::median;
 use carina_eval::synthetic::{SynthSpec, generate};
 use carina_eval::{GroundTruth, evaluate};
 use std::path::Path;
@@ -35,16 +36,6 @@ pub struct Args {
     /// Python interpreter that has pycocotools.
     #[arg(long, default_value = "python3")]
     python: String,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 struct PyResult {
@@ -92,7 +83,7 @@ fn run_pycocotools(
     };
     Ok(Some(PyResult {
         load_s: v["load_s"].as_f64().context("no load_s")?,
-        eval_s: median(nums("eval_s")?),
+        eval_s: median(&nums("eval_s")?),
         stats: nums("stats")?,
     }))
 }
@@ -139,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         result = Some(ev);
     }
     let ours = result.context("no run")?.stats.to_array();
-    let eval_s = median(times);
+    let eval_s = median(&times);
     println!(
         "carina:      load {:8.1} ms   evaluate+accumulate+summarize {:8.1} ms (median of {}, {} threads)",
         load_s * 1e3,

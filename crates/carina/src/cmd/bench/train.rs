@@ -4,7 +4,8 @@
 //! PyTorch/effdet in the same run, and the ratio.
 
 use anyhow::{Context, bail};
-use carina_train::bench::{EFFDET_SCRIPT, median, time_train_steps};
+use carina_eval::prepared::median;
+use carina_train::bench::{EFFDET_SCRIPT, time_train_steps};
 use std::process::Command;
 
 #[derive(clap::Args)]
@@ -43,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let device = carina_train::device::parse_device(&args.device)?;
     let times = time_train_steps("tf_efficientdet_d0", 512, 4, args.repeats, &device)?;
-    let ours = median(times.clone());
+    let ours = median(&times);
     println!(
         "carina-train ({}): one tf_efficientdet_d0 training step, batch 4, 512x512: {ours:.3} s (median of {}: {times:.3?})",
         args.device, args.repeats
