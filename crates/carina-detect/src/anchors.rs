@@ -83,10 +83,24 @@ impl Anchors {
     }
 }
 
-/// Decodes `[ty, tx, th, tw]` relative to `anchor` into `[x_min, y_min, x_max, y_max]`,
-/// in f32 with effdet's order of operations.
+/// Added to box sides before division and logarithm, as effdet's box coder does.
+const EPS: f32 = 1e-8;
+
+/// Centre and size of a `[y_min, x_min, y_max, x_max]` box, `(yc, xc, h, w)`, as effdet's
+/// `get_center_coordinates_and_sizes`.
+fn center_size(b: &[f32; 4]) -> (f32, f32, f32, f32) {
+    let h = b[2] - b[0];
+    let w = b[3] - b[1];
+    (b[0] + 0.5 * h, b[1] + 0.5 * w, h, w)
+}
+
+/// Decodes `[ty, tx, th, tw]` relative to `anchor` (`yxyx`) into `[x_min, y_min, x_max,
+/// y_max]`, in f32 with effdet's order of operations (`decode_box_outputs`). Serving and
+/// training validation both decode with it.
 pub fn decode_box(code: [f32; 4], anchor: [f32; 4]) -> [f32; 4] {
     let [ty, tx, th, tw] = code;
+    // effdet's decode takes the centre as (min + max) / 2; its encoder (below) as
+    // min + size / 2. The two differ in the last bit, so each keeps its own.
     let yc_a = (anchor[0] + anchor[2]) / 2.0;
     let xc_a = (anchor[1] + anchor[3]) / 2.0;
     let ha = anchor[2] - anchor[0];
@@ -99,17 +113,12 @@ pub fn decode_box(code: [f32; 4], anchor: [f32; 4]) -> [f32; 4] {
 }
 
 /// Encodes a `[y_min, x_min, y_max, x_max]` box against an anchor (the inverse of
-/// [`decode_box`]); the training targets of effdet's `FasterRcnnBoxCoder` without scaling.
+/// [`decode_box`]): the training targets of effdet's `FasterRcnnBoxCoder` without scale
+/// factors, `(ty, tx, th, tw)`, with its `EPS` added to every side.
 pub fn encode_box(bbox: [f32; 4], anchor: [f32; 4]) -> [f32; 4] {
-    const EPS: f32 = 1e-8;
-    let yc_a = (anchor[0] + anchor[2]) / 2.0;
-    let xc_a = (anchor[1] + anchor[3]) / 2.0;
-    let ha = (anchor[2] - anchor[0]).max(EPS);
-    let wa = (anchor[3] - anchor[1]).max(EPS);
-    let yc = (bbox[0] + bbox[2]) / 2.0;
-    let xc = (bbox[1] + bbox[3]) / 2.0;
-    let h = (bbox[2] - bbox[0]).max(EPS);
-    let w = (bbox[3] - bbox[1]).max(EPS);
+    let (yc_a, xc_a, ha, wa) = center_size(&anchor);
+    let (yc, xc, h, w) = center_size(&bbox);
+    let (ha, wa, h, w) = (ha + EPS, wa + EPS, h + EPS, w + EPS);
     [
         (yc - yc_a) / ha,
         (xc - xc_a) / wa,
@@ -133,6 +142,16 @@ mod tests {
         let a = Anchors::new(&lite);
         assert_eq!(a.len(), (40 * 40 + 20 * 20 + 100 + 25 + 9) * 9);
         assert_eq!(a.levels()[4], (a.len() - 81, 3, 3));
+    }
+
+    #[test]
+    fn encode_by_hand() {
+        // Anchor centred (y 10, x 20), 8 high, 16 wide; box centred (y 12, x 16), 16 high, 8 wide.
+        let t = encode_box([4.0, 12.0, 20.0, 20.0], [6.0, 12.0, 14.0, 28.0]);
+        let want = [2.0 / 8.0, -4.0 / 16.0, 2f32.ln(), 0.5f32.ln()];
+        for k in 0..4 {
+            assert!((t[k] - want[k]).abs() < 1e-6, "{t:?} vs {want:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct LevelOutput<'a> {
     pub width: usize,
 }
 
-/// Runs effdet's post-processing for one image.
+/// Runs effdet's post-processing for one image, on the heads' per-level outputs (serving).
 pub fn postprocess(
     levels: &[LevelOutput<'_>],
     anchors: &Anchors,
@@ -33,43 +33,80 @@ pub fn postprocess(
     nms_iou: f32,
     max_det: usize,
 ) -> Vec<RawDetection> {
-    let per_loc = anchors.per_location();
-    // Flatten logits in effdet's order: (level, y, x, anchor, class).
-    let mut logits: Vec<(f32, usize)> = Vec::with_capacity(anchors.len() * num_classes);
-    let mut codes: Vec<[f32; 4]> = Vec::with_capacity(anchors.len());
+    let (logits, codes) = flatten(levels, anchors.per_location(), num_classes);
+    debug_assert_eq!(codes.len(), anchors.len() * 4);
+    postprocess_flat(
+        &logits,
+        &codes,
+        anchors.boxes(),
+        num_classes,
+        max_detection_points,
+        nms_iou,
+        max_det,
+    )
+}
+
+/// The levels' outputs in effdet's flattened order: `(level, y, x, anchor, class)` logits
+/// (`T × K`) and `(level, y, x, anchor)` box codes (`T × 4`), the layout training's
+/// `flatten_levels` gives.
+pub fn flatten(
+    levels: &[LevelOutput<'_>],
+    per_location: usize,
+    num_classes: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut logits = Vec::new();
+    let mut codes = Vec::new();
     for lvl in levels {
         let hw = lvl.height * lvl.width;
+        logits.reserve(hw * per_location * num_classes);
+        codes.reserve(hw * per_location * 4);
         for pos in 0..hw {
-            for a in 0..per_loc {
+            for a in 0..per_location {
                 for c in 0..num_classes {
-                    let v = lvl.class_logits[(a * num_classes + c) * hw + pos];
-                    logits.push((v, logits.len()));
+                    logits.push(lvl.class_logits[(a * num_classes + c) * hw + pos]);
                 }
-                let code = std::array::from_fn(|k| lvl.box_codes[(a * 4 + k) * hw + pos]);
-                codes.push(code);
+                for k in 0..4 {
+                    codes.push(lvl.box_codes[(a * 4 + k) * hw + pos]);
+                }
             }
         }
     }
-    debug_assert_eq!(codes.len(), anchors.len());
+    (logits, codes)
+}
+
+/// effdet's post-processing on flattened outputs of one image: `logits` `T × K` and `codes`
+/// `T × 4` over `anchors` (`T`, `yxyx`), in the order of [`flatten`]. Serving ([`postprocess`])
+/// and training's validation both run it, so a model is measured as it will be served.
+pub fn postprocess_flat(
+    logits: &[f32],
+    codes: &[f32],
+    anchors: &[[f32; 4]],
+    num_classes: usize,
+    max_detection_points: usize,
+    nms_iou: f32,
+    max_det: usize,
+) -> Vec<RawDetection> {
     // Best logits first; ties by position, which keeps the result deterministic.
     let by_score = |a: &(f32, usize), b: &(f32, usize)| {
         b.0.partial_cmp(&a.0)
             .unwrap_or(Ordering::Equal)
             .then(a.1.cmp(&b.1))
     };
-    let k = max_detection_points.min(logits.len());
-    if k < logits.len() && k > 0 {
-        logits.select_nth_unstable_by(k - 1, by_score);
-        logits.truncate(k);
+    let mut ranked: Vec<(f32, usize)> = logits.iter().copied().zip(0..).collect();
+    let k = max_detection_points.min(ranked.len());
+    if k < ranked.len() && k > 0 {
+        ranked.select_nth_unstable_by(k - 1, by_score);
+        ranked.truncate(k);
     }
-    logits.sort_by(by_score);
+    ranked.sort_by(by_score);
 
-    let candidates: Vec<RawDetection> = logits
+    let candidates: Vec<RawDetection> = ranked
         .iter()
         .map(|&(logit, flat)| {
             let anchor = flat / num_classes;
+            let code = std::array::from_fn(|k| codes[anchor * 4 + k]);
             RawDetection {
-                bbox: decode_box(codes[anchor], anchors.get(anchor)),
+                bbox: decode_box(code, anchors[anchor]),
                 score: sigmoid(logit),
                 class_id: flat % num_classes,
             }

@@ -3,13 +3,14 @@
 //! match of every ground-truth box to its best anchor, and box targets encoded
 //! with the Faster R-CNN box coder in (y, x) order without scale factors.
 //!
+//! The box coder is carina-detect's (`encode_box`), the one serving decodes with.
+//!
 //! Boxes here are `[y_min, x_min, y_max, x_max]` in model-input pixels, the
 //! layout effdet's anchors use. Anchors are ordered as effdet orders them
 //! (level, then row, then column, then anchor shape), so the targets line up
 //! with the flattened network outputs.
 
-/// Added to box sides before division and logarithm, as effdet's box coder does.
-const EPS: f32 = 1e-8;
+use carina_detect::anchors::encode_box;
 
 /// Match result of an anchor that is background.
 pub const UNMATCHED: i64 = -1;
@@ -49,35 +50,6 @@ pub fn iou_yxyx(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let area_a = (a[2] - a[0]) * (a[3] - a[1]);
     let area_b = (b[2] - b[0]) * (b[3] - b[1]);
     inter / (area_a + area_b - inter)
-}
-
-fn center_size(b: &[f32; 4]) -> (f32, f32, f32, f32) {
-    let h = b[2] - b[0];
-    let w = b[3] - b[1];
-    (b[0] + 0.5 * h, b[1] + 0.5 * w, h, w)
-}
-
-/// Faster R-CNN encoding of `gt` relative to `anchor`: `(ty, tx, th, tw)`.
-pub fn encode(gt: &[f32; 4], anchor: &[f32; 4]) -> [f32; 4] {
-    let (yc_a, xc_a, ha, wa) = center_size(anchor);
-    let (yc, xc, h, w) = center_size(gt);
-    let (ha, wa, h, w) = (ha + EPS, wa + EPS, h + EPS, w + EPS);
-    [
-        (yc - yc_a) / ha,
-        (xc - xc_a) / wa,
-        (h / ha).ln(),
-        (w / wa).ln(),
-    ]
-}
-
-/// The inverse of [`encode`]: a `yxyx` box from a code and its anchor.
-pub fn decode(code: &[f32; 4], anchor: &[f32; 4]) -> [f32; 4] {
-    let (yc_a, xc_a, ha, wa) = center_size(anchor);
-    let w = code[3].exp() * wa;
-    let h = code[2].exp() * ha;
-    let yc = code[0] * ha + yc_a;
-    let xc = code[1] * wa + xc_a;
-    [yc - h / 2.0, xc - w / 2.0, yc + h / 2.0, xc + w / 2.0]
 }
 
 /// effdet's `ArgMaxMatcher(t, t, negatives_lower_than_unmatched=True,
@@ -139,7 +111,7 @@ pub fn label_anchors(anchors: &[[f32; 4]], gts: &[GtBox], match_threshold: f32) 
         if m >= 0 {
             let gt = &gts[m as usize];
             classes.push(gt.class as i32);
-            boxes.push(encode(&gt.yxyx, anchor));
+            boxes.push(encode_box(gt.yxyx, *anchor));
         } else {
             // effdet gives unmatched and ignored anchors the same class target
             // (background); -2 only arises from its padding rows.
@@ -176,22 +148,6 @@ mod tests {
         assert!((iou_yxyx(&a, &b) - 25.0 / 175.0).abs() < 1e-7);
         assert_eq!(iou_yxyx(&a, &[10.0, 0.0, 20.0, 10.0]), 0.0);
         assert_eq!(iou_yxyx(&a, &a), 1.0);
-    }
-
-    #[test]
-    fn encode_by_hand_and_round_trip() {
-        // Anchor centred (y 10, x 20), 8 high, 16 wide; box centred (y 12, x 16), 16 high, 8 wide.
-        let anchor = [6.0, 12.0, 14.0, 28.0];
-        let b = [4.0, 12.0, 20.0, 20.0];
-        let t = encode(&b, &anchor);
-        let want = [2.0 / 8.0, -4.0 / 16.0, 2f32.ln(), 0.5f32.ln()];
-        for k in 0..4 {
-            assert!((t[k] - want[k]).abs() < 1e-6, "{t:?} vs {want:?}");
-        }
-        let back = decode(&t, &anchor);
-        for k in 0..4 {
-            assert!((back[k] - b[k]).abs() < 1e-4, "{back:?}");
-        }
     }
 
     #[test]

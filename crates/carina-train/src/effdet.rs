@@ -102,15 +102,22 @@ pub fn build(
             load_checkpoint(&mut model, &file, Some(class_names))?;
         }
     }
-    let spec = ModelSpec {
+    Ok((model.train(), spec(&arch)))
+}
+
+/// What training needs to know of an architecture: its input, normalisation,
+/// anchors and post-processing, as carina-detect serves it.
+pub fn spec(arch: &EfficientDetConfig) -> ModelSpec {
+    ModelSpec {
         arch: arch.arch.clone(),
         image_size: arch.image_size,
         num_classes: arch.num_classes,
         mean: arch.mean,
         std: arch.std,
-        anchors: Anchors::new(&arch).boxes().to_vec(),
-    };
-    Ok((model.train(), spec))
+        anchors: Anchors::new(arch).boxes().to_vec(),
+        max_detection_points: arch.max_detection_points,
+        nms_iou: arch.nms_iou,
+    }
 }
 
 fn load_checkpoint(

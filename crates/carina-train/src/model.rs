@@ -34,6 +34,10 @@ pub struct ModelSpec {
     pub std: [f32; 3],
     /// All anchors, `yxyx` in model pixels, in the order of the flattened outputs.
     pub anchors: Vec<[f32; 4]>,
+    /// Post-processing as the architecture serves it (carina-detect's configuration):
+    /// candidates kept before NMS, and NMS's IoU.
+    pub max_detection_points: usize,
+    pub nms_iou: f32,
 }
 
 struct SumSquares<'a> {

@@ -9,12 +9,29 @@ use crate::data::Split;
 use crate::log::ValRecord;
 use crate::loss::{BatchTargets, detection_loss, flatten_levels};
 use crate::model::{DetectionModel, ModelSpec};
-use crate::postprocess::detect;
 use burn::tensor::{Device, Tensor, TensorData};
 use carina_core::coco::CocoDetection;
+use carina_detect::postprocess::{RawDetection, postprocess_flat};
 
-/// effdet keeps this many (anchor, class) candidates before NMS.
-const MAX_DETECTION_POINTS: usize = 5000;
+/// Detections of one image from its flattened outputs (`logits` `T × K`, `codes` `T × 4`,
+/// as `flatten_levels` lays them out), in model-input pixels: carina-detect's
+/// post-processing, exactly as `Detector::predict` runs it.
+pub fn detections(
+    logits: &[f32],
+    codes: &[f32],
+    spec: &ModelSpec,
+    max_det: usize,
+) -> Vec<RawDetection> {
+    postprocess_flat(
+        logits,
+        codes,
+        &spec.anchors,
+        spec.num_classes,
+        spec.max_detection_points,
+        spec.nms_iou,
+        max_det,
+    )
+}
 
 /// Detections of `model` on the first `limit` images of `split` (all when 0),
 /// with the mean losses over those images.
@@ -85,13 +102,10 @@ pub fn predict_split<M: DetectionModel>(
             let sample = &split.samples[i];
             // Model pixels → the split's pixels (images are letterboxed at the top left).
             let scale = size as f32 / sample.width.max(sample.height) as f32;
-            let found = detect(
+            let found = detections(
                 &logits[b * t * k..(b + 1) * t * k],
                 &codes[b * t * 4..(b + 1) * t * 4],
-                &spec.anchors,
-                k,
-                MAX_DETECTION_POINTS,
-                0.5,
+                spec,
                 cfg.val.max_detections,
             );
             for d in found
@@ -99,13 +113,13 @@ pub fn predict_split<M: DetectionModel>(
                 .filter(|d| d.score >= cfg.val.score_threshold)
             {
                 let (w, h) = (sample.width as f32, sample.height as f32);
-                let x0 = (d.xyxy[0] / scale).clamp(0.0, w);
-                let y0 = (d.xyxy[1] / scale).clamp(0.0, h);
-                let x1 = (d.xyxy[2] / scale).clamp(0.0, w);
-                let y1 = (d.xyxy[3] / scale).clamp(0.0, h);
+                let x0 = (d.bbox[0] / scale).clamp(0.0, w);
+                let y0 = (d.bbox[1] / scale).clamp(0.0, h);
+                let x1 = (d.bbox[2] / scale).clamp(0.0, w);
+                let y1 = (d.bbox[3] / scale).clamp(0.0, h);
                 dets.push(CocoDetection {
                     image_id: sample.image_id,
-                    category_id: i64::from(d.class),
+                    category_id: d.class_id as i64,
                     bbox: [x0 as f64, y0 as f64, (x1 - x0) as f64, (y1 - y0) as f64],
                     score: f64::from(d.score),
                 });

@@ -150,6 +150,44 @@ fn learns_the_toy_boxes_and_saves_a_loadable_model() {
     detector
         .predict(&input, &carina_detect::PredictOptions::default())
         .expect("predict runs on the trained model");
+
+    // Training's validation post-processes as serving does: the same raw heads
+    // give the same boxes, bit for bit (one box coder, one NMS).
+    let prepared = carina_detect::prepare(&input, detector.config());
+    let heads = detector.heads_normalised(&prepared.data).unwrap();
+    let served = detector.detections_from_host(&heads, 100);
+    assert!(served.len() > 10, "{} detections", served.len());
+    let validated = validation_detections(&heads, &effdet::spec(detector.config()), 100);
+    assert_eq!(validated, served);
+}
+
+/// Training validation's detections from one image's raw heads: the heads as
+/// the training model outputs them (`[1, C, H, W]` per level), flattened by
+/// `flatten_levels` as the validation loop does.
+fn validation_detections(
+    heads: &carina_detect::HostHeads,
+    spec: &carina_train::ModelSpec,
+    max_det: usize,
+) -> Vec<carina_detect::postprocess::RawDetection> {
+    use burn::tensor::{Tensor, TensorData};
+    let device = burn::tensor::Device::default();
+    let tensors = |maps: &[carina_detect::HostMap]| -> Vec<Tensor<4>> {
+        maps.iter()
+            .map(|m| {
+                let [c, h, w] = m.shape;
+                Tensor::<4>::from_data(TensorData::new(m.data.clone(), [1, c, h, w]), &device)
+            })
+            .collect()
+    };
+    let flat = |maps: &[carina_detect::HostMap], per_anchor: usize| -> Vec<f32> {
+        carina_train::loss::flatten_levels(tensors(maps), per_anchor)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    let logits = flat(&heads.class, spec.num_classes);
+    let codes = flat(&heads.boxes, 4);
+    carina_train::validate::detections(&logits, &codes, spec, max_det)
 }
 
 #[test]
