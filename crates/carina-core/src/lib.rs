@@ -6,6 +6,7 @@
 //!   the VinDr-CXR and NIH ChestX-ray14 class names.
 //! - [`coco`] and [`manifest`]: the files datasets, training and evaluation exchange.
 //! - [`Letterbox`]: resize-and-pad to a model input and back.
+//! - [`model_card`]: `model.json`, one shape for every model folder, with its format versions.
 //! - [`provenance`]: who made a box (a radiologist or a model) and its review status.
 //!
 //! ```
@@ -21,6 +22,7 @@ pub mod coco;
 pub mod findings;
 pub mod letterbox;
 pub mod manifest;
+pub mod model_card;
 pub mod provenance;
 pub mod report_status;
 pub mod time;

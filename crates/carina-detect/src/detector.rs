@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
+use carina_core::model_card::ModelCard;
 use carina_core::{BBox, LabelSet};
 use serde::{Deserialize, Serialize};
 
@@ -40,19 +41,6 @@ pub struct Detection {
     pub class_name: String,
     pub score: f32,
     pub bbox: BBox,
-}
-
-/// `model.json` beside `model.safetensors` in a model folder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    pub arch: String,
-    pub num_classes: usize,
-    #[serde(default)]
-    pub class_names: Vec<String>,
-    /// Side of the square model input the weights were trained at; absent means the
-    /// architecture's own size.
-    #[serde(default)]
-    pub input_size: Option<usize>,
 }
 
 /// What the caller expects of a weights file; a mismatch is an error, not a surprise.
@@ -99,11 +87,11 @@ impl Detector {
             let weights = path.join("model.safetensors");
             let card_path = path.join("model.json");
             let card = if card_path.exists() {
-                let text = std::fs::read_to_string(&card_path)
-                    .map_err(|e| DetectError::io(&card_path, e))?;
-                Some(serde_json::from_str::<ModelCard>(&text).map_err(|e| {
-                    DetectError::format(&card_path, format!("not a model card: {e}"))
-                })?)
+                let text = std::fs::read(&card_path).map_err(|e| DetectError::io(&card_path, e))?;
+                Some(
+                    ModelCard::parse(&text)
+                        .map_err(|e| DetectError::format(&card_path, e.to_string()))?,
+                )
             } else {
                 None
             };

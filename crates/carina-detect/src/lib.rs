@@ -41,8 +41,9 @@ pub mod postprocess;
 mod preprocess;
 pub mod weights;
 
+pub use carina_core::model_card::ModelCard;
 pub use config::{Activation, BackboneConfig, BackboneKind, EfficientDetConfig, FpnFusion};
-pub use detector::{Detection, Detector, LoadOptions, ModelCard, PredictOptions};
+pub use detector::{Detection, Detector, LoadOptions, PredictOptions};
 pub use engine::{Engine, HostHeads, HostMap, OpTime};
 pub use error::DetectError;
 pub use layers::SeparableConv;

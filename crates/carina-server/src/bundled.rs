@@ -2,8 +2,8 @@
 //! `models/carina-demo/`): registered and deployed at start-up when the registry
 //! is empty, so a fresh workbench proposes boxes out of the box.
 
-use crate::registry::{ModelFolder, RegisterError, register_folder};
 use crate::state::AppState;
+use carina_learn::{ModelFolder, RegisterError, Workbench, register_folder};
 use carina_store::{ModelSource, StoreError};
 
 use carina_assets::demo_model::{CARD, MODEL_JSON, WEIGHTS};
@@ -21,7 +21,9 @@ pub async fn ensure_registered(state: &AppState) -> anyhow::Result<()> {
     };
     // The embedded folder is not loaded here (the worker loads it on first
     // use); its model.json is still checked.
-    match register_folder(state, folder, ModelSource::Bundled, "carina", true, false).await {
+    let tmp = crate::sweep::temp_dir(&state.config);
+    let wb = Workbench::new(&state.store, &tmp);
+    match register_folder(&wb, folder, ModelSource::Bundled, "carina", true, false).await {
         Ok(m) => {
             tracing::info!(model = m.id, name = %m.name, version = %m.version, synthetic = m.synthetic, "bundled model registered and deployed");
             Ok(())

@@ -84,6 +84,17 @@ impl AppError {
     }
 }
 
+impl From<carina_learn::RegisterError> for AppError {
+    fn from(e: carina_learn::RegisterError) -> Self {
+        use carina_learn::RegisterError;
+        match e {
+            RegisterError::Invalid(m) => AppError::unprocessable(m),
+            RegisterError::Store(s) => s.into(),
+            RegisterError::Other(e) => AppError::internal(e),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

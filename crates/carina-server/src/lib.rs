@@ -27,8 +27,6 @@ pub mod config;
 pub mod decode_budget;
 pub mod error;
 pub mod extract;
-pub mod learn;
-mod registry;
 pub mod render_cache;
 mod reporting;
 mod route_table;

@@ -87,7 +87,7 @@ pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) -> tokio::task::
 }
 
 /// The parts of a training folder that hold copies of images (what
-/// `learn::fine_tune` removes when it ends, whatever happened).
+/// `carina_learn::fine_tune` removes when it ends, whatever happened).
 const TRAINING_COPIES: &[&str] = &["source", "data/images", "run/state"];
 
 /// Removes the image copies of training folders whose job is over (done,

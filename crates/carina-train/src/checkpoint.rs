@@ -10,12 +10,13 @@
 //! ```
 
 use crate::TrainError;
-use crate::config::{SelectBy, TrainConfig};
+use crate::config::TrainConfig;
 use crate::data::Split;
 use crate::log::{StepRecord, ValRecord, read_rows};
 use crate::model::{DetectionModel, ModelSpec};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use carina_core::model_card::{ModelCard, TrainingSummary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -131,44 +132,6 @@ pub fn save_weights<M: DetectionModel>(
         .map_err(io("writing", &p))
 }
 
-/// `model.json`: what a user (and the workbench) needs to know about a model.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelCard {
-    pub format: String,
-    pub arch: String,
-    /// carina-detect's `Detector::load` reads `arch`, `num_classes` and `class_names`.
-    pub num_classes: usize,
-    pub class_names: Vec<String>,
-    pub input_size: usize,
-    /// Normalisation of the [0, 1] grayscale replicated to RGB.
-    pub mean: [f32; 3],
-    pub std: [f32; 3],
-    /// True when any training image was generated.
-    pub synthetic: bool,
-    pub training: TrainingSummary,
-    /// Metrics of these weights on the validation split (absent without one).
-    pub validation: Option<ValRecord>,
-    pub git_commit: Option<String>,
-    /// RFC 3339, UTC.
-    pub created: String,
-    pub notice: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainingSummary {
-    pub init: String,
-    pub steps: u64,
-    pub selected_step: u64,
-    pub selected_by: SelectBy,
-    pub dataset_description: String,
-    pub dataset_sources: Vec<String>,
-    pub train_split: String,
-    pub val_split: String,
-    pub train_images: usize,
-    pub train_boxes: usize,
-    pub boxes_per_class: BTreeMap<String, usize>,
-}
-
 /// Assembles `OUT/model/` at the end of a run.
 pub fn finish<M: DetectionModel>(
     out: &Path,
@@ -227,15 +190,10 @@ pub fn finish<M: DetectionModel>(
     }
     let synthetic = train.manifest.synthetic;
     let card = ModelCard {
-        format: "carina-model/1".into(),
-        arch: spec.arch.clone(),
-        num_classes: names.len(),
-        class_names: names.clone(),
-        input_size: spec.image_size,
-        mean: spec.mean,
-        std: spec.std,
+        mean: Some(spec.mean),
+        std: Some(spec.std),
         synthetic,
-        training: TrainingSummary {
+        training: Some(TrainingSummary {
             init: cfg.init.clone(),
             steps: state.step,
             selected_step,
@@ -247,20 +205,20 @@ pub fn finish<M: DetectionModel>(
             train_images: train.len(),
             train_boxes,
             boxes_per_class,
-        },
+        }),
         validation,
         git_commit: git_commit(),
-        created: carina_core::time::now_rfc3339(),
-        notice: if synthetic {
+        created: Some(carina_core::time::now_rfc3339()),
+        notice: Some(if synthetic {
             "Trained on synthetic radiographs; not validated on patients; not for clinical use."
                 .into()
         } else {
             "Research model; not validated for clinical use.".into()
-        },
+        }),
+        ..ModelCard::new(&spec.arch, names.clone(), spec.image_size)
     };
     let p = dir.join("model.json");
-    std::fs::write(&p, serde_json::to_string_pretty(&card).expect("serialises"))
-        .map_err(io("writing", &p))?;
+    std::fs::write(&p, card.to_json_pretty()).map_err(io("writing", &p))?;
     Ok(dir)
 }
 

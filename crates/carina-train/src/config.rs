@@ -100,14 +100,8 @@ pub struct AugmentConfig {
     pub min_visible: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SelectBy {
-    /// Highest validation AP50.
-    Ap50,
-    /// Lowest validation total loss (what the seed did).
-    Loss,
-}
+/// Which checkpoint is kept (`model.json` records it).
+pub use carina_core::model_card::SelectBy;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -29,7 +29,6 @@ pub mod log;
 pub mod loss;
 pub mod model;
 pub mod plot;
-pub mod postprocess;
 pub mod schedule;
 pub mod trainer;
 pub mod validate;

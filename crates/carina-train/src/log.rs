@@ -21,19 +21,8 @@ pub struct StepRecord {
     pub seconds: f64,
 }
 
-/// One validation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValRecord {
-    pub step: u64,
-    pub class_loss: f64,
-    pub box_loss: f64,
-    pub total_loss: f64,
-    /// COCO AP@[.5:.95], AP@.5, AP@.75 (-1 where undefined).
-    pub ap: f64,
-    pub ap50: f64,
-    pub ap75: f64,
-    pub images: u64,
-}
+/// One validation (a row of `val.csv`; the selected one is `model.json`'s `validation`).
+pub use carina_core::model_card::ValRecord;
 
 /// An append-only CSV of `T` rows.
 pub struct CsvLog {

@@ -76,107 +76,82 @@ fn images_tensor(batch: &TrainBatch, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(batch.images.clone(), [n, 3, s, s]), device)
 }
 
-/// Trains `model` (already initialised on `device`, an autodiff device) as `cfg` says.
-pub fn train<M: DetectionModel>(
-    mut model: M,
-    spec: &ModelSpec,
-    cfg: &TrainConfig,
-    opts: &TrainOptions,
-    device: &Device,
-) -> Result<TrainSummary, TrainError> {
-    cfg.validate()?;
-    std::fs::create_dir_all(&opts.out_dir)
-        .map_err(|e| TrainError::io(format!("creating {}", opts.out_dir.display()), e))?;
-    let size = spec.image_size;
-    let train_split = Arc::new(Split::open(&opts.data_dir, &cfg.train_split, size)?);
-    let class_names = train_split.manifest.class_names.clone();
-    if class_names.len() != spec.num_classes {
-        return Err(TrainError::Model(format!(
-            "the dataset has {} classes, the model {}",
-            class_names.len(),
-            spec.num_classes
-        )));
-    }
-    let val_split = if train_split.manifest.splits.contains_key(&cfg.val_split) {
-        Some(Split::open(&opts.data_dir, &cfg.val_split, size)?)
-    } else {
-        tracing::warn!(split = %cfg.val_split, "no validation split: the last weights are kept");
-        None
-    };
+/// The run's splits: training, and validation when the dataset has one.
+struct Splits {
+    train: Arc<Split>,
+    val: Option<Split>,
+    class_names: Vec<String>,
+}
 
-    let mut optim = build_optimizer(cfg);
-    let mut state = RunState::default();
-    if opts.resume {
-        let (m, o, s) = checkpoint::load_state(&opts.out_dir, model, optim, cfg)?;
-        model = m;
-        optim = o;
-        state = s;
-        tracing::info!(step = state.step, "resuming");
-    } else {
-        checkpoint::write_config(&opts.out_dir, cfg)?;
+impl Splits {
+    fn open(spec: &ModelSpec, cfg: &TrainConfig, opts: &TrainOptions) -> Result<Self, TrainError> {
+        let size = spec.image_size;
+        let train = Arc::new(Split::open(&opts.data_dir, &cfg.train_split, size)?);
+        let class_names = train.manifest.class_names.clone();
+        if class_names.len() != spec.num_classes {
+            return Err(TrainError::Model(format!(
+                "the dataset has {} classes, the model {}",
+                class_names.len(),
+                spec.num_classes
+            )));
+        }
+        let val = if train.manifest.splits.contains_key(&cfg.val_split) {
+            Some(Split::open(&opts.data_dir, &cfg.val_split, size)?)
+        } else {
+            tracing::warn!(split = %cfg.val_split, "no validation split: the last weights are kept");
+            None
+        };
+        Ok(Self {
+            train,
+            val,
+            class_names,
+        })
     }
-    let mut step_log =
-        CsvLog::open::<StepRecord>(&opts.out_dir.join("log.csv"), !opts.resume, |r| {
-            r.step < state.step
-        })?;
-    let mut val_log =
-        CsvLog::open::<ValRecord>(&opts.out_dir.join("val.csv"), !opts.resume, |r| {
-            r.step <= state.step
-        })?;
+}
 
-    let anchors = Arc::new(spec.anchors.clone());
-    let settings = LoaderSettings {
-        seed: cfg.seed,
-        batch_size: cfg.batch_size,
-        workers: cfg.workers,
-        augment: cfg.augment.enabled.then(|| cfg.augment.clone()),
-        match_threshold: cfg.loss.match_threshold,
-        mean: spec.mean,
-        std: spec.std,
-    };
-    let micro = cfg.accumulate as u64;
-    let mut loader = Loader::start(
-        train_split.clone(),
-        anchors.clone(),
-        settings,
-        state.step * micro,
+fn progress_bar(show: bool, steps: u64, at: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(steps);
+    b.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]",
+        )
+        .expect("a valid template"),
     );
+    b.set_position(at);
+    b
+}
 
-    let end = match opts.stop_after {
-        Some(n) => (state.step + n).min(cfg.steps),
-        None => cfg.steps,
-    };
-    let bar = if opts.progress {
-        let b = ProgressBar::new(cfg.steps);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]",
-            )
-            .expect("a valid template"),
-        );
-        b.set_position(state.step);
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+/// What every optimiser step of a run shares.
+struct Stepper<'a> {
+    spec: &'a ModelSpec,
+    cfg: &'a TrainConfig,
+    device: &'a Device,
+    /// Micro-batches per optimiser step (gradient accumulation).
+    micro: u64,
+}
 
-    let mut summary = TrainSummary {
-        steps: state.step,
-        finished: false,
-        stopped_early: false,
-        losses: Vec::new(),
-        validations: Vec::new(),
-        best_dir: None,
-    };
-    while state.step < end {
+impl Stepper<'_> {
+    /// One optimiser step at `step`: `micro` batches' gradients averaged,
+    /// clipped, applied. Returns the updated model and the step's record.
+    fn step<M: DetectionModel>(
+        &self,
+        model: M,
+        optim: &mut ModuleOptimizer,
+        loader: &mut Loader,
+        step: u64,
+    ) -> Result<(M, StepRecord), TrainError> {
+        let (cfg, spec, micro) = (self.cfg, self.spec, self.micro);
         let started = Instant::now();
-        let lr = learning_rate(&cfg.optim, state.step, cfg.steps);
+        let lr = learning_rate(&cfg.optim, step, cfg.steps);
         let mut accumulator = GradientsAccumulator::<M>::new();
         let (mut class_sum, mut box_sum, mut total_sum, mut positives) = (0.0, 0.0, 0.0, 0u64);
         for _ in 0..micro {
             let batch = loader.next_batch()?;
-            let (class_out, box_out) = model.forward_raw(images_tensor(&batch, device));
-            let targets = BatchTargets::new(&batch.targets, spec.num_classes, device);
+            let (class_out, box_out) = model.forward_raw(images_tensor(&batch, self.device));
+            let targets = BatchTargets::new(&batch.targets, spec.num_classes, self.device);
             positives += targets.num_positives as u64;
             let loss = detection_loss(
                 flatten_levels(class_out, spec.num_classes),
@@ -194,17 +169,16 @@ pub fn train<M: DetectionModel>(
         }
         let mut grads = accumulator.grads();
         let (m, norm) = clip_grad_norm(model, &mut grads, cfg.optim.clip_grad_norm);
-        model = optim.step(lr, m, grads);
+        let model = optim.step(lr, m, grads);
         let reg_loss = l2_regularisation(&model, cfg.optim.weight_decay);
         let det_loss = total_sum / micro as f64;
         if !det_loss.is_finite() {
             return Err(TrainError::Model(format!(
-                "the loss became {det_loss} at step {}: lower optim.lr or raise optim.warmup_steps",
-                state.step
+                "the loss became {det_loss} at step {step}: lower optim.lr or raise optim.warmup_steps"
             )));
         }
         let record = StepRecord {
-            step: state.step,
+            step,
             lr,
             class_loss: class_sum / micro as f64,
             box_loss: box_sum / micro as f64,
@@ -214,6 +188,113 @@ pub fn train<M: DetectionModel>(
             num_positives: positives,
             seconds: started.elapsed().as_secs_f64(),
         };
+        Ok((model, record))
+    }
+}
+
+/// Keeps `v`'s weights as the best when they score better than the best so
+/// far; counts a validation without improvement otherwise.
+fn select_best<M: DetectionModel>(
+    state: &mut RunState,
+    model: &M,
+    run: &Stepper<'_>,
+    best_dir: &std::path::Path,
+    splits: &Splits,
+    v: &ValRecord,
+) -> Result<(), TrainError> {
+    let score = match run.cfg.val.select_by {
+        SelectBy::Ap50 => v.ap50,
+        SelectBy::Loss => -v.total_loss,
+    };
+    if state.best_score.is_none_or(|b| score > b) {
+        state.best_score = Some(score);
+        state.best_step = Some(state.step);
+        state.bad_validations = 0;
+        checkpoint::save_weights(best_dir, model, run.spec, &splits.class_names, v)
+    } else {
+        state.bad_validations += 1;
+        Ok(())
+    }
+}
+
+/// The step and validation logs, keeping on a resume the rows before `step`.
+fn open_logs(opts: &TrainOptions, step: u64) -> Result<(CsvLog, CsvLog), TrainError> {
+    let fresh = !opts.resume;
+    let steps =
+        CsvLog::open::<StepRecord>(&opts.out_dir.join("log.csv"), fresh, |r| r.step < step)?;
+    let vals = CsvLog::open::<ValRecord>(&opts.out_dir.join("val.csv"), fresh, |r| r.step <= step)?;
+    Ok((steps, vals))
+}
+
+/// The loader's threads, positioned after the batches of the first `step` steps.
+fn start_loader(splits: &Splits, run: &Stepper<'_>, step: u64) -> Loader {
+    let (cfg, spec) = (run.cfg, run.spec);
+    let settings = LoaderSettings {
+        seed: cfg.seed,
+        batch_size: cfg.batch_size,
+        workers: cfg.workers,
+        augment: cfg.augment.enabled.then(|| cfg.augment.clone()),
+        match_threshold: cfg.loss.match_threshold,
+        mean: spec.mean,
+        std: spec.std,
+    };
+    Loader::start(
+        splits.train.clone(),
+        Arc::new(spec.anchors.clone()),
+        settings,
+        step * run.micro,
+    )
+}
+
+/// Trains `model` (already initialised on `device`, an autodiff device) as `cfg` says.
+pub fn train<M: DetectionModel>(
+    mut model: M,
+    spec: &ModelSpec,
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    device: &Device,
+) -> Result<TrainSummary, TrainError> {
+    cfg.validate()?;
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| TrainError::io(format!("creating {}", opts.out_dir.display()), e))?;
+    let splits = Splits::open(spec, cfg, opts)?;
+
+    let mut optim = build_optimizer(cfg);
+    let mut state = RunState::default();
+    if opts.resume {
+        let (m, o, s) = checkpoint::load_state(&opts.out_dir, model, optim, cfg)?;
+        model = m;
+        optim = o;
+        state = s;
+        tracing::info!(step = state.step, "resuming");
+    } else {
+        checkpoint::write_config(&opts.out_dir, cfg)?;
+    }
+    let (mut step_log, mut val_log) = open_logs(opts, state.step)?;
+    let stepper = Stepper {
+        spec,
+        cfg,
+        device,
+        micro: cfg.accumulate as u64,
+    };
+    let mut loader = start_loader(&splits, &stepper, state.step);
+    let end = match opts.stop_after {
+        Some(n) => (state.step + n).min(cfg.steps),
+        None => cfg.steps,
+    };
+    let bar = progress_bar(opts.progress, cfg.steps, state.step);
+
+    let mut summary = TrainSummary {
+        steps: state.step,
+        finished: false,
+        stopped_early: false,
+        losses: Vec::new(),
+        validations: Vec::new(),
+        best_dir: None,
+    };
+    while state.step < end {
+        let (m, record) = stepper.step(model, &mut optim, &mut loader, state.step)?;
+        model = m;
         step_log.append(&record)?;
         bar.set_message(format!(
             "loss {:.4} (cls {:.4} box {:.5})",
@@ -225,31 +306,15 @@ pub fn train<M: DetectionModel>(
 
         let last = state.step == cfg.steps;
         let due = cfg.val.every_steps > 0 && state.step % cfg.val.every_steps == 0;
-        if let (Some(val), true) = (&val_split, due || last) {
+        if let (Some(val), true) = (&splits.val, due || last) {
             let v = validate(&model, val, spec, cfg, device, state.step)?;
             bar.println(format!(
                 "step {}: val loss {:.4}, AP50 {:.3}, AP {:.3}",
                 v.step, v.total_loss, v.ap50, v.ap
             ));
             val_log.append(&v)?;
-            let score = match cfg.val.select_by {
-                SelectBy::Ap50 => v.ap50,
-                SelectBy::Loss => -v.total_loss,
-            };
-            if state.best_score.is_none_or(|b| score > b) {
-                state.best_score = Some(score);
-                state.best_step = Some(state.step);
-                state.bad_validations = 0;
-                checkpoint::save_weights(
-                    &opts.out_dir.join("best-weights"),
-                    &model,
-                    spec,
-                    &class_names,
-                    &v,
-                )?;
-            } else {
-                state.bad_validations += 1;
-            }
+            let best_dir = opts.out_dir.join("best-weights");
+            select_best(&mut state, &model, &stepper, &best_dir, &splits, &v)?;
             summary.validations.push(v);
             if cfg.val.patience > 0 && state.bad_validations >= cfg.val.patience {
                 tracing::info!(
@@ -273,7 +338,7 @@ pub fn train<M: DetectionModel>(
             &model,
             spec,
             cfg,
-            &train_split,
+            &splits.train,
             &state,
         )?);
     }

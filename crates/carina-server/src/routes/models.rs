@@ -5,13 +5,13 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
-use crate::registry::{ModelFolder, register_folder};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use carina_learn::{FineTuneRequest, ModelFolder, Workbench, register_folder};
 use carina_store::{ModelRecord, ModelSource, Role, StoreError};
 use serde_json::{Value, json};
 
@@ -114,8 +114,9 @@ async fn upload(
         name: name.filter(|s| !s.is_empty()),
         version: version.filter(|s| !s.is_empty()),
     };
+    let tmp = crate::sweep::temp_dir(&state.config);
     let model = register_folder(
-        &state,
+        &Workbench::new(&state.store, &tmp),
         folder,
         ModelSource::Upload,
         &user.user.username,
@@ -147,10 +148,10 @@ async fn deploy(
 async fn train(
     State(state): State<AppState>,
     user: CurrentUser,
-    Json(req): Json<crate::learn::FineTuneRequest>,
+    Json(req): Json<FineTuneRequest>,
 ) -> AppResult<Response> {
     user.require(Role::Admin)?;
-    req.validate().map_err(AppError::unprocessable)?;
+    carina_learn::validate_request(&req).map_err(AppError::unprocessable)?;
     if let Some(open) = crate::worker::train::open_train_job(&state).await? {
         return Err(AppError::conflict(format!(
             "a fine-tuning is already {} (job {})",
@@ -161,7 +162,7 @@ async fn train(
     if let Some(id) = req.base_model_id {
         load(&state, id).await?;
     }
-    crate::learn::check_ready(&state, &req)
+    carina_learn::check_ready(&state.store, &req)
         .await
         .map_err(|e| AppError::unprocessable(format!("{e:#}")))?;
     let job = crate::worker::enqueue_train(&state, &req, &user.user.username).await?;

@@ -7,7 +7,8 @@ use carina_core::LabelSet;
 use carina_detect::{Detection, InputImage, PredictOptions};
 use carina_imaging::{decode, to_unit_f32};
 use carina_store::{
-    Completion, Job, JobKind, ModelBox, ModelRecord, NewJob, PredictionResult, RawBox, StoreError,
+    Completion, Image, Job, JobKind, ModelBox, ModelRecord, NewJob, PredictionResult, RawBox,
+    StoreError,
 };
 use serde_json::json;
 
@@ -53,7 +54,6 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
     let image_id = payload_id(job, "image_id")?;
     let model_id = payload_id(job, "model_id")?;
     let db = &state.store.db;
-    let transient = |e: StoreError| JobError::retry(format!("store: {e}"));
     let image = db
         .image(image_id)
         .await
@@ -71,9 +71,47 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
         .parse()
         .unwrap_or(0.05);
     let labels = db.labels().await.map_err(transient)?;
+    let started = std::time::Instant::now();
+    let detections = run_model(state, &image, &model).await?;
+    let elapsed_ms = started.elapsed().as_millis() as i64;
+    let raw: Vec<RawBox> = detections
+        .iter()
+        .map(|d| RawBox {
+            class_id: d.class_id as u32,
+            class_name: d.class_name.clone(),
+            score: f64::from(d.score),
+            bbox: d.bbox,
+        })
+        .collect();
+    let proposals = proposals(&raw, &labels, floor, image.meta.width, image.meta.height);
+    let result = PredictionResult {
+        image_id,
+        model_id,
+        model_name: model.name.clone(),
+        model_version: model.version.clone(),
+        detections: raw,
+        proposals,
+        elapsed_ms,
+    };
+    store_result(state, worker, job, &result).await
+}
+
+fn transient(e: StoreError) -> JobError {
+    JobError::retry(format!("store: {e}"))
+}
+
+/// Everything the model gives on the image's served file (up to 100 boxes),
+/// whatever the score: the raw output. The decode runs under the decode
+/// budget, on the blocking pool. (Inference time is measured around it.)
+async fn run_model(
+    state: &AppState,
+    image: &Image,
+    model: &ModelRecord,
+) -> Result<Vec<Detection>, JobError> {
+    let image_id = image.id;
     let detector = state
         .detectors
-        .get(&state.store, &model)
+        .get(&state.store, model)
         .await
         .map_err(|e| JobError::retry(format!("cannot load model {}: {e:#}", model.id)))?;
     let bytes = state
@@ -93,15 +131,13 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
         .admit(bytes.clone(), limits, 2)
         .await
         .map_err(|r| JobError::permanent(format!("cannot decode the image: {r}")))?;
-    let started = std::time::Instant::now();
-    let detections = tokio::task::spawn_blocking(move || -> Result<Vec<Detection>, String> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<Detection>, String> {
         let _admission = admission;
         let decoded =
             decode(&bytes, &limits).map_err(|e| format!("cannot decode the image: {e}"))?;
         let img = &decoded.image;
         let pixels = to_unit_f32(img, decoded.meta.window);
         let input = InputImage::new(img.width, img.height, &pixels).map_err(|e| e.to_string())?;
-        // Everything the model gives (up to 100 boxes), whatever the score: the raw output.
         let opts = PredictOptions {
             score_thr: 0.0,
             max_det: 100,
@@ -112,29 +148,23 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
     })
     .await
     .map_err(|e| JobError::retry(format!("inference task: {e}")))?
-    .map_err(JobError::retry)?;
-    let elapsed_ms = started.elapsed().as_millis() as i64;
-    let (w, h) = (image.meta.width, image.meta.height);
-    let raw: Vec<RawBox> = detections
-        .iter()
-        .map(|d| RawBox {
-            class_id: d.class_id as u32,
-            class_name: d.class_name.clone(),
-            score: f64::from(d.score),
-            bbox: d.bbox,
-        })
-        .collect();
-    let proposals = proposals(&raw, &labels, floor, w, h);
-    let result = PredictionResult {
-        image_id,
-        model_id,
-        model_name: model.name.clone(),
-        model_version: model.version.clone(),
-        detections: raw,
-        proposals,
-        elapsed_ms,
-    };
-    match db.complete_prediction(job.id, worker, &result).await {
+    .map_err(JobError::retry)
+}
+
+/// One transaction: the raw output, the proposals, the job done.
+async fn store_result(
+    state: &AppState,
+    worker: &str,
+    job: &Job,
+    result: &PredictionResult,
+) -> Result<(), JobError> {
+    let image_id = result.image_id;
+    match state
+        .store
+        .db
+        .complete_prediction(job.id, worker, result)
+        .await
+    {
         Ok(Completion::Done {
             prediction_id,
             added,
@@ -144,7 +174,7 @@ pub async fn predict_job(state: &AppState, worker: &str, job: &Job) -> Result<()
                 image_id,
                 prediction_id,
                 added,
-                inference_ms = elapsed_ms,
+                inference_ms = result.elapsed_ms,
                 "prediction stored"
             );
             Ok(())

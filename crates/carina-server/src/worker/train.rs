@@ -1,11 +1,11 @@
 //! Train jobs: fine-tune a model on the workbench's reviewed boxes
-//! (`crate::learn`), register it undeployed, and record the comparison on
+//! (`carina_learn`), register it undeployed, and record the comparison on
 //! the held-out images as the job's result. One at a time: a second request
 //! while one is queued or running is refused.
 
 use super::JobError;
-use crate::learn::{FineTuneRequest, fine_tune};
 use crate::state::AppState;
+use carina_learn::{FineTuneRequest, Workbench, fine_tune};
 use carina_store::{Job, JobKind, JobQuery, JobStatus, NewJob, StoreError};
 use serde_json::json;
 
@@ -67,9 +67,16 @@ pub async fn train_job(state: &AppState, worker: &str, job: &Job) -> Result<(), 
             .await
             .map_err(|e| JobError::retry(format!("cannot clear {}: {e}", work.display())))?;
     }
-    let outcome = fine_tune(state, &req, &work, &job.created_by, false)
-        .await
-        .map_err(|e| JobError::permanent(format!("{e:#}")))?;
+    let tmp = crate::sweep::temp_dir(&state.config);
+    let outcome = fine_tune(
+        &Workbench::new(&state.store, &tmp),
+        &req,
+        &work,
+        &job.created_by,
+        false,
+    )
+    .await
+    .map_err(|e| JobError::permanent(format!("{e:#}")))?;
     tracing::info!(
         job = job.id,
         model = outcome.model.id,

@@ -1,6 +1,6 @@
 //! `carina train`: train the detector on a prepared dataset, or
 //! (`--from-workbench`) fine-tune the deployed model on the workbench's
-//! reviewed boxes and register the result undeployed (`carina_server::learn`).
+//! reviewed boxes and register the result undeployed (`carina_learn`).
 
 use anyhow::Context;
 use carina_train::data::read_manifest;
@@ -65,7 +65,7 @@ pub struct Args {
 }
 
 fn from_workbench(args: Args) -> anyhow::Result<()> {
-    let mut req = carina_server::learn::FineTuneRequest::default();
+    let mut req = carina_learn::FineTuneRequest::default();
     if let Some(v) = args.base_model {
         req.base_model_id = Some(v);
     }
@@ -82,7 +82,7 @@ fn from_workbench(args: Args) -> anyhow::Result<()> {
     if args.device != "cpu" {
         anyhow::bail!("--from-workbench trains on the CPU (the workbench's device)");
     }
-    req.validate().map_err(anyhow::Error::msg)?;
+    carina_learn::validate_request(&req).map_err(anyhow::Error::msg)?;
     let mut config = carina_server::Config::load(None, std::env::vars())?;
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
@@ -101,9 +101,10 @@ fn from_workbench(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let state = carina_server::connect(config).await?;
         let user = std::env::var("USER").unwrap_or_else(|_| "carina".into());
+        let tmp = carina_server::sweep::temp_dir(&state.config);
+        let wb = carina_learn::Workbench::new(&state.store, &tmp);
         let outcome =
-            carina_server::learn::fine_tune(&state, &req, &args.out, &format!("cli:{user}"), true)
-                .await;
+            carina_learn::fine_tune(&wb, &req, &args.out, &format!("cli:{user}"), true).await;
         state.store.db.close().await;
         let o = outcome?;
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));

@@ -9,9 +9,9 @@ use super::export_args::{Args, Format, ImageFormat, print_summary};
 use anyhow::{Context, bail};
 use carina_core::BoxStatus;
 use carina_dataset::export::export;
+use carina_learn::workbench_dataset;
 use carina_server::Config;
 use carina_server::auth::audit::kind;
-use carina_server::learn::workbench_dataset;
 use carina_store::{Database, ExportFilter, ExportedImage, NewAudit, ObjectStorage};
 use std::path::{Path, PathBuf};
 

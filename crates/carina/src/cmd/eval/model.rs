@@ -8,12 +8,13 @@
 //! file records, exactly as the ground truth is (`carina_eval::prepared`).
 
 use anyhow::{Context, bail};
+use carina_core::model_card::ModelCard;
 use carina_detect::{Detector, PredictOptions};
 use carina_eval::input::detections_to_json;
 use carina_eval::losslog::read_loss_log;
 use carina_eval::prepared::{PreparedSplit, TimingStats};
 use carina_eval::report::{InferenceTiming, ReportOptions, html_report};
-use carina_eval::summarize;
+use carina_eval::{GroundTruth, summarize};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -50,31 +51,15 @@ pub struct Args {
     train_log: Option<PathBuf>,
 }
 
-/// What `model.json` says about the training data, when there is one.
-struct ModelInfo {
-    arch: Option<String>,
-    synthetic: Option<bool>,
-    notice: Option<String>,
-}
-
-fn model_info(weights: &Path) -> anyhow::Result<ModelInfo> {
+/// The folder's `model.json` (any format, migrated), when there is one.
+fn model_card(weights: &Path) -> anyhow::Result<Option<ModelCard>> {
     let card = weights.join("model.json");
     if !weights.is_dir() || !card.is_file() {
-        return Ok(ModelInfo {
-            arch: None,
-            synthetic: None,
-            notice: None,
-        });
+        return Ok(None);
     }
-    let text =
-        std::fs::read_to_string(&card).with_context(|| format!("reading {}", card.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", card.display()))?;
-    Ok(ModelInfo {
-        arch: v["arch"].as_str().map(str::to_owned),
-        synthetic: v["synthetic"].as_bool(),
-        notice: v["notice"].as_str().map(str::to_owned),
-    })
+    let bytes = std::fs::read(&card).with_context(|| format!("reading {}", card.display()))?;
+    let parsed = ModelCard::parse(&bytes).with_context(|| format!("{}", card.display()))?;
+    Ok(Some(parsed))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -102,70 +87,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(p) => Some(read_loss_log(p)?),
         None => None,
     };
-    let info = model_info(&args.weights)?;
+    let card = model_card(&args.weights)?;
     let detector = Detector::load(&args.weights)
         .with_context(|| format!("cannot load the model {}", args.weights.display()))?;
-    let classes = carina_server::learn::class_categories(&detector, &gt);
-    let class_to_category: Vec<Option<i64>> = classes
-        .iter()
-        .zip(detector.class_names())
-        .enumerate()
-        .map(|(k, (c, name))| {
-            c.map(Some).with_context(|| {
-                format!(
-                    "model class {k} {name:?} is not a class of the dataset ({})",
-                    split.manifest.class_names.join(", ")
-                )
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-
+    let class_to_category = class_mapping(&detector, &gt, &split)?;
     let opts = PredictOptions {
         score_thr: args.min_score,
         max_det: args.max_det,
     };
-    let bar = indicatif::ProgressBar::new(split.images.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} eval [{bar:30}] {pos}/{len} images, ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let (dets, times_ms) =
-        carina_server::learn::detect_split(&detector, &split, &class_to_category, &opts, || {
-            bar.inc(1)
-        })?;
-    bar.finish_and_clear();
+    let (dets, times_ms) = detect_with_progress(&detector, &split, &class_to_category, &opts)?;
     gt.check_detections(&dets, "model detections")?;
     let summary = summarize(&gt, &dets, args.score_thr)?;
     let timing = TimingStats::from_ms(&times_ms).expect("a split has images");
-
-    let mut notes = vec![format!(
-        "Model {} on split {:?} of {} ({} images, {} boxes); boxes compared in the original images' pixels.",
-        args.weights.display(),
-        split.split,
-        args.data.display(),
-        split.images.len(),
-        gt.annotations.len()
-    )];
-    match info.synthetic {
-        Some(true) => notes.push(
-            "This model was trained on synthetic radiographs (model.json): it is not validated on patients."
-                .into(),
-        ),
-        Some(false) => {}
-        None => notes.push("The model's training data is not recorded (no model.json).".into()),
-    }
-    if let Some(n) = &info.notice {
-        notes.push(format!("Model notice: {n}"));
-    }
-    if split.synthetic {
-        notes.push(
-            "Evaluated on synthetic radiographs: these numbers say nothing about performance on patients."
-                .into(),
-        );
-    }
+    let notes = notes(&args, &split, gt.annotations.len(), card.as_ref());
 
     if let Some(p) = &args.predictions {
         write_atomic(p, detections_to_json(&dets).as_bytes())?;
@@ -186,6 +120,121 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         write_atomic(p, html.as_bytes())?;
     }
+    if let Some(p) = &args.json {
+        let json = results_json(
+            &args,
+            &summary,
+            &timing,
+            &detector,
+            card.as_ref(),
+            &split,
+            &notes,
+        )?;
+        write_atomic(p, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    print!("{}", summary.to_table());
+    println!(
+        "\nInference: {} images, median {:.1} ms, p95 {:.1} ms per image",
+        timing.images, timing.median_ms, timing.p95_ms
+    );
+    for n in &notes {
+        println!("note: {n}");
+    }
+    Ok(())
+}
+
+/// For each model class, the dataset's category of the same name; a class
+/// the dataset does not have is an error.
+fn class_mapping(
+    detector: &Detector,
+    gt: &GroundTruth,
+    split: &PreparedSplit,
+) -> anyhow::Result<Vec<Option<i64>>> {
+    let classes = carina_learn::class_categories(detector, gt);
+    classes
+        .iter()
+        .zip(detector.class_names())
+        .enumerate()
+        .map(|(k, (c, name))| {
+            c.map(Some).with_context(|| {
+                format!(
+                    "model class {k} {name:?} is not a class of the dataset ({})",
+                    split.manifest.class_names.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// The model's detections on every image of the split, with a progress bar.
+fn detect_with_progress(
+    detector: &Detector,
+    split: &PreparedSplit,
+    class_to_category: &[Option<i64>],
+    opts: &PredictOptions,
+) -> anyhow::Result<(Vec<carina_eval::Detection>, Vec<f64>)> {
+    let bar = indicatif::ProgressBar::new(split.images.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} eval [{bar:30}] {pos}/{len} images, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let found =
+        carina_learn::detect_split(detector, split, class_to_category, opts, || bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(found)
+}
+
+/// What the reader of the results must know: what was compared, and what
+/// the model and the data are (synthetic, the model's notice).
+fn notes(
+    args: &Args,
+    split: &PreparedSplit,
+    boxes: usize,
+    card: Option<&ModelCard>,
+) -> Vec<String> {
+    let mut notes = vec![format!(
+        "Model {} on split {:?} of {} ({} images, {} boxes); boxes compared in the original images' pixels.",
+        args.weights.display(),
+        split.split,
+        args.data.display(),
+        split.images.len(),
+        boxes
+    )];
+    match card.map(|c| c.synthetic) {
+        Some(true) => notes.push(
+            "This model was trained on synthetic radiographs (model.json): it is not validated on patients."
+                .into(),
+        ),
+        Some(false) => {}
+        None => notes.push("The model's training data is not recorded (no model.json).".into()),
+    }
+    if let Some(n) = card.and_then(|c| c.notice.as_ref()) {
+        notes.push(format!("Model notice: {n}"));
+    }
+    if split.synthetic {
+        notes.push(
+            "Evaluated on synthetic radiographs: these numbers say nothing about performance on patients."
+                .into(),
+        );
+    }
+
+    notes
+}
+
+/// The `--json` document: the summary with the inference times, the model,
+/// the data and the notes.
+fn results_json(
+    args: &Args,
+    summary: &carina_eval::EvalSummary,
+    timing: &TimingStats,
+    detector: &Detector,
+    card: Option<&ModelCard>,
+    split: &PreparedSplit,
+    notes: &[String],
+) -> anyhow::Result<serde_json::Value> {
     let mut json = summary.to_json().context("serialising the results")?;
     let obj = json.as_object_mut().expect("the summary is an object");
     obj.insert("coordinates".into(), "original image pixels".into());
@@ -204,10 +253,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "model".into(),
         serde_json::json!({
             "weights": args.weights.display().to_string(),
-            "arch": info.arch,
+            "arch": card.map(|c| &c.arch),
             "class_names": detector.class_names(),
-            "trained_on_synthetic": info.synthetic,
-            "notice": info.notice,
+            "trained_on_synthetic": card.map(|c| c.synthetic),
+            "notice": card.and_then(|c| c.notice.as_ref()),
         }),
     );
     obj.insert(
@@ -216,22 +265,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "dir": args.data.display().to_string(),
             "split": split.split,
             "images": split.images.len(),
-            "boxes": gt.annotations.len(),
+            "boxes": split.coco.annotations.len(),
             "synthetic": split.synthetic,
             "description": split.manifest.description,
         }),
     );
     obj.insert("notes".into(), serde_json::json!(notes));
-    if let Some(p) = &args.json {
-        write_atomic(p, serde_json::to_string_pretty(&json)?.as_bytes())?;
-    }
-    print!("{}", summary.to_table());
-    println!(
-        "\nInference: {} images, median {:.1} ms, p95 {:.1} ms per image",
-        timing.images, timing.median_ms, timing.p95_ms
-    );
-    for n in &notes {
-        println!("note: {n}");
-    }
-    Ok(())
+    Ok(json)
 }

@@ -3,13 +3,13 @@
 //! ground truth is, `carina_eval::prepared`). `carina eval model` and the
 //! held-out comparison of fine-tuning share it.
 
+use crate::HeldOutMetrics;
 use anyhow::Context;
 use carina_detect::{Detector, InputImage, PredictOptions};
 use carina_eval::prepared::{PreparedSplit, detection};
 use carina_eval::{Detection, GroundTruth, evaluate};
 use carina_imaging::{Limits, decode, to_unit_f32};
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -63,20 +63,6 @@ pub fn detect_split(
         on_image();
     }
     Ok((dets, times_ms))
-}
-
-/// COCO metrics of one model on a held-out split (`None`: undefined, e.g.
-/// no ground-truth box of that class).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HeldOutMetrics {
-    pub images: usize,
-    pub boxes: usize,
-    pub ap: Option<f64>,
-    pub ap50: Option<f64>,
-    pub ap75: Option<f64>,
-    pub ar100: Option<f64>,
-    /// Class name → AP@[.5:.95].
-    pub per_class_ap: BTreeMap<String, Option<f64>>,
 }
 
 fn defined(v: f64) -> Option<f64> {
