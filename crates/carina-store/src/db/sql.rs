@@ -122,8 +122,8 @@ impl<'c> From<&'c Database> for On<'c> {
 impl<'c> From<&'c mut Tx> for On<'c> {
     fn from(tx: &'c mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(t) => On::Sqlite(&mut **t),
-            Tx::Postgres(t) => On::Postgres(&mut **t),
+            Tx::Sqlite(t) => On::Sqlite(t),
+            Tx::Postgres(t) => On::Postgres(t),
         }
     }
 }
