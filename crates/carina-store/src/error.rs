@@ -33,3 +33,13 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
 }
+
+/// A unique-constraint violation as [`StoreError::Conflict`] with `message`;
+/// any other error as it is.
+pub(crate) fn unique_as(e: sqlx::Error, message: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(message.to_string())
+    } else {
+        e.into()
+    }
+}

@@ -5,7 +5,9 @@
 //! source, say) export without a change here. Images flagged for burned-in
 //! text (`yes` / `unknown`) are left out until an admin confirms them.
 
-use crate::{Database, Result, StoreError, backend};
+use crate::db::Database;
+use crate::db::sql::sql;
+use crate::error::{Result, StoreError};
 use carina_core::BBox;
 
 /// Which rows an export reads; an empty list keeps everything.
@@ -50,7 +52,7 @@ pub struct ExportedBox {
 
 /// One row of the export join: an image, and one of its boxes or none.
 #[derive(sqlx::FromRow)]
-pub(crate) struct ExportRow {
+struct ExportRow {
     pub image_id: i64,
     pub object_key: String,
     pub width: i64,
@@ -74,7 +76,7 @@ pub(crate) struct ExportRow {
 }
 
 /// `$first, $first+1, ...` for `n` values.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
+fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -88,7 +90,7 @@ const SOURCE: &str =
 
 /// The one statement of an export: a single SELECT, so both databases read
 /// one consistent snapshot.
-pub(crate) fn export_sql(f: &ExportFilter) -> String {
+fn export_sql(f: &ExportFilter) -> String {
     let mut sql = format!(
         "SELECT i.id AS image_id, i.object_key, i.width, i.height, i.bits_stored, \
          i.status AS image_status, a.no_finding, i.updated_by, b.id AS box_id, b.class_id, \
@@ -120,7 +122,7 @@ pub(crate) fn export_sql(f: &ExportFilter) -> String {
 }
 
 /// Groups the join's rows by image.
-pub(crate) fn group(rows: Vec<ExportRow>) -> Result<Vec<ExportedImage>> {
+fn group(rows: Vec<ExportRow>) -> Result<Vec<ExportedImage>> {
     let mut out: Vec<ExportedImage> = Vec::new();
     for r in rows {
         if out.last().is_none_or(|i| i.id != r.image_id) {
@@ -165,10 +167,17 @@ impl Database {
     /// and status), in id order. Reads only.
     #[tracing::instrument(skip(self))]
     pub async fn export_annotations(&self, filter: &ExportFilter) -> Result<Vec<ExportedImage>> {
-        match self {
-            Database::Sqlite(p) => backend::sqlite::export_annotations(p, filter).await,
-            Database::Postgres(p) => backend::postgres::export_annotations(p, filter).await,
+        let text = export_sql(filter);
+        let mut q = sql(&text);
+        for v in filter
+            .sources
+            .iter()
+            .chain(&filter.statuses)
+            .chain(&filter.image_statuses)
+        {
+            q = q.bind(v);
         }
+        group(q.fetch_all(self).await?)
     }
 }
 

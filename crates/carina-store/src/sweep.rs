@@ -4,7 +4,7 @@
 //!
 //! # Why it is safe with several processes
 //!
-//! Every writer of objects follows one order (see [`crate::images`] and the
+//! Every writer of objects follows one order (see [`crate::store`] and the
 //! model registry): **the object is written first, under a key nobody else
 //! uses, then the row that references it is committed**; a writer whose
 //! insert fails deletes its own object. Keys are never reused (images and
@@ -29,9 +29,10 @@
 //! considered; anything else in a bucket is left alone. A new kind of
 //! object needs its prefix here and its column in [`REFERENCED_KEYS_SQL`].
 
-use crate::Database;
+use crate::db::Database;
+use crate::db::sql::sql;
 use crate::error::Result;
-use crate::images::Store;
+use crate::store::Store;
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -82,20 +83,11 @@ impl Database {
     /// Hashes of every object key a row references (one statement, one snapshot).
     pub async fn referenced_object_keys(&self) -> Result<HashSet<u64>> {
         let mut set = HashSet::new();
-        match self {
-            Database::Sqlite(p) => {
-                let mut rows = sqlx::query_scalar::<_, String>(REFERENCED_KEYS_SQL).fetch(p);
-                while let Some(key) = rows.next().await {
-                    set.insert(key_hash(&key?));
-                }
-            }
-            Database::Postgres(p) => {
-                let mut rows = sqlx::query_scalar::<_, String>(REFERENCED_KEYS_SQL).fetch(p);
-                while let Some(key) = rows.next().await {
-                    set.insert(key_hash(&key?));
-                }
-            }
-        }
+        sql(REFERENCED_KEYS_SQL)
+            .for_each(self, |(key,): (String,)| {
+                set.insert(key_hash(&key));
+            })
+            .await?;
         Ok(set)
     }
 }

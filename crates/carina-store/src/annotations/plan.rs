@@ -3,13 +3,13 @@
 //! protect provenance (a model box keeps its source, score and original
 //! geometry; it can be rejected but never deleted).
 
+use super::{AnnotationEdit, StoredBox};
 use crate::error::{Result, StoreError};
-use crate::models::{AnnotationEdit, StoredBox};
 use carina_core::{BBox, BoxStatus, Provenance};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, PartialEq)]
-pub(crate) struct BoxUpdate {
+pub(super) struct BoxUpdate {
     pub id: i64,
     pub class_id: u32,
     pub bbox: BBox,
@@ -19,7 +19,7 @@ pub(crate) struct BoxUpdate {
 }
 
 #[derive(Debug, PartialEq)]
-pub(crate) struct BoxInsert {
+pub(super) struct BoxInsert {
     pub class_id: u32,
     pub bbox: BBox,
     pub source: Provenance,
@@ -28,13 +28,13 @@ pub(crate) struct BoxInsert {
 }
 
 #[derive(Debug, Default, PartialEq)]
-pub(crate) struct SavePlan {
+pub(super) struct SavePlan {
     pub delete: Vec<i64>,
     pub update: Vec<BoxUpdate>,
     pub insert: Vec<BoxInsert>,
 }
 
-pub(crate) fn plan_save(
+pub(super) fn plan_save(
     current: &[StoredBox],
     edit: &AnnotationEdit,
     user: &str,
@@ -126,7 +126,8 @@ pub(crate) fn plan_save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{BoxEdit, Timestamp};
+    use crate::annotations::BoxEdit;
+    use crate::time::Timestamp;
 
     fn stored(id: i64, source: Provenance, status: BoxStatus) -> StoredBox {
         StoredBox {

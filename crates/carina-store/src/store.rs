@@ -3,9 +3,9 @@
 //! after the commit) delete objects nothing points at any more. A failed
 //! insert deletes the objects it wrote, so no orphan stays behind.
 
-use crate::Database;
+use crate::db::Database;
 use crate::error::{Result, StoreError};
-use crate::models::{Image, NewImage};
+use crate::images::{Image, NewImage};
 use crate::objects::ObjectStorage;
 use bytes::Bytes;
 use rand::RngCore;
