@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 static FONT: &[u8] = carina_assets::DEJAVU_SANS;
 
-/// Why a figure could not be made.
+/// Why a figure (or the report page holding it) could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
     #[error("drawing the figure: {0}")]
@@ -21,6 +21,8 @@ pub enum PlotError {
     Encode(String),
     #[error("the embedded font could not be loaded")]
     Font,
+    #[error("rendering the report page: {0}")]
+    Template(String),
 }
 
 fn draw_err(e: impl std::fmt::Display) -> PlotError {

@@ -1,5 +1,6 @@
 //! The HTML report: self-contained, escaped, with every figure inlined.
 
+use base64::Engine as _;
 use carina_eval::plot::LossRecord;
 use carina_eval::report::{InferenceTiming, ReportOptions, html_report};
 use carina_eval::summarize;
@@ -37,12 +38,26 @@ fn report_is_self_contained_and_escapes_names() {
         },
     )
     .unwrap();
+    // minijinja's HTML escaping (which also writes '/' as &#x2f;).
     assert!(!html.contains("<script>"), "unescaped class name");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(html.contains("synthetic data &amp; &lt;b&gt;not&lt;/b&gt;"));
-    assert!(html.contains("run &quot;7&quot;"));
+    assert!(html.contains("<td>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</td>"));
+    assert!(html.contains("<th>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</th>"));
+    assert!(html.contains("synthetic data &amp; &lt;b&gt;not&lt;&#x2f;b&gt;"));
+    assert!(html.contains("<title>run &quot;7&quot;</title>"));
     // PR, ROC, confusion and loss figures, all inline; nothing fetched from elsewhere.
-    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 4);
+    let figures: Vec<&str> = html
+        .split("src=\"data:image/png;base64,")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(figures.len(), 4);
+    for b64 in figures {
+        // The payload is written as is (not escaped) and decodes to a PNG.
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("plain base64");
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(html.contains("median 12.5 ms"));
 }

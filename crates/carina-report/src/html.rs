@@ -33,18 +33,18 @@ pub fn render_html(report: &Report, images: &[ReportImage]) -> Result<String, Re
     // The `.html` name turns on minijinja's HTML auto-escaping.
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| ReportError::Render(e.to_string()))?;
-    let thumbs: Vec<Thumb> = images
+    let thumbs = images
         .iter()
         .map(|img| {
-            let t = annotate(img, report.findings(), HTML_THUMBNAIL_SIDE);
-            Thumb {
+            let t = annotate(img, report.findings(), HTML_THUMBNAIL_SIDE)?;
+            Ok(Thumb {
                 image_id: img.image_id().to_string(),
-                png: base64::engine::general_purpose::STANDARD.encode(encode_png(&t)),
+                png: base64::engine::general_purpose::STANDARD.encode(encode_png(&t)?),
                 width: t.width,
                 height: t.height,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Thumb>, ReportError>>()?;
     let tmpl = env
         .get_template("report.html")
         .map_err(|e| ReportError::Render(e.to_string()))?;

@@ -7,8 +7,9 @@
 //!   sizes in mm from a box on a PA chest radiograph.
 //! - [`render_html`]: a self-contained, auto-escaped HTML page with the
 //!   annotated thumbnail ([`raster`]), findings table, impression, signature.
-//! - [`render_pdf`]: the same as a PDF with real text in an embedded
-//!   TrueType font (DejaVu Sans) and the thumbnail as an image.
+//! - [`render_pdf`]: the same as a PDF (pdf-writer) with real Unicode
+//!   text in DejaVu Sans, embedded as a subset of the glyphs used (Latin,
+//!   Greek and Cyrillic; see [`pdf`]), and the thumbnail as an image.
 //! - [`fhir`]: export as a FHIR R4 DiagnosticReport ([`to_fhir`]) and a
 //!   structural check of such a resource ([`validate_diagnostic_report`]).
 //! - [`agreement`]: Cohen's and Fleiss' kappa, mean IoU of matched boxes

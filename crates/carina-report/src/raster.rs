@@ -2,7 +2,10 @@
 //! drawn as a coloured outline with its number (the number keys the findings
 //! table), encoded as PNG for HTML or kept as raw RGB for the PDF.
 
+use ab_glyph::{Font as _, FontRef, PxScale, ScaleFont as _, point};
 use carina_core::Finding;
+use image::codecs::png::PngEncoder;
+use image::{ExtendedColorType, ImageEncoder as _};
 
 use crate::model::{ReportError, ReportFinding};
 
@@ -65,6 +68,16 @@ impl Rgb {
             self.data[i..i + 3].copy_from_slice(&c);
         }
     }
+    /// Mixes `c` into a pixel with weight `alpha` (0..=1).
+    fn blend(&mut self, x: i64, y: i64, c: [u8; 3], alpha: f32) {
+        if x >= 0 && y >= 0 && x < i64::from(self.width) && y < i64::from(self.height) {
+            let i = (y as usize * self.width as usize + x as usize) * 3;
+            let a = alpha.clamp(0.0, 1.0);
+            for (dst, src) in self.data[i..i + 3].iter_mut().zip(c) {
+                *dst = (f32::from(*dst) * (1.0 - a) + f32::from(src) * a).round() as u8;
+            }
+        }
+    }
     fn fill(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
         for y in y0..y1 {
             for x in x0..x1 {
@@ -81,33 +94,42 @@ impl Rgb {
     }
 }
 
-/// 3×5 bitmaps of the digits 0-9, one row per `u8` (bit 2 = left column).
-const DIGITS: [[u8; 5]; 10] = [
-    [7, 5, 5, 5, 7],
-    [2, 6, 2, 2, 7],
-    [7, 1, 7, 4, 7],
-    [7, 1, 7, 1, 7],
-    [5, 5, 7, 1, 1],
-    [7, 4, 7, 1, 7],
-    [7, 4, 7, 5, 7],
-    [7, 1, 1, 1, 1],
-    [7, 5, 7, 5, 7],
-    [7, 5, 7, 1, 7],
-];
+/// The embedded font as ab_glyph draws it (the box numbers).
+fn number_font() -> Result<FontRef<'static>, ReportError> {
+    FontRef::try_from_slice(carina_assets::DEJAVU_SANS)
+        .map_err(|e| ReportError::Render(format!("embedded font: {e}")))
+}
 
-fn draw_number(img: &mut Rgb, x: i64, y: i64, n: usize, scale: i64, c: [u8; 3]) {
-    for (k, ch) in n.to_string().bytes().enumerate() {
-        let glyph = DIGITS[usize::from(ch - b'0')];
-        let gx = x + k as i64 * 4 * scale;
-        for (row, bits) in glyph.iter().enumerate() {
-            for col in 0..3 {
-                if bits & (4 >> col) != 0 {
-                    let (px, py) = (gx + col * scale, y + row as i64 * scale);
-                    img.fill(px, py, px + scale, py + scale, c);
-                }
-            }
-        }
+/// Draws `text` in `c` with its baseline at `(x, baseline)` and `px` the
+/// font's pixel height (ascent − descent), anti-aliased over what is there;
+/// returns the advance in pixels.
+fn draw_text(
+    img: &mut Rgb,
+    font: &FontRef<'_>,
+    px: f32,
+    (x, baseline): (f32, f32),
+    text: &str,
+    c: [u8; 3],
+) -> f32 {
+    let font = font.as_scaled(PxScale::from(px));
+    let mut pen = x;
+    for ch in text.chars() {
+        let id = font.glyph_id(ch);
+        let glyph = id.with_scale_and_position(px, point(pen, baseline));
+        pen += font.h_advance(id);
+        let Some(outlined) = font.outline_glyph(glyph) else {
+            continue;
+        };
+        let b = outlined.px_bounds();
+        outlined.draw(|gx, gy, cov| {
+            let (qx, qy) = (
+                b.min.x as i64 + i64::from(gx),
+                b.min.y as i64 + i64::from(gy),
+            );
+            img.blend(qx, qy, c, cov);
+        });
     }
+    pen - x
 }
 
 /// A finding's colour: the class's default colour for the product's
@@ -151,9 +173,14 @@ fn downscale(img: &ReportImage, max_side: u32) -> (u32, u32, Vec<u8>) {
 }
 
 /// The thumbnail (longer side ≤ `max_side`) with the boxes of the findings
-/// on this image and their numbers drawn on it. Finding `i` of the report
-/// is labelled `i + 1` on whichever image it lies.
-pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) -> Rgb {
+/// on this image and their numbers (DejaVu Sans, drawn by ab_glyph) on it.
+/// Finding `i` of the report is labelled `i + 1` on whichever image it lies.
+pub fn annotate(
+    img: &ReportImage,
+    findings: &[ReportFinding],
+    max_side: u32,
+) -> Result<Rgb, ReportError> {
+    let font = number_font()?;
     let (w, h, gray) = downscale(img, max_side.max(1));
     let mut out = Rgb {
         width: w,
@@ -165,8 +192,13 @@ pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) ->
         f64::from(h) / f64::from(img.height),
     );
     let thick = i64::from((w.max(h) / 256).max(2));
-    // Digits 3×5 cells: at least 3 px per cell so numbers stay legible on a page.
+    // Digits about 5 × `scale` px high (at least 15 px, legible on a page)
+    // on a tag 7 × `scale` px high.
     let scale = i64::from((w.max(h) / 170).max(3));
+    let font_px = 8.0 * scale as f32;
+    let digit_advance = font
+        .as_scaled(PxScale::from(font_px))
+        .h_advance(font.glyph_id('0'));
     for (i, f) in findings
         .iter()
         .enumerate()
@@ -184,46 +216,24 @@ pub fn annotate(img: &ReportImage, findings: &[ReportFinding], max_side: u32) ->
         );
         out.outline(x0, y0, x1, y1, thick, c);
         // Number tag on the top-left corner, above the box when there is room.
-        let n = i + 1;
-        let tag_w = (n.to_string().len() as i64 * 4 + 1) * scale;
+        let n = (i + 1).to_string();
+        let tag_w = (n.len() as f32 * digit_advance).ceil() as i64 + 2 * scale;
         let tag_h = 7 * scale;
         let ty = if y0 - tag_h >= 0 { y0 - tag_h } else { y0 };
         out.fill(x0, ty, x0 + tag_w, ty + tag_h, c);
-        draw_number(&mut out, x0 + scale, ty + scale, n, scale, [0, 0, 0]);
+        let origin = ((x0 + scale) as f32, (ty + 6 * scale) as f32);
+        draw_text(&mut out, &font, font_px, origin, &n, [0, 0, 0]);
     }
-    out
+    Ok(out)
 }
 
-/// PNG (8-bit RGB, no interlace) of a raster.
-pub fn encode_png(img: &Rgb) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut h = crc32fast::Hasher::new();
-        h.update(kind);
-        h.update(data);
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        out.extend_from_slice(&h.finalize().to_be_bytes());
-    }
-    let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&img.width.to_be_bytes());
-    ihdr.extend_from_slice(&img.height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let stride = img.width as usize * 3;
-    let mut raw = Vec::with_capacity((stride + 1) * img.height as usize);
-    for row in img.data.chunks(stride) {
-        raw.push(0); // filter: none
-        raw.extend_from_slice(row);
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(
-        &mut out,
-        b"IDAT",
-        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
-    );
-    chunk(&mut out, b"IEND", &[]);
-    out
+/// PNG (8-bit RGB) of a raster, encoded by the `image` crate.
+pub fn encode_png(img: &Rgb) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::new();
+    PngEncoder::new(&mut out)
+        .write_image(&img.data, img.width, img.height, ExtendedColorType::Rgb8)
+        .map_err(|e| ReportError::Render(format!("PNG: {e}")))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -251,7 +261,8 @@ mod tests {
             &img,
             &[finding("Pneumothorax", [100.0, 200.0, 300.0, 400.0])],
             200,
-        );
+        )
+        .unwrap();
         assert_eq!((out.width, out.height), (200, 100));
         let px = |x: usize, y: usize| {
             let i = (y * 200 + x) * 3;
@@ -265,35 +276,35 @@ mod tests {
         assert_eq!(px(40, 79), cyan);
         assert_eq!(px(40, 60), [128, 128, 128]);
         assert_eq!(px(150, 20), [128, 128, 128]);
-        // The number tag sits above the top-left corner.
+        // The number tag sits above the top-left corner, with "1" drawn on
+        // it in black.
         assert_eq!(px(20, 39), cyan);
+        let dark = (19..40)
+            .flat_map(|y| (20..34).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y).iter().all(|&v| v < 40))
+            .count();
+        assert!(dark >= 15, "{dark} dark pixels on the tag");
         // A finding on another image is not drawn on this one.
         let mut elsewhere = finding("Pneumothorax", [100.0, 200.0, 300.0, 400.0]);
         elsewhere.image_id = "other".into();
-        let out = annotate(&img, &[elsewhere], 200);
+        let out = annotate(&img, &[elsewhere], 200).unwrap();
         assert!(out.data.iter().all(|&v| v == 128));
     }
 
     #[test]
-    fn png_has_valid_chunks() {
+    fn png_decodes_back_to_the_raster() {
         let img = Rgb {
             width: 3,
             height: 2,
-            data: vec![200; 18],
+            data: (0..18).map(|v| v * 10).collect(),
         };
-        let png = encode_png(&img);
+        let png = encode_png(&img).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-        assert_eq!(&png[12..16], b"IHDR");
-        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 3);
-        // IDAT inflates back to filter byte + pixels per row.
-        let idat_len = u32::from_be_bytes(png[33..37].try_into().unwrap()) as usize;
-        assert_eq!(&png[37..41], b"IDAT");
-        let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&png[41..41 + idat_len]).unwrap();
-        assert_eq!(
-            raw,
-            [vec![0u8], vec![200; 9], vec![0u8], vec![200; 9]].concat()
-        );
-        assert!(png.ends_with(&[0xAE, 0x42, 0x60, 0x82]));
+        let back = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+            .unwrap()
+            .into_rgb8();
+        assert_eq!(back.dimensions(), (3, 2));
+        assert_eq!(back.into_raw(), img.data);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Page layout: a cursor that writes lines, wrapped paragraphs, a table and
 //! the image top to bottom, starting new pages as needed. Produces one
-//! content stream per page (PDF operators, ASCII only).
+//! content stream per page (pdf-writer's `Content`) and the set of glyphs
+//! they use. Lines are measured with the font's real advance widths.
 
 use std::fmt::Write as _;
 
-use super::font::{FontMetrics, encode_char};
-use super::writer::literal;
+use pdf_writer::{Content, Name, Str};
+
+use super::font::{GlyphSet, PdfFont};
 use crate::model::Report;
 use crate::view::{finding_rows, status_text};
 
@@ -15,12 +17,23 @@ const MARGIN: f64 = 50.0;
 const FOOTER: f64 = 30.0;
 const CONTENT_W: f64 = PAGE_W - 2.0 * MARGIN;
 
+/// The font's resource name on every page.
+pub const FONT_NAME: Name<'static> = Name(b"F1");
+
+/// Image XObject `k` (1-based) as named in the page resources.
+pub fn image_name(k: usize) -> String {
+    format!("Im{k}")
+}
+
 pub struct Layout<'a> {
-    m: &'a FontMetrics,
-    pages: Vec<String>,
+    m: &'a PdfFont,
+    glyphs: GlyphSet,
+    pages: Vec<Content>,
     y: f64,
     footer: String,
 }
+
+type Rgb = (f64, f64, f64);
 
 fn rgb(hex: &str) -> (f64, f64, f64) {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
@@ -29,16 +42,17 @@ fn rgb(hex: &str) -> (f64, f64, f64) {
 }
 
 impl<'a> Layout<'a> {
-    pub fn new(m: &'a FontMetrics) -> Layout<'a> {
+    pub fn new(m: &'a PdfFont) -> Layout<'a> {
         Layout {
             m,
+            glyphs: GlyphSet::default(),
             pages: Vec::new(),
             y: 0.0,
             footer: String::new(),
         }
     }
 
-    fn page(&mut self) -> &mut String {
+    fn page(&mut self) -> &mut Content {
         if self.pages.is_empty() {
             self.new_page();
         }
@@ -46,7 +60,7 @@ impl<'a> Layout<'a> {
     }
 
     fn new_page(&mut self) {
-        self.pages.push(String::new());
+        self.pages.push(Content::new());
         self.y = PAGE_H - MARGIN;
     }
 
@@ -57,16 +71,9 @@ impl<'a> Layout<'a> {
         }
     }
 
-    fn text_at(&mut self, x: f64, y: f64, size: f64, color: (f64, f64, f64), text: &str) {
-        let bytes: Vec<u8> = text.chars().map(encode_char).collect();
-        let op = format!(
-            "BT {:.3} {:.3} {:.3} rg /F1 {size} Tf {x:.2} {y:.2} Td {} Tj ET\n",
-            color.0,
-            color.1,
-            color.2,
-            literal(&bytes)
-        );
-        self.page().push_str(&op);
+    fn text_at(&mut self, x: f64, y: f64, size: f64, color: Rgb, text: &str) {
+        let cids = self.glyphs.encode(self.m, text);
+        show(self.page(), x, y, size, color, &cids);
     }
 
     /// Splits text into lines no wider than `width` at `size` (words are
@@ -104,7 +111,7 @@ impl<'a> Layout<'a> {
         lines
     }
 
-    fn paragraph(&mut self, text: &str, size: f64, color: (f64, f64, f64)) {
+    fn paragraph(&mut self, text: &str, size: f64, color: Rgb) {
         let lead = size * 1.35;
         for line in self.wrap(text, size, CONTENT_W) {
             self.ensure(lead);
@@ -130,10 +137,12 @@ impl<'a> Layout<'a> {
         self.ensure(dh + 20.0);
         self.y -= dh + 6.0;
         let y = self.y;
-        let _ = writeln!(
-            self.page(),
-            "q {dw:.2} 0 0 {dh:.2} {MARGIN:.2} {y:.2} cm /Im{k} Do Q"
-        );
+        let name = image_name(k);
+        self.page()
+            .save_state()
+            .transform([dw as f32, 0.0, 0.0, dh as f32, MARGIN as f32, y as f32])
+            .x_object(Name(name.as_bytes()))
+            .restore_state();
         self.y -= 4.0;
         self.paragraph(
             &format!("Image {image_id}. Boxes are numbered as in the findings table."),
@@ -186,20 +195,17 @@ impl<'a> Layout<'a> {
             let top = self.y;
             let mut x = MARGIN;
             if k == 0 {
-                let _ = writeln!(
+                fill_rect(
                     self.page(),
-                    "0.9 0.92 0.96 rg {x:.2} {:.2} {CONTENT_W:.2} {row_h:.2} re f",
-                    top - row_h
+                    (0.9, 0.92, 0.96),
+                    [x, top - row_h, CONTENT_W, row_h],
                 );
             } else {
                 // A colour swatch matching the box on the thumbnail.
-                let (r, g, b) = rgb(&color);
-                let _ = writeln!(
+                fill_rect(
                     self.page(),
-                    "{r:.3} {g:.3} {b:.3} rg {:.2} {:.2} 5 {:.2} re f",
-                    x + 1.5,
-                    top - row_h + 1.5,
-                    row_h - 3.0
+                    rgb(&color),
+                    [x + 1.5, top - row_h + 1.5, 5.0, row_h - 3.0],
                 );
             }
             for (ci, (lines, (_, w))) in wrapped.iter().zip(COLS).enumerate() {
@@ -210,36 +216,28 @@ impl<'a> Layout<'a> {
                 }
                 x += w;
             }
-            let _ = writeln!(
-                self.page(),
-                "0.6 G 0.5 w {MARGIN:.2} {:.2} m {:.2} {:.2} l S",
-                top - row_h,
-                MARGIN + CONTENT_W,
-                top - row_h
-            );
+            let rule = (top - row_h) as f32;
+            self.page()
+                .set_stroke_gray(0.6)
+                .set_line_width(0.5)
+                .move_to(MARGIN as f32, rule)
+                .line_to((MARGIN + CONTENT_W) as f32, rule)
+                .stroke();
             self.y = top - row_h;
         }
     }
 
     fn footers(&mut self) {
         let n = self.pages.len();
-        let footer = self.footer.clone();
         for (i, page) in self.pages.iter_mut().enumerate() {
-            let bytes: Vec<u8> = format!("{footer} — page {} of {n}", i + 1)
-                .chars()
-                .map(encode_char)
-                .collect();
-            let _ = writeln!(
-                page,
-                "BT 0.6 0 0 rg /F1 7.5 Tf {MARGIN:.2} {:.2} Td {} Tj ET",
-                MARGIN - 10.0,
-                literal(&bytes)
-            );
+            let text = format!("{} — page {} of {n}", self.footer, i + 1);
+            let cids = self.glyphs.encode(self.m, &text);
+            show(page, MARGIN, MARGIN - 10.0, 7.5, (0.6, 0.0, 0.0), &cids);
         }
     }
 
-    /// The whole report; returns one content stream per page.
-    pub fn report(mut self, r: &Report, thumbs: &[(&str, u32, u32)]) -> Vec<String> {
+    /// The whole report: one content stream per page, and the glyphs used.
+    pub fn report(mut self, r: &Report, thumbs: &[(&str, u32, u32)]) -> (Vec<Content>, GlyphSet) {
         self.footer = r.disclaimer().to_string();
         let red = (0.7, 0.0, 0.0);
         self.paragraph(r.disclaimer(), 10.0, red);
@@ -309,6 +307,22 @@ impl<'a> Layout<'a> {
         self.y -= 6.0;
         self.paragraph(&note, 8.5, (0.3, 0.3, 0.3));
         self.footers();
-        self.pages
+        (self.pages, self.glyphs)
     }
+}
+
+/// One line of text: `cids` (2 bytes per glyph) at baseline `(x, y)`.
+fn show(page: &mut Content, x: f64, y: f64, size: f64, (r, g, b): Rgb, cids: &[u8]) {
+    page.begin_text()
+        .set_fill_rgb(r as f32, g as f32, b as f32)
+        .set_font(FONT_NAME, size as f32)
+        .next_line(x as f32, y as f32)
+        .show(Str(cids))
+        .end_text();
+}
+
+fn fill_rect(page: &mut Content, (r, g, b): Rgb, [x, y, w, h]: [f64; 4]) {
+    page.set_fill_rgb(r as f32, g as f32, b as f32)
+        .rect(x as f32, y as f32, w as f32, h as f32)
+        .fill_nonzero();
 }
