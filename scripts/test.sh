@@ -16,6 +16,8 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The report tests read the generated PDFs back with poppler's pdftotext.
 command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+# dcmtk's dsrdump reads Carina's DICOM SR in carina-sr's tests.
+command -v dsrdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]} (apt-get)"
@@ -59,6 +61,20 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$s3port/" || { cat "$pgdir/moto.log" >&2; echo "error: moto_server is not answering" >&2; exit 1; }
 export CARINA_TEST_S3_ENDPOINT="http://127.0.0.1:$s3port"
 echo "== S3 (moto) for tests at $CARINA_TEST_S3_ENDPOINT"
+
+# highdicom (with pydicom) reads Carina's DICOM SR and writes one for Carina to
+# read in carina-sr's tests: a virtual environment kept under target/ (reused
+# when present). A failed install fails the run, as the tests would under CI.
+hdvenv="$root/target/highdicom-venv"
+if ! "$hdvenv/bin/python" -c 'import highdicom' >/dev/null 2>&1; then
+  echo "== installing highdicom (pip, into $hdvenv)"
+  rm -rf "$hdvenv"
+  python3 -m venv "$hdvenv"
+  "$hdvenv/bin/pip" install -q --disable-pip-version-check 'highdicom==0.28.*' \
+    || { echo "error: pip could not install highdicom for the SR tests" >&2; exit 1; }
+fi
+export CARINA_TEST_HIGHDICOM_PYTHON="$hdvenv/bin/python"
+echo "== highdicom for tests at $CARINA_TEST_HIGHDICOM_PYTHON"
 
 # Browser-test packages (playwright-core drives Debian's chromium).
 if [ -f tests-e2e/package.json ]; then
