@@ -30,24 +30,46 @@ async function uploadModel(files) {
   return body;
 }
 
-export function renderModels(app) {
-  const isAdmin = session.user.role === 'admin';
-  const list = h('div', { id: 'model-list' }, h('p', { class: 'muted' }, 'Loading…'));
+/** Admins: "Register a model" (upload a folder written by carina train); `reload()` after it. */
+function uploadCard(reload) {
   const fileInput = h('input', { type: 'file', id: 'model-files', multiple: true, accept: '.safetensors,.json,.md' });
   const uploadBtn = h('button', { type: 'button', id: 'model-upload', class: 'primary', onclick: () => upload() }, 'Upload model folder');
-  const uploadForm = isAdmin ? h('div', { class: 'card' },
+
+  async function upload() {
+    const files = [...fileInput.files];
+    if (!files.length) return toast('Choose the model files first', 'error');
+    uploadBtn.disabled = true;
+    try {
+      const m = await uploadModel(files);
+      toast(`Registered ${m.name} ${m.version}`);
+      fileInput.value = '';
+      reload();
+    } catch (e) {
+      toast(`Upload refused: ${e.message}`, 'error');
+    } finally {
+      uploadBtn.disabled = false;
+    }
+  }
+
+  return h('div', { class: 'card' },
     h('h3', {}, 'Register a model'),
     h('p', { class: 'muted small' }, 'Choose model.safetensors and model.json (and optionally MODEL_CARD.md) from a folder written by carina train. The server loads the model before registering it; it is not deployed until you deploy it.'),
-    fileInput, ' ', uploadBtn) : null;
+    fileInput, ' ', uploadBtn);
+}
 
+/**
+ * Admins: "Learn from corrections": start a fine-tuning job and follow it
+ * (`follow(id)`); `reload()` when it has registered a model.
+ */
+function trainingCard(reload) {
   const trainSteps = h('input', { type: 'number', id: 'train-steps', min: 1, max: 100000, value: 300, class: 'narrow' });
   const trainHeld = h('input', { type: 'number', id: 'train-held-out', min: 0.05, max: 0.5, step: 0.05, value: 0.2, class: 'narrow' });
   const trainBtn = h('button', { type: 'button', id: 'train-start', onclick: () => startTraining() }, 'Fine-tune on corrections');
   const trainStatus = h('div', { id: 'train-status', class: 'small', role: 'status' });
-  const trainForm = isAdmin ? h('div', { class: 'card' },
+  const el = h('div', { class: 'card' },
     h('h3', {}, 'Learn from corrections'),
     h('p', { class: 'muted small' }, 'Builds a training set from the accepted, edited and manual boxes (consensus where signed), fine-tunes the deployed model in the background, compares it with the deployed one on a held-out part, and registers it without deploying it. Training uses the server\'s CPU for minutes.'),
-    h('label', {}, 'Steps ', trainSteps), ' ', h('label', {}, 'Held out ', trainHeld), ' ', trainBtn, trainStatus) : null;
+    h('label', {}, 'Steps ', trainSteps), ' ', h('label', {}, 'Held out ', trainHeld), ' ', trainBtn, trainStatus);
   let polling = null;
 
   function showJob(job) {
@@ -72,7 +94,7 @@ export function renderModels(app) {
       try {
         const job = await get(`/jobs/${id}`);
         showJob(job);
-        if (job.status === 'done') load();
+        if (job.status === 'done') reload();
         if (job.status === 'queued' || job.status === 'running') polling = setTimeout(tick, 2000);
       } catch (e) {
         trainStatus.textContent = `Could not read the job: ${e.message}`;
@@ -96,88 +118,83 @@ export function renderModels(app) {
     }
   }
 
-  async function upload() {
-    const files = [...fileInput.files];
-    if (!files.length) return toast('Choose the model files first', 'error');
-    uploadBtn.disabled = true;
-    try {
-      const m = await uploadModel(files);
-      toast(`Registered ${m.name} ${m.version}`);
-      fileInput.value = '';
-      load();
-    } catch (e) {
-      toast(`Upload refused: ${e.message}`, 'error');
-    } finally {
-      uploadBtn.disabled = false;
-    }
-  }
+  return { el, follow };
+}
 
-  async function deploy(m) {
-    if (!confirm(`Deploy ${m.name} ${m.version}? New predictions will use it.`)) return;
-    try {
-      await api('POST', `/models/${m.id}/deploy`);
-      toast(`${m.name} ${m.version} is deployed`);
-      load();
-    } catch (e) {
-      toast(e.message, 'error');
-    }
+async function deploy(m, reload) {
+  if (!confirm(`Deploy ${m.name} ${m.version}? New predictions will use it.`)) return;
+  try {
+    await api('POST', `/models/${m.id}/deploy`);
+    toast(`${m.name} ${m.version} is deployed`);
+    reload();
+  } catch (e) {
+    toast(e.message, 'error');
   }
+}
 
-  function statsTable(stats) {
-    if (!stats.classes.length) return h('p', { class: 'muted small' }, 'No proposals reviewed yet.');
-    return h('table', { class: 'stats' },
-      h('tr', {}, ...['class', 'proposed', 'accepted', 'edited', 'rejected', 'acceptance'].map((t) => h('th', {}, t))),
-      ...stats.classes.map((c) => h('tr', { dataset: { classId: String(c.class_id) } },
-        h('td', {}, c.class_name || `class ${c.class_id}`), h('td', {}, c.proposed), h('td', {}, c.accepted),
-        h('td', {}, c.edited), h('td', {}, c.rejected), h('td', {}, pct(c.acceptance_rate)))),
-      h('tr', { class: 'total' }, h('th', {}, 'all'), h('th', {}, stats.total.proposed), h('th', {}, stats.total.accepted),
-        h('th', {}, stats.total.edited), h('th', {}, stats.total.rejected), h('th', {}, pct(stats.total.acceptance_rate))));
-  }
+function statsTable(stats) {
+  if (!stats.classes.length) return h('p', { class: 'muted small' }, 'No proposals reviewed yet.');
+  return h('table', { class: 'stats' },
+    h('tr', {}, ...['class', 'proposed', 'accepted', 'edited', 'rejected', 'acceptance'].map((t) => h('th', {}, t))),
+    ...stats.classes.map((c) => h('tr', { dataset: { classId: String(c.class_id) } },
+      h('td', {}, c.class_name || `class ${c.class_id}`), h('td', {}, c.proposed), h('td', {}, c.accepted),
+      h('td', {}, c.edited), h('td', {}, c.rejected), h('td', {}, pct(c.acceptance_rate)))),
+    h('tr', { class: 'total' }, h('th', {}, 'all'), h('th', {}, stats.total.proposed), h('th', {}, stats.total.accepted),
+      h('th', {}, stats.total.edited), h('th', {}, stats.total.rejected), h('th', {}, pct(stats.total.acceptance_rate))));
+}
 
-  function heldOutTable(w) {
-    const f = (v) => (typeof v === 'number' ? v.toFixed(3) : '–');
-    const b = w.held_out && w.held_out.base;
-    const n = w.held_out && w.held_out.new;
-    return h('div', { class: 'small held-out' },
-      h('div', {}, `Fine-tuned from model ${w.base_model.id} (${w.base_model.name} ${w.base_model.version}) on ${w.train_images} reviewed images; compared on ${w.held_out_images} held-out images:`),
-      h('table', { class: 'stats' },
-        h('tr', {}, ...['', 'AP', 'AP50', 'AP75', 'AR100'].map((t) => h('th', {}, t))),
-        ...[['base', b], ['this model', n]].map(([k, m]) => h('tr', {}, h('td', {}, k),
-          ...['ap', 'ap50', 'ap75', 'ar100'].map((key) => h('td', {}, f(m && m[key])))))));
-  }
+function heldOutTable(w) {
+  const f = (v) => (typeof v === 'number' ? v.toFixed(3) : '–');
+  const b = w.held_out && w.held_out.base;
+  const n = w.held_out && w.held_out.new;
+  return h('div', { class: 'small held-out' },
+    h('div', {}, `Fine-tuned from model ${w.base_model.id} (${w.base_model.name} ${w.base_model.version}) on ${w.train_images} reviewed images; compared on ${w.held_out_images} held-out images:`),
+    h('table', { class: 'stats' },
+      h('tr', {}, ...['', 'AP', 'AP50', 'AP75', 'AR100'].map((t) => h('th', {}, t))),
+      ...[['base', b], ['this model', n]].map(([k, m]) => h('tr', {}, h('td', {}, k),
+        ...['ap', 'ap50', 'ap75', 'ar100'].map((key) => h('td', {}, f(m && m[key])))))));
+}
 
-  function row(m, stats) {
-    return h('article', { class: `card model-card${m.deployed ? ' deployed' : ''}`, dataset: { id: String(m.id) } },
-      h('h3', {}, `${m.name} `, h('span', { class: 'muted' }, m.version),
-        m.deployed ? h('span', { class: 'badge deployed-badge' }, 'deployed') : null,
-        m.synthetic ? h('span', { class: 'badge synthetic' }, 'trained on synthetic data · not for clinical use') : null),
-      h('div', { class: 'small' }, `${m.arch} · ${m.num_classes} classes · ${m.input_size}px · source ${m.source} · ${fmtTime(m.created_at)} by ${m.created_by}`),
-      h('div', { class: 'small' }, 'Validation: ', metricsText(m.metrics)),
-      m.model_json && m.model_json.notice ? h('div', { class: 'muted small' }, m.model_json.notice) : null,
-      m.model_json && m.model_json.workbench ? heldOutTable(m.model_json.workbench) : null,
-      m.card ? h('details', {}, h('summary', {}, 'Model card'), h('pre', { class: 'small' }, m.card)) : null,
-      h('h4', {}, 'Radiologists\' decisions on its proposals'),
-      stats ? statsTable(stats) : h('p', { class: 'muted small' }, 'Statistics unavailable.'),
-      isAdmin && !m.deployed ? h('button', { type: 'button', class: 'deploy-btn', onclick: () => deploy(m) }, 'Deploy') : null);
-  }
+/** One model's card; admins may deploy one that is not. */
+function modelCard(m, stats, isAdmin, reload) {
+  return h('article', { class: `card model-card${m.deployed ? ' deployed' : ''}`, dataset: { id: String(m.id) } },
+    h('h3', {}, `${m.name} `, h('span', { class: 'muted' }, m.version),
+      m.deployed ? h('span', { class: 'badge deployed-badge' }, 'deployed') : null,
+      m.synthetic ? h('span', { class: 'badge synthetic' }, 'trained on synthetic data · not for clinical use') : null),
+    h('div', { class: 'small' }, `${m.arch} · ${m.num_classes} classes · ${m.input_size}px · source ${m.source} · ${fmtTime(m.created_at)} by ${m.created_by}`),
+    h('div', { class: 'small' }, 'Validation: ', metricsText(m.metrics)),
+    m.model_json && m.model_json.notice ? h('div', { class: 'muted small' }, m.model_json.notice) : null,
+    m.model_json && m.model_json.workbench ? heldOutTable(m.model_json.workbench) : null,
+    m.card ? h('details', {}, h('summary', {}, 'Model card'), h('pre', { class: 'small' }, m.card)) : null,
+    h('h4', {}, 'Radiologists\' decisions on its proposals'),
+    stats ? statsTable(stats) : h('p', { class: 'muted small' }, 'Statistics unavailable.'),
+    isAdmin && !m.deployed ? h('button', { type: 'button', class: 'deploy-btn', onclick: () => deploy(m, reload) }, 'Deploy') : null);
+}
+
+export function renderModels(app) {
+  const isAdmin = session.user.role === 'admin';
+  const list = h('div', { id: 'model-list' }, h('p', { class: 'muted' }, 'Loading…'));
+  const reload = () => load();
+  const uploadForm = isAdmin ? uploadCard(reload) : null;
+  const training = isAdmin ? trainingCard(reload) : null;
 
   async function load() {
     try {
       const models = (await get('/models')).models || [];
       const stats = await Promise.all(models.map((m) => get(`/models/${m.id}/stats`).catch(() => null)));
-      list.replaceChildren(...(models.length ? models.map((m, i) => row(m, stats[i])) : [h('p', { class: 'muted' }, 'No models registered.')]));
+      list.replaceChildren(...(models.length ? models.map((m, i) => modelCard(m, stats[i], isAdmin, reload)) : [h('p', { class: 'muted' }, 'No models registered.')]));
     } catch (e) {
       list.replaceChildren(h('p', { class: 'form-error' }, `Could not list models: ${e.message}`));
     }
   }
 
-  app.append(h('section', { class: 'models-page' }, h('h2', {}, 'Models'), trainForm, uploadForm, list));
+  app.append(h('section', { class: 'models-page' }, h('h2', {}, 'Models'), training && training.el, uploadForm, list));
   load();
   if (isAdmin) {
     // A fine-tuning already under way (or the last one) is shown and followed.
     get('/jobs?kind=train&limit=1').then((r) => {
       const job = (r.jobs || [])[0];
-      if (job) follow(job.id);
+      if (job) training.follow(job.id);
     }).catch(() => {});
   }
 }

@@ -62,3 +62,16 @@ export function shortcutHelp(close) {
     h('p', { class: 'muted small' }, 'Window presets are slices of each radiograph\'s own value range; radiograph values are not calibrated like CT.'),
     h('button', { type: 'button', id: 'help-close', onclick: close }, 'Close'));
 }
+
+/** The help overlay of the image page: hidden until `toggle()`; a click beside the sheet closes it. */
+export function createHelpOverlay() {
+  const el = h('div', { class: 'help-overlay', id: 'help', hidden: true });
+  const toggle = (force) => {
+    el.hidden = force === undefined ? !el.hidden : !force;
+  };
+  el.append(shortcutHelp(() => toggle(false)));
+  el.addEventListener('click', (e) => {
+    if (e.target === el) toggle(false);
+  });
+  return { el, toggle, hidden: () => el.hidden };
+}

@@ -11,17 +11,113 @@ import { ReadingViewport } from './viewport.js';
 
 const typing = (el) => el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
 
-export async function renderReading(app, imageId) {
-  let image, reading, labels;
+/** The W/L and zoom read-outs; `show(viewer)` follows the camera. */
+function cameraReadout() {
+  const wlDisplay = h('span', { id: 'reading-wl', class: 'wl' }, 'W – / L –');
+  const zoomDisplay = h('span', { id: 'reading-zoom', class: 'muted small' });
+  return {
+    nodes: [wlDisplay, zoomDisplay],
+    show(viewer) {
+      const wl = viewer.windowLevel();
+      if (wl) wlDisplay.textContent = `W ${Math.round(wl.width)} / L ${Math.round(wl.center)}`;
+      try {
+        zoomDisplay.textContent = `zoom ${viewer.viewport.getZoom().toFixed(2)}×`;
+        zoomDisplay.dataset.zoom = String(viewer.viewport.getZoom());
+      } catch {
+        zoomDisplay.textContent = '';
+      }
+    },
+  };
+}
+
+/** The list items of the reader's boxes; `remove(i)` deletes one (not once submitted). */
+function boxItems(boxes, byId, submitted, remove) {
+  const nameOf = (b) => byId.get(b.class_id)?.name || `class ${b.class_id}`;
+  if (!boxes.length) return [h('li', { class: 'muted small' }, submitted ? 'No boxes (no finding).' : 'No boxes yet.')];
+  return boxes.map((b, i) => h('li', { class: 'box-item' },
+    h('span', { class: 'swatch', style: { background: byId.get(b.class_id)?.color || '#888' } }),
+    ` ${i + 1}. ${nameOf(b)} `,
+    h('span', { class: 'muted small' }, b.bbox.map((v) => Math.round(v)).join(', ')),
+    submitted ? null : h('button', { type: 'button', class: 'small', title: 'Delete this box', onclick: () => remove(i) }, '✕')));
+}
+
+/**
+ * The reading's keys: Ctrl+S saves; B, W, P tools; F fits; 1–9 the label of
+ * new boxes. `r`: {submitted(), dirty(), save(), setMode(m), fit(), active, labelSel}.
+ */
+function readingKeys(r) {
+  return (e) => {
+    if (typing(document.activeElement) || e.altKey || e.metaKey) return;
+    if (e.ctrlKey) {
+      if (e.key === 's' || e.key === 'S') {
+        e.preventDefault();
+        if (!r.submitted() && r.dirty()) r.save();
+      }
+      return;
+    }
+    const k = e.key.toLowerCase();
+    if (k === 'b') r.setMode('box');
+    else if (k === 'w') r.setMode('wl');
+    else if (k === 'p') r.setMode('pan');
+    else if (k === 'f') r.fit();
+    else if (/^[1-9]$/.test(e.key) && r.active[Number(e.key) - 1] && !r.submitted()) r.labelSel.value = String(r.active[Number(e.key) - 1].id);
+    else return;
+    e.preventDefault();
+  };
+}
+
+/** The viewport with its loading note and error banner. */
+function readingStage() {
+  const vpEl = h('div', { class: 'viewport', id: 'reading-viewport', tabindex: '-1' });
+  const loading = h('div', { class: 'loading', id: 'reading-loading' }, 'Loading image…');
+  const errorBanner = h('div', { class: 'error-banner', role: 'alert', hidden: true });
+  return {
+    el: h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
+    vpEl,
+    loading,
+    showError(msg) {
+      loading.hidden = true;
+      errorBanner.textContent = `The image could not be shown: ${msg}`;
+      errorBanner.hidden = false;
+    },
+  };
+}
+
+/** The page: toolbar (tools, fit, read-outs, label, save, submit, state), the viewport, the side panel with the reader's boxes. */
+function readingPage({ image, modeBtn, fit, camera, labelSel, controls, stage, list }) {
+  return h('section', { class: 'editor reading' },
+    h('div', { class: 'editor-toolbar' }, h('a', { href: '#/readings' }, '‹ My readings'),
+      h('span', { class: 'title', id: 'reading-title', title: imageName(image) }, `Blind reading · ${imageName(image)}`),
+      h('span', { class: 'group' }, modeBtn('box', 'Box', 'B'), modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
+      h('button', { type: 'button', id: 'reading-fit', title: 'Fit to window (F)', onclick: fit }, 'Fit'),
+      ...camera.nodes, labelSel,
+      h('span', { class: 'spacer' }),
+      ...controls),
+    h('div', { class: 'editor-main' },
+      stage.el,
+      h('aside', { class: 'side' },
+        h('p', { class: 'muted small' }, 'Blind reading: you see only your own boxes until you submit. Drag on the image to draw a box (Box mode); right-drag: window/level; wheel: zoom; middle-drag: pan.'),
+        h('h3', {}, 'My boxes'), list)));
+}
+
+/** The image, the reader's reading and the labels; null (and the reason shown) when they cannot be read. */
+async function loadReading(app, imageId) {
   try {
-    [image, reading, labels] = await Promise.all([
+    const [image, reading, labels] = await Promise.all([
       get(`/images/${encodeURIComponent(imageId)}`), get(`/images/${encodeURIComponent(imageId)}/readings/me`), get('/labels').then((l) => l.labels),
     ]);
+    return { image, reading, labels };
   } catch (e) {
     app.append(h('div', { class: 'error-banner', role: 'alert', id: 'reading-error' },
       e instanceof ApiError && e.status === 404 ? 'This image is not assigned to you for blind reading.' : e.message));
-    return () => {};
+    return null;
   }
+}
+
+export async function renderReading(app, imageId) {
+  const loaded = await loadReading(app, imageId);
+  if (!loaded) return () => {};
+  const { image, reading, labels } = loaded;
   const idPath = `/images/${encodeURIComponent(imageId)}`;
   const byId = new Map(labels.map((l) => [l.id, l]));
   const active = labels.filter((l) => !l.retired).sort((a, b) => a.id - b.id);
@@ -36,41 +132,23 @@ export async function renderReading(app, imageId) {
   const saveBtn = h('button', { type: 'button', id: 'reading-save', class: 'primary', title: 'Save (Ctrl+S)', onclick: () => save() }, 'Save');
   const submitBtn = h('button', { type: 'button', id: 'reading-submit', onclick: () => submit() }, 'Submit reading');
   const seeAll = h('a', { href: `#/review/${encodeURIComponent(imageId)}`, id: 'see-all', hidden: true }, 'See all readers ›');
-  const vpEl = h('div', { class: 'viewport', id: 'reading-viewport', tabindex: '-1' });
-  const loading = h('div', { class: 'loading', id: 'reading-loading' }, 'Loading image…');
-  const errorBanner = h('div', { class: 'error-banner', role: 'alert', hidden: true });
-  const wlDisplay = h('span', { id: 'reading-wl', class: 'wl' }, 'W – / L –');
-  const zoomDisplay = h('span', { id: 'reading-zoom', class: 'muted small' });
+  const stage = readingStage();
+  const camera = cameraReadout();
   const modeButtons = {};
   const modeBtn = (mode, text, key) => {
     modeButtons[mode] = h('button', { type: 'button', class: 'mode', id: `reading-mode-${mode}`, title: `${text} (${key})`, onclick: () => setMode(mode) }, text);
     return modeButtons[mode];
   };
 
-  const view = new ReadingViewport(vpEl, image, {
+  const view = new ReadingViewport(stage.vpEl, image, {
     onDraw: (bbox) => {
       if (submitted) return;
       boxes.push({ class_id: Number(labelSel.value), bbox });
       refresh(true);
     },
-    onChange: () => showCamera(),
-    onError: (msg) => {
-      loading.hidden = true;
-      errorBanner.textContent = `The image could not be shown: ${msg}`;
-      errorBanner.hidden = false;
-    },
+    onChange: () => camera.show(view.viewer),
+    onError: stage.showError,
   });
-
-  function showCamera() {
-    const wl = view.viewer.windowLevel();
-    if (wl) wlDisplay.textContent = `W ${Math.round(wl.width)} / L ${Math.round(wl.center)}`;
-    try {
-      zoomDisplay.textContent = `zoom ${view.viewer.viewport.getZoom().toFixed(2)}×`;
-      zoomDisplay.dataset.zoom = String(view.viewer.viewport.getZoom());
-    } catch {
-      zoomDisplay.textContent = '';
-    }
-  }
 
   function setMode(mode) {
     if (submitted && mode === 'box') mode = 'wl';
@@ -78,17 +156,13 @@ export async function renderReading(app, imageId) {
     for (const [m, b] of Object.entries(modeButtons)) b.classList.toggle('active', m === view.mode);
   }
 
-  const nameOf = (b) => byId.get(b.class_id)?.name || `class ${b.class_id}`;
-
   function refresh(changed) {
     if (changed !== undefined) dirty = changed;
-    view.setBoxes(boxes.map((b, i) => ({ bbox: b.bbox, color: byId.get(b.class_id)?.color, label: `${i + 1} ${nameOf(b)}` })));
-    list.replaceChildren(...(boxes.length ? boxes.map((b, i) => h('li', { class: 'box-item' },
-      h('span', { class: 'swatch', style: { background: byId.get(b.class_id)?.color || '#888' } }),
-      ` ${i + 1}. ${nameOf(b)} `,
-      h('span', { class: 'muted small' }, b.bbox.map((v) => Math.round(v)).join(', ')),
-      submitted ? null : h('button', { type: 'button', class: 'small', title: 'Delete this box', onclick: () => { boxes.splice(i, 1); refresh(true); } }, '✕')))
-      : [h('li', { class: 'muted small' }, submitted ? 'No boxes (no finding).' : 'No boxes yet.')]));
+    view.setBoxes(boxes.map((b, i) => ({ bbox: b.bbox, color: byId.get(b.class_id)?.color, label: `${i + 1} ${byId.get(b.class_id)?.name || `class ${b.class_id}`}` })));
+    list.replaceChildren(...boxItems(boxes, byId, submitted, (i) => {
+      boxes.splice(i, 1);
+      refresh(true);
+    }));
     saveBtn.disabled = submitted || !dirty;
     submitBtn.disabled = submitted;
     labelSel.disabled = submitted;
@@ -128,66 +202,42 @@ export async function renderReading(app, imageId) {
     }
   }
 
-  function onKey(e) {
-    if (typing(document.activeElement) || e.altKey || e.metaKey) return;
-    if (e.ctrlKey) {
-      if (e.key === 's' || e.key === 'S') {
-        e.preventDefault();
-        if (!submitted && dirty) save();
-      }
-      return;
-    }
-    const k = e.key.toLowerCase();
-    if (k === 'b') setMode('box');
-    else if (k === 'w') setMode('wl');
-    else if (k === 'p') setMode('pan');
-    else if (k === 'f') view.fit();
-    else if (/^[1-9]$/.test(e.key) && active[Number(e.key) - 1] && !submitted) labelSel.value = String(active[Number(e.key) - 1].id);
-    else return;
-    e.preventDefault();
-  }
-  const beforeUnload = (e) => {
-    if (dirty) e.preventDefault();
-  };
-
-  app.append(h('section', { class: 'editor reading' },
-    h('div', { class: 'editor-toolbar' }, h('a', { href: '#/readings' }, '‹ My readings'),
-      h('span', { class: 'title', id: 'reading-title', title: imageName(image) }, `Blind reading · ${imageName(image)}`),
-      h('span', { class: 'group' }, modeBtn('box', 'Box', 'B'), modeBtn('wl', 'W/L', 'W'), modeBtn('pan', 'Pan', 'P')),
-      h('button', { type: 'button', id: 'reading-fit', title: 'Fit to window (F)', onclick: () => view.fit() }, 'Fit'),
-      wlDisplay, zoomDisplay, labelSel,
-      h('span', { class: 'spacer' }),
-      saveBtn, submitBtn, state, seeAll),
-    h('div', { class: 'editor-main' },
-      h('div', { class: 'viewport-wrap' }, vpEl, loading, errorBanner),
-      h('aside', { class: 'side' },
-        h('p', { class: 'muted small' }, 'Blind reading: you see only your own boxes until you submit. Drag on the image to draw a box (Box mode); right-drag: window/level; wheel: zoom; middle-drag: pan.'),
-        h('h3', {}, 'My boxes'), list))));
+  app.append(readingPage({ image, modeBtn, fit: () => view.fit(), camera, labelSel, controls: [saveBtn, submitBtn, state, seeAll], stage, list }));
   refresh(false);
-  document.addEventListener('keydown', onKey);
+  const onKey = readingKeys({ submitted: () => submitted, dirty: () => dirty, save, setMode, fit: () => view.fit(), active, labelSel });
+  return showReading({ view, stage, onKey, isDirty: () => dirty, start: () => setMode(submitted ? 'wl' : 'box'), refresh, showCamera: () => camera.show(view.viewer) });
+}
+
+/**
+ * Listens for keys and leaving, opens the image and, once it is on screen,
+ * calls `r.start()`, `r.refresh()`, `r.showCamera()`; resolves to the cleanup.
+ */
+async function showReading(r) {
+  const beforeUnload = (e) => {
+    if (r.isDirty()) e.preventDefault();
+  };
+  document.addEventListener('keydown', r.onKey);
   window.addEventListener('beforeunload', beforeUnload);
-  setLeaveGuard(() => !dirty || confirm('Your reading has unsaved changes. Leave without saving them?'));
+  setLeaveGuard(() => !r.isDirty() || confirm('Your reading has unsaved changes. Leave without saving them?'));
   let destroyed = false;
   const cleanup = () => {
     destroyed = true;
-    document.removeEventListener('keydown', onKey);
+    document.removeEventListener('keydown', r.onKey);
     window.removeEventListener('beforeunload', beforeUnload);
-    view.destroy();
+    r.view.destroy();
   };
   try {
-    await view.open();
+    await r.view.open();
   } catch (e) {
-    errorBanner.textContent = `The image could not be shown: ${e && e.message ? e.message : e}`;
-    errorBanner.hidden = false;
-    loading.hidden = true;
+    r.stage.showError(e && e.message ? e.message : e);
     return cleanup;
   }
   if (destroyed) return cleanup;
-  loading.hidden = true;
-  vpEl.dataset.ready = 'true';
-  setMode(submitted ? 'wl' : 'box');
-  refresh();
-  showCamera();
-  vpEl.focus();
+  r.stage.loading.hidden = true;
+  r.stage.vpEl.dataset.ready = 'true';
+  r.start();
+  r.refresh();
+  r.showCamera();
+  r.stage.vpEl.focus();
   return cleanup;
 }

@@ -20,6 +20,76 @@ function foundBy(f) {
 
 const size = (f) => (f.size_mm ? `${f.size_mm[0].toFixed(0)} × ${f.size_mm[1].toFixed(0)} mm` : '—');
 
+/** The findings table, or what stands in for an empty one. */
+function findingsBlock(report) {
+  if (!report.findings.length) {
+    return h('p', { class: 'muted small', id: 'report-findings' }, report.no_finding ? 'No finding.' : 'No reviewed boxes.');
+  }
+  const rows = report.findings.map((f, i) => h('tr', {},
+    h('td', {}, String(i + 1)), h('td', {}, f.class_name), h('td', {}, f.location), h('td', { class: 'nowrap' }, size(f)),
+    h('td', {}, foundBy(f)), h('td', {}, f.confidence === null ? '—' : f.confidence.toFixed(2))));
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'grid findings', id: 'report-findings' },
+    h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)));
+}
+
+function reportLinks(report) {
+  return h('div', { class: 'report-links' },
+    h('a', { href: report.links.html, target: '_blank', rel: 'noopener', id: 'report-html' }, 'View HTML'), ' · ',
+    h('a', { href: report.links.pdf, download: `carina-report-${report.id}.pdf`, id: 'report-pdf' }, 'Download PDF'), ' · ',
+    h('a', { href: report.links.fhir, target: '_blank', rel: 'noopener', id: 'report-fhir' }, 'FHIR'));
+}
+
+/**
+ * Sign: saves the impression (refreshing the findings), then signs after a
+ * confirmation naming what becomes frozen. Resolves to the report to show
+ * and whether it was signed.
+ */
+async function signReport(report, impression) {
+  const { data: patched } = await api('PATCH', `/reports/${report.id}`, { body: { impression, refresh_findings: true } });
+  const fresh = patched && Array.isArray(patched.findings) ? patched : report;
+  // Signing is irreversible: say what becomes frozen (the findings as the saved boxes give them now).
+  const n = fresh.findings.length;
+  const ok = await confirmDialog({
+    id: 'sign-dialog',
+    title: `Sign report #${fresh.id} v${fresh.version}?`,
+    body: [
+      h('p', {}, `Signing freezes this version: the impression (${(fresh.impression || '').trim() ? `${fresh.impression.trim().length} characters` : 'empty'}) and `,
+        n ? `${n} finding(s): ${fresh.findings.map((f) => f.class_name).join(', ')}` : (fresh.no_finding ? '"No finding"' : 'no findings'),
+        `, signed by ${session.user.username}.`),
+      h('p', { class: 'muted small' }, 'A signed report cannot be edited; a change later is a new amended version, and this one is kept.'),
+    ],
+    confirmLabel: 'Sign and freeze',
+  });
+  if (!ok) return { report: fresh, signed: false };
+  const { data } = await api('POST', `/reports/${report.id}/sign`);
+  return { report: data, signed: true };
+}
+
+/**
+ * Save draft and Sign (a draft, for its author or an admin), Amend (a signed
+ * version, for its signer or an admin). `act(fn)` runs a step, showing its
+ * error; `show(report)` shows the answer.
+ */
+function reportButtons(report, impression, { canEdit, canAmend, act, show }) {
+  const draft = report.status === 'draft';
+  return h('div', { class: 'row' },
+    draft && canEdit ? h('button', { type: 'button', id: 'report-save', onclick: () => act(async () => {
+      const { data } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
+      show(data);
+      toast('Draft saved');
+    }) }, 'Save draft') : null,
+    draft && canEdit ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
+      const done = await signReport(report, impression.value);
+      show(done.report);
+      if (done.signed) toast('Report signed');
+    }) }, 'Sign') : null,
+    !draft && report.status !== 'superseded' && canAmend ? h('button', { type: 'button', id: 'report-amend', onclick: () => act(async () => {
+      const { data } = await api('POST', `/reports/${report.id}/amend`);
+      show(data);
+      toast(`Amendment v${data.version} started; the signed version is kept`);
+    }) }, 'Amend') : null);
+}
+
 /** Mounts the panel into `container` and returns it. */
 export function mountReportPanel(container, imageId) {
   const canWrite = session.user.role === 'admin' || session.user.role === 'radiologist';
@@ -34,12 +104,15 @@ export function mountReportPanel(container, imageId) {
       toast(e.message, 'error');
     }
   };
+  const show = (r) => {
+    report = r;
+    render();
+  };
 
   async function load() {
     const { reports } = await get(`/reports?image_id=${encodeURIComponent(imageId)}`);
     // Newest first: the latest version the image has.
-    report = reports[0] || null;
-    render();
+    show(reports[0] || null);
   }
 
   function render() {
@@ -48,8 +121,7 @@ export function mountReportPanel(container, imageId) {
       panel.append(h('p', { class: 'muted small' }, 'No report yet.'),
         canWrite ? h('button', { type: 'button', id: 'report-new', onclick: () => act(async () => {
           const { data } = await api('POST', `/images/${imageId}/reports`, { body: {} });
-          report = data;
-          render();
+          show(data);
           toast('Report draft created from the saved boxes');
         }) }, 'New report draft') : null);
       return;
@@ -67,63 +139,15 @@ export function mountReportPanel(container, imageId) {
       : null;
     const impression = h('textarea', { id: 'report-impression', rows: 4, disabled: !draft || !canEdit, placeholder: 'Impression…' });
     impression.value = report.impression;
-    const rows = report.findings.map((f, i) => h('tr', {},
-      h('td', {}, String(i + 1)), h('td', {}, f.class_name), h('td', {}, f.location), h('td', { class: 'nowrap' }, size(f)),
-      h('td', {}, foundBy(f)), h('td', {}, f.confidence === null ? '—' : f.confidence.toFixed(2))));
-    const links = h('div', { class: 'report-links' },
-      h('a', { href: report.links.html, target: '_blank', rel: 'noopener', id: 'report-html' }, 'View HTML'), ' · ',
-      h('a', { href: report.links.pdf, download: `carina-report-${report.id}.pdf`, id: 'report-pdf' }, 'Download PDF'), ' · ',
-      h('a', { href: report.links.fhir, target: '_blank', rel: 'noopener', id: 'report-fhir' }, 'FHIR'));
     panel.append(
       h('div', { class: 'small' }, h('span', { id: 'report-status', class: `badge status-${report.status}` }, report.status),
         ` #${report.id} v${report.version}`, report.signed_by ? ` · signed by ${report.signed_by}, ${fmtTime(report.signed_at)}` : ''),
       h('p', { class: 'muted small' }, report.disclaimer),
-      report.findings.length
-        ? h('div', { class: 'table-scroll' }, h('table', { class: 'grid findings', id: 'report-findings' },
-          h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)))
-        : h('p', { class: 'muted small', id: 'report-findings' }, report.no_finding ? 'No finding.' : 'No reviewed boxes.'),
+      findingsBlock(report),
       impression,
       owner,
-      h('div', { class: 'row' },
-        draft && canEdit ? h('button', { type: 'button', id: 'report-save', onclick: () => act(async () => {
-          const { data } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
-          report = data;
-          render();
-          toast('Draft saved');
-        }) }, 'Save draft') : null,
-        draft && canEdit ? h('button', { type: 'button', id: 'report-sign', class: 'primary', onclick: () => act(async () => {
-          const { data: patched } = await api('PATCH', `/reports/${report.id}`, { body: { impression: impression.value, refresh_findings: true } });
-          const fresh = patched && Array.isArray(patched.findings) ? patched : report;
-          // Signing is irreversible: say what becomes frozen (the findings as the saved boxes give them now).
-          const n = fresh.findings.length;
-          const ok = await confirmDialog({
-            id: 'sign-dialog',
-            title: `Sign report #${fresh.id} v${fresh.version}?`,
-            body: [
-              h('p', {}, `Signing freezes this version: the impression (${(fresh.impression || '').trim() ? `${fresh.impression.trim().length} characters` : 'empty'}) and `,
-                n ? `${n} finding(s): ${fresh.findings.map((f) => f.class_name).join(', ')}` : (fresh.no_finding ? '"No finding"' : 'no findings'),
-                `, signed by ${session.user.username}.`),
-              h('p', { class: 'muted small' }, 'A signed report cannot be edited; a change later is a new amended version, and this one is kept.'),
-            ],
-            confirmLabel: 'Sign and freeze',
-          });
-          if (!ok) {
-            report = fresh;
-            render();
-            return;
-          }
-          const { data } = await api('POST', `/reports/${report.id}/sign`);
-          report = data;
-          render();
-          toast('Report signed');
-        }) }, 'Sign') : null,
-        !draft && report.status !== 'superseded' && canAmend ? h('button', { type: 'button', id: 'report-amend', onclick: () => act(async () => {
-          const { data } = await api('POST', `/reports/${report.id}/amend`);
-          report = data;
-          render();
-          toast(`Amendment v${data.version} started; the signed version is kept`);
-        }) }, 'Amend') : null),
-      links);
+      reportButtons(report, impression, { canEdit, canAmend, act, show }),
+      reportLinks(report));
   }
 
   load().catch((e) => {
