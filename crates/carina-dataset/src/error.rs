@@ -31,6 +31,18 @@ pub enum DatasetError {
     /// A bad argument or a dataset that cannot be processed as asked.
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// Why a prepared dataset could not be written to its output folder
+/// ([`crate::prepare::PreparedWriter`]).
+#[derive(Debug, thiserror::Error)]
+#[error("output folder {}: {message}", path.display())]
+pub struct OutputError {
+    /// The output folder.
+    pub path: PathBuf,
+    pub message: String,
 }
 
 impl DatasetError {

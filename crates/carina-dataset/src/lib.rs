@@ -9,7 +9,8 @@
 //!   [`Filter`] on source (radiologist, model, fused) and review status.
 //! - [`merge`]: fusing readers with Weighted Boxes Fusion (`carina_eval::wbf`).
 //! - [`prepare`] and [`split`]: a prepared training folder (letterboxed images,
-//!   fused readers, seeded stratified split, manifest).
+//!   fused readers, seeded stratified split, manifest), written by
+//!   [`prepare::PreparedWriter`], which `carina-synth` writes with too.
 //!
 //! ```no_run
 //! use carina_dataset::{import, classes::SourceFormat};
@@ -32,6 +33,6 @@ pub mod prepare;
 pub mod report;
 pub mod split;
 
-pub use error::DatasetError;
+pub use error::{DatasetError, OutputError};
 pub use model::{Annotation, Dataset, Filter, ImageRecord, SourceKind};
 pub use report::{ImportReport, Issue, IssueKind};

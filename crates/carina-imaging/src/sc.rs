@@ -2,7 +2,7 @@
 //! that the browser viewer loads every image through one DICOM path.
 
 use dicom_core::value::PrimitiveValue;
-use dicom_core::{DataElement, VR};
+use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
@@ -22,6 +22,22 @@ pub(crate) const IMPLEMENTATION_VERSION: &str = "CARINA_010";
 /// same file. A de-identified `meta` (from a de-identified DICOM) passes its
 /// patient/study/series pseudonyms on; nothing else about the patient is written.
 pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>, ImagingError> {
+    check_writable(img)?;
+    let eight = img.bits <= 8;
+    let pixel_bytes: Vec<u8> = if eight {
+        img.data.iter().map(|&v| v.min(255) as u8).collect()
+    } else {
+        img.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+    };
+    let ids = Identity::derive(img, meta, &pixel_bytes);
+    let mut obj = InMemDicomObject::new_empty();
+    put_identity(&mut obj, &ids, meta);
+    put_image(&mut obj, img, meta, pixel_bytes);
+    write_file(obj, ids.sop)
+}
+
+/// Refuses an image whose values do not fill it or that DICOM cannot hold.
+fn check_writable(img: &GrayImage) -> Result<(), ImagingError> {
     if img.data.len() as u64 != u64::from(img.width) * u64::from(img.height)
         || img.width == 0
         || img.height == 0
@@ -35,37 +51,52 @@ pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>
             img.data.len()
         )));
     }
-    let eight = img.bits <= 8;
-    let pixel_bytes: Vec<u8> = if eight {
-        img.data.iter().map(|&v| v.min(255) as u8).collect()
-    } else {
-        img.data.iter().flat_map(|v| v.to_le_bytes()).collect()
-    };
-    let digest = sha256(&[
-        &img.width.to_le_bytes(),
-        &img.height.to_le_bytes(),
-        &[img.bits],
-        &pixel_bytes,
-    ]);
-    let derive = |what: &str| uid_from_hash(&sha256(&[what.as_bytes(), &digest]));
-    let sop_uid = derive("sop");
-    let study_uid = meta
-        .study_pseudonym
-        .clone()
-        .unwrap_or_else(|| derive("study"));
-    let series_uid = meta
-        .series_pseudonym
-        .clone()
-        .unwrap_or_else(|| derive("series"));
-    let patient = meta
-        .patient_pseudonym
-        .clone()
-        .unwrap_or_else(|| format!("CARINA-{}", &crate::uid::hex(&digest)[..12]));
+    Ok(())
+}
 
-    let mut obj = InMemDicomObject::new_empty();
-    let mut put = |tag, vr, value: PrimitiveValue| {
-        obj.put(DataElement::new(tag, vr, value));
-    };
+/// The UIDs and patient of the file: the pseudonyms of a de-identified
+/// `meta`, else derived from the pixel values.
+struct Identity {
+    sop: String,
+    study: String,
+    series: String,
+    patient: String,
+}
+
+impl Identity {
+    fn derive(img: &GrayImage, meta: &ImageMeta, pixel_bytes: &[u8]) -> Self {
+        let digest = sha256(&[
+            &img.width.to_le_bytes(),
+            &img.height.to_le_bytes(),
+            &[img.bits],
+            pixel_bytes,
+        ]);
+        let derive = |what: &str| uid_from_hash(&sha256(&[what.as_bytes(), &digest]));
+        Identity {
+            sop: derive("sop"),
+            study: meta
+                .study_pseudonym
+                .clone()
+                .unwrap_or_else(|| derive("study")),
+            series: meta
+                .series_pseudonym
+                .clone()
+                .unwrap_or_else(|| derive("series")),
+            patient: meta
+                .patient_pseudonym
+                .clone()
+                .unwrap_or_else(|| format!("CARINA-{}", &crate::uid::hex(&digest)[..12])),
+        }
+    }
+}
+
+fn put_element(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: PrimitiveValue) {
+    obj.put(DataElement::new(tag, vr, value));
+}
+
+/// SOP, patient, study and series: the pseudonyms and empty type 2 elements.
+fn put_identity(obj: &mut InMemDicomObject, ids: &Identity, meta: &ImageMeta) {
+    let mut put = |tag, vr, value: PrimitiveValue| put_element(obj, tag, vr, value);
     put(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192".into());
     put(
         tags::IMAGE_TYPE,
@@ -77,7 +108,7 @@ pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>
         VR::UI,
         uids::SECONDARY_CAPTURE_IMAGE_STORAGE.into(),
     );
-    put(tags::SOP_INSTANCE_UID, VR::UI, sop_uid.clone().into());
+    put(tags::SOP_INSTANCE_UID, VR::UI, ids.sop.clone().into());
     put(tags::STUDY_DATE, VR::DA, "".into());
     put(tags::STUDY_TIME, VR::TM, "".into());
     put(tags::ACCESSION_NUMBER, VR::SH, "".into());
@@ -88,17 +119,23 @@ pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>
     );
     put(tags::CONVERSION_TYPE, VR::CS, "WSD".into());
     put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "".into());
-    put(tags::PATIENT_NAME, VR::PN, patient.clone().into());
-    put(tags::PATIENT_ID, VR::LO, patient.into());
+    put(tags::PATIENT_NAME, VR::PN, ids.patient.clone().into());
+    put(tags::PATIENT_ID, VR::LO, ids.patient.clone().into());
     put(tags::PATIENT_BIRTH_DATE, VR::DA, "".into());
     put(tags::PATIENT_SEX, VR::CS, "".into());
     put(tags::PATIENT_IDENTITY_REMOVED, VR::CS, "YES".into());
-    put(tags::STUDY_INSTANCE_UID, VR::UI, study_uid.into());
-    put(tags::SERIES_INSTANCE_UID, VR::UI, series_uid.into());
+    put(tags::STUDY_INSTANCE_UID, VR::UI, ids.study.clone().into());
+    put(tags::SERIES_INSTANCE_UID, VR::UI, ids.series.clone().into());
     put(tags::STUDY_ID, VR::SH, "".into());
     put(tags::SERIES_NUMBER, VR::IS, "1".into());
     put(tags::INSTANCE_NUMBER, VR::IS, "1".into());
     put(tags::PATIENT_ORIENTATION, VR::CS, "".into());
+}
+
+/// The image pixel module, spacing, rescale and window, and the pixels.
+fn put_image(obj: &mut InMemDicomObject, img: &GrayImage, meta: &ImageMeta, pixel_bytes: Vec<u8>) {
+    let eight = img.bits <= 8;
+    let mut put = |tag, vr, value: PrimitiveValue| put_element(obj, tag, vr, value);
     put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16));
     put(
         tags::PHOTOMETRIC_INTERPRETATION,
@@ -156,7 +193,10 @@ pub fn to_secondary_capture(img: &GrayImage, meta: &ImageMeta) -> Result<Vec<u8>
         if eight { VR::OB } else { VR::OW },
         PrimitiveValue::U8(pixel_bytes.into()),
     );
+}
 
+/// The Part 10 file: meta group (Explicit VR Little Endian) and data set.
+fn write_file(obj: InMemDicomObject, sop_uid: String) -> Result<Vec<u8>, ImagingError> {
     let file = obj
         .with_meta(
             FileMetaTableBuilder::new()

@@ -1,14 +1,19 @@
 //! Writes a synthetic prepared dataset (the layout of
-//! `carina_core::manifest`): images, one COCO file per split, a summary,
-//! and the manifest last, all in a temporary folder renamed into place, so
-//! that an interrupted run never leaves a folder that looks complete.
+//! `carina_core::manifest`) with `carina_dataset`'s [`PreparedWriter`]:
+//! images, one COCO file per split, a summary, and the manifest last, all in
+//! a temporary folder renamed into place, so that an interrupted run never
+//! leaves a folder that looks complete. What is the generator's own: the
+//! plan of each image's findings, the rendering, and the seeded split on
+//! what was actually boxed.
 
 use crate::insert::{Background, load_backgrounds, render_insert};
 use crate::procedural::render_procedural;
 use crate::{GENERATOR_VERSION, Rendered, SynthError, display::encode_png};
-use carina_core::coco::{CocoAnnotation, CocoDataset, CocoImage};
-use carina_core::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, PreparedManifest};
+use carina_core::coco::{CocoDataset, CocoImage};
+use carina_core::manifest::{MANIFEST_FORMAT, PreparedManifest};
 use carina_core::{Finding, Letterbox};
+pub use carina_dataset::prepare::ClassSplitCounts;
+use carina_dataset::prepare::{PreparedWriter, SplitCounts, box_annotation};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,6 +21,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+const SPLITS: [(&str, bool); 2] = [("train", false), ("val", true)];
 
 /// Where the images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,13 +229,6 @@ pub fn split(plans: &[Vec<Finding>], val_fraction: f64, seed: u64) -> Vec<bool> 
     val
 }
 
-/// Counts of one class in one split.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClassSplitCounts {
-    pub images: usize,
-    pub boxes: usize,
-}
-
 /// `summary.json`: the same shape as `carina dataset prepare` writes, plus
 /// how the data was generated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -277,47 +277,83 @@ pub fn write_dataset(
     progress: &(dyn Fn() + Sync),
 ) -> Result<SynthSummary, SynthError> {
     cfg.validate()?;
-    let out_err = |m: String| SynthError::Output {
-        path: out.display().to_string(),
-        message: m,
-    };
-    if out.exists() {
-        let empty = out
-            .read_dir()
-            .map_err(|_| out_err("exists and is not a readable folder".into()))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(out_err("already exists and is not empty".into()));
-        }
-    }
+    let mut writer = PreparedWriter::create(out, ".carina-synth-")?;
     let bgs = match &cfg.backgrounds {
         Some(dir) => load_backgrounds(dir, cfg.size as usize)?,
         None => Vec::new(),
     };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .map_err(|e| out_err(format!("cannot create its parent folder: {e}")))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".carina-synth-")
-        .tempdir_in(&parent)
-        .map_err(|e| out_err(format!("cannot write beside it: {e}")))?;
-    let images_dir = tmp.path().join("images");
-    std::fs::create_dir(&images_dir)
-        .map_err(|e| out_err(format!("cannot create images folder: {e}")))?;
+    let made = render_all(cfg, &bgs, &writer, progress)?;
 
-    let plans = plan(cfg, bgs.len());
-    let made: Vec<Made> = plans
+    // Split on what was actually boxed (a finding too small to box is
+    // not in the labels).
+    let labels: Vec<Vec<Finding>> = made
+        .iter()
+        .map(|m| m.annotations.iter().map(|a| a.finding).collect())
+        .collect();
+    let is_val = split(&labels, cfg.val_fraction, cfg.seed);
+    let names: Vec<String> = Finding::ALL.iter().map(|f| f.name().to_string()).collect();
+    let description = describe(cfg, bgs.len());
+    let mut counts = SplitCounts::default();
+    for (split_name, want_val) in SPLITS {
+        let members: Vec<usize> = (0..made.len()).filter(|&i| is_val[i] == want_val).collect();
+        if members.is_empty() {
+            continue;
+        }
+        counts.open(split_name, &names);
+        let mut coco = CocoDataset {
+            info: Some(serde_json::json!({
+                "description": description,
+                "synthetic": true,
+                "generator": GENERATOR_VERSION,
+                "seed": cfg.seed,
+                "mode": cfg.mode.name(),
+                "split": split_name,
+            })),
+            images: Vec::new(),
+            annotations: Vec::new(),
+            categories: CocoDataset::categories_for(&names),
+        };
+        for &i in &members {
+            add_image(&mut coco, cfg.size, i, &made[i]);
+            let boxes = made[i].annotations.iter().map(|a| a.finding.name());
+            counts.add_image(split_name, boxes);
+        }
+        writer.write_split(split_name, &coco)?;
+    }
+    let summary = SynthSummary::new(cfg, counts);
+    let manifest = PreparedManifest {
+        format: MANIFEST_FORMAT.to_string(),
+        synthetic: true,
+        description,
+        image_size: cfg.size,
+        bit_depth: cfg.bit_depth,
+        class_names: names,
+        splits: writer.splits().clone(),
+        images_dir: "images".to_string(),
+        seed: Some(cfg.seed),
+        created: carina_core::time::now_rfc3339(),
+        sources: vec![format!("synth:{}", cfg.mode.name())],
+    };
+    writer.finish(&summary, &manifest)?;
+    Ok(summary)
+}
+
+/// Renders every planned image in parallel into the writer's images folder.
+fn render_all(
+    cfg: &SynthConfig,
+    bgs: &[Background],
+    writer: &PreparedWriter,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<Made>, SynthError> {
+    let images_dir = writer.images_dir();
+    plan(cfg, bgs.len())
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
-            let r = render_one(cfg, p, &bgs);
+            let r = render_one(cfg, p, bgs);
             let png = encode_png(&r.image, cfg.size as usize, cfg.bit_depth)?;
             std::fs::write(images_dir.join(file_name(i)), png)
-                .map_err(|e| out_err(format!("cannot write an image: {e}")))?;
+                .map_err(|e| writer.error(format!("cannot write an image: {e}")))?;
             progress();
             Ok(Made {
                 annotations: r.annotations,
@@ -335,17 +371,12 @@ pub fn write_dataset(
                 },
             })
         })
-        .collect::<Result<_, SynthError>>()?;
+        .collect()
+}
 
-    // Split on what was actually boxed (a finding too small to box is
-    // not in the labels).
-    let labels: Vec<Vec<Finding>> = made
-        .iter()
-        .map(|m| m.annotations.iter().map(|a| a.finding).collect())
-        .collect();
-    let is_val = split(&labels, cfg.val_fraction, cfg.seed);
-    let names: Vec<String> = Finding::ALL.iter().map(|f| f.name().to_string()).collect();
-    let description = format!(
+/// The dataset's description, for the manifest and every COCO file.
+fn describe(cfg: &SynthConfig, n_backgrounds: usize) -> String {
+    format!(
         "Synthetic chest radiographs generated by {GENERATOR_VERSION} (mode {}, seed {}, {} images, {} px, {}-bit). \
          Not real patients and not expert annotations: anatomy, findings and boxes are generated{}; \
          box sizes and positions follow the NIH ChestX-ray14 box list (NIH Clinical Center; Wang et al., ChestX-ray8, CVPR 2017). \
@@ -355,140 +386,66 @@ pub fn write_dataset(
         cfg.count,
         cfg.size,
         cfg.bit_depth,
-        if bgs.is_empty() {
+        if n_backgrounds == 0 {
             String::new()
         } else {
-            format!(", some drawn into {} real normal radiographs", bgs.len())
+            format!(", some drawn into {n_backgrounds} real normal radiographs")
         },
-    );
-    let mut splits = BTreeMap::new();
-    let mut summary = SynthSummary {
-        synthetic: true,
-        generator: GENERATOR_VERSION.to_string(),
-        mode: cfg.mode.name().to_string(),
-        seed: cfg.seed,
-        image_size: cfg.size,
-        bit_depth: cfg.bit_depth,
-        images: BTreeMap::new(),
-        boxes: BTreeMap::new(),
-        images_without_boxes: BTreeMap::new(),
-        per_class: names.iter().map(|n| (n.clone(), BTreeMap::new())).collect(),
-        warnings: Vec::new(),
-    };
-    for (split_name, want_val) in [("train", false), ("val", true)] {
-        let members: Vec<usize> = (0..made.len()).filter(|&i| is_val[i] == want_val).collect();
-        if members.is_empty() {
-            continue;
-        }
-        let mut coco = CocoDataset {
-            info: Some(serde_json::json!({
-                "description": description,
-                "synthetic": true,
-                "generator": GENERATOR_VERSION,
-                "seed": cfg.seed,
-                "mode": cfg.mode.name(),
-                "split": split_name,
-            })),
-            images: Vec::new(),
-            annotations: Vec::new(),
-            categories: CocoDataset::categories_for(&names),
-        };
-        let mut without = 0;
-        let mut per_class: BTreeMap<String, ClassSplitCounts> = names
-            .iter()
-            .map(|n| (n.clone(), ClassSplitCounts::default()))
-            .collect();
-        for &i in &members {
-            let m = &made[i];
-            let id = i as i64 + 1;
-            coco.images.push(CocoImage {
-                id,
-                file_name: file_name(i),
-                width: cfg.size,
-                height: cfg.size,
-                letterbox: Some(m.letterbox),
-                synthetic: Some(true),
-                source: Some(m.source.clone()),
-            });
-            if m.annotations.is_empty() {
-                without += 1;
+    )
+}
+
+/// Image `i` and its boxes into its split's COCO file.
+fn add_image(coco: &mut CocoDataset, size: u32, i: usize, m: &Made) {
+    let id = i as i64 + 1;
+    coco.images.push(CocoImage {
+        id,
+        file_name: file_name(i),
+        width: size,
+        height: size,
+        letterbox: Some(m.letterbox),
+        synthetic: Some(true),
+        source: Some(m.source.clone()),
+    });
+    for a in &m.annotations {
+        let ann_id = coco.annotations.len() as i64 + 1;
+        let category = i64::from(a.finding.class_id());
+        coco.annotations
+            .push(box_annotation(ann_id, id, category, &a.bbox));
+    }
+}
+
+impl SynthSummary {
+    fn new(cfg: &SynthConfig, counts: SplitCounts) -> Self {
+        // A class missing from a split it has images in.
+        let mut warnings = Vec::new();
+        for (split, _) in SPLITS {
+            if !counts.images.contains_key(split) {
+                continue;
             }
-            let mut seen = Vec::new();
-            for a in &m.annotations {
-                let b = a.bbox;
-                coco.annotations.push(CocoAnnotation {
-                    id: coco.annotations.len() as i64 + 1,
-                    image_id: id,
-                    category_id: i64::from(a.finding.class_id()),
-                    bbox: b.to_xywh(),
-                    area: b.area(),
-                    iscrowd: 0,
-                    ignore: None,
-                });
-                let c = per_class.get_mut(a.finding.name()).expect("known class");
-                c.boxes += 1;
-                if !seen.contains(&a.finding) {
-                    seen.push(a.finding);
-                    c.images += 1;
+            for (name, per_split) in &counts.per_class {
+                if per_split[split].images == 0 {
+                    warnings.push(format!("no {name} in the {split} split"));
                 }
             }
         }
-        let file = format!("{split_name}.json");
-        write_json(&tmp.path().join(&file), &coco).map_err(out_err)?;
-        splits.insert(split_name.to_string(), file);
-        let split = split_name.to_string();
-        summary.images.insert(split.clone(), members.len());
-        summary
-            .boxes
-            .insert(split.clone(), per_class.values().map(|c| c.boxes).sum());
-        summary.images_without_boxes.insert(split.clone(), without);
-        for (name, c) in per_class {
-            if c.images == 0 {
-                summary
-                    .warnings
-                    .push(format!("no {name} in the {split} split"));
-            }
-            summary
-                .per_class
-                .get_mut(&name)
-                .expect("known class")
-                .insert(split.clone(), c);
+        let SplitCounts {
+            images,
+            boxes,
+            images_without_boxes,
+            per_class,
+        } = counts;
+        SynthSummary {
+            synthetic: true,
+            generator: GENERATOR_VERSION.to_string(),
+            mode: cfg.mode.name().to_string(),
+            seed: cfg.seed,
+            image_size: cfg.size,
+            bit_depth: cfg.bit_depth,
+            images,
+            boxes,
+            images_without_boxes,
+            per_class,
+            warnings,
         }
     }
-    write_json(&tmp.path().join("summary.json"), &summary).map_err(out_err)?;
-    let manifest = PreparedManifest {
-        format: MANIFEST_FORMAT.to_string(),
-        synthetic: true,
-        description,
-        image_size: cfg.size,
-        bit_depth: cfg.bit_depth,
-        class_names: names,
-        splits,
-        images_dir: "images".to_string(),
-        seed: Some(cfg.seed),
-        created: carina_core::time::now_rfc3339(),
-        sources: vec![format!("synth:{}", cfg.mode.name())],
-    };
-    // The manifest goes last: a folder with one is complete.
-    write_json(&tmp.path().join(MANIFEST_FILE), &manifest).map_err(out_err)?;
-    if out.exists() {
-        std::fs::remove_dir(out)
-            .map_err(|e| out_err(format!("cannot replace the empty folder: {e}")))?;
-    }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&kept);
-        out_err(format!("cannot move the finished dataset into place: {e}"))
-    })?;
-    Ok(summary)
-}
-
-fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
-    let s = serde_json::to_vec_pretty(v).map_err(|e| e.to_string())?;
-    std::fs::write(path, s).map_err(|e| {
-        format!(
-            "cannot write {}: {e}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        )
-    })
 }

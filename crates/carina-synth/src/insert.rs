@@ -250,53 +250,8 @@ pub fn render_insert(bg: &Background, seed: u64, size: usize, findings: &[Findin
     } else {
         atten.clone()
     };
-    // Soft tissue reference: the mediastinum between apex and dome.
-    let mut med: Vec<f32> = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            let (u, v) = frame.to_patient(x as f32, y as f32);
-            if u.abs() < 0.08 && (0.2..0.9).contains(&v) {
-                med.push(smooth.at(x, y));
-            }
-        }
-    }
-    let soft_ref = if med.is_empty() {
-        display_to_atten(0.8)
-    } else {
-        let k = med.len() / 2;
-        *med.select_nth_unstable_by(k, f32::total_cmp).1
-    };
-    let mut deficit = Field::new(w, h);
-    let mut lung = Field::new(w, h);
-    let sm2 = atten.blurred(3.0 * size as f32 / 512.0);
-    let mut in_lung: Vec<f32> = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            let (u, v) = frame.to_patient(x as f32, y as f32);
-            let (_, m) = anat.margins_at(u, v);
-            let i = y * w + x;
-            lung.data[i] = smoothstep(-0.05, 0.03, m.min());
-            if m.min() > 0.05 {
-                in_lung.push(sm2.data[i]);
-            }
-        }
-    }
-    // Only pixels about as dark as lung hold air: the template is rough,
-    // and chest-wall soft tissue inside it must not be "filled".
-    let lung_ref = if in_lung.is_empty() {
-        soft_ref * 0.4
-    } else {
-        let k = in_lung.len() / 4;
-        *in_lung.select_nth_unstable_by(k, f32::total_cmp).1
-    };
-    let (lo, hi) = (
-        lung_ref + 0.35 * (soft_ref - lung_ref),
-        lung_ref + 0.75 * (soft_ref - lung_ref),
-    );
-    for i in 0..w * h {
-        let a = sm2.data[i];
-        deficit.data[i] = (soft_ref - a).max(0.0) * lung.data[i] * smoothstep(hi, lo, a);
-    }
+    let soft_ref = soft_tissue_reference(&frame, &smooth);
+    let (deficit, lung) = air_deficit(&anat, &atten, soft_ref, size);
     let sigma = noise_sigma(&img, &lung);
     let scene = Scene {
         anat: &anat,
@@ -331,4 +286,63 @@ pub fn render_insert(bg: &Background, seed: u64, size: usize, findings: &[Findin
         orig_height: bg.orig_height,
         scale: bg.scale,
     }
+}
+
+/// Soft tissue reference attenuation: the median of the mediastinum between
+/// apex and dome.
+fn soft_tissue_reference(frame: &Frame, smooth: &Field) -> f32 {
+    let mut med: Vec<f32> = Vec::new();
+    for y in 0..smooth.h {
+        for x in 0..smooth.w {
+            let (u, v) = frame.to_patient(x as f32, y as f32);
+            if u.abs() < 0.08 && (0.2..0.9).contains(&v) {
+                med.push(smooth.at(x, y));
+            }
+        }
+    }
+    if med.is_empty() {
+        display_to_atten(0.8)
+    } else {
+        let k = med.len() / 2;
+        *med.select_nth_unstable_by(k, f32::total_cmp).1
+    }
+}
+
+/// The air missing from the lungs (what an opacity filling them adds back)
+/// and the soft lung mask, from the attenuation `atten` and the fitted
+/// anatomy.
+fn air_deficit(anat: &Anatomy, atten: &Field, soft_ref: f32, size: usize) -> (Field, Field) {
+    let (w, h) = (atten.w, atten.h);
+    let mut deficit = Field::new(w, h);
+    let mut lung = Field::new(w, h);
+    let sm2 = atten.blurred(3.0 * size as f32 / 512.0);
+    let mut in_lung: Vec<f32> = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let (u, v) = anat.frame.to_patient(x as f32, y as f32);
+            let (_, m) = anat.margins_at(u, v);
+            let i = y * w + x;
+            lung.data[i] = smoothstep(-0.05, 0.03, m.min());
+            if m.min() > 0.05 {
+                in_lung.push(sm2.data[i]);
+            }
+        }
+    }
+    // Only pixels about as dark as lung hold air: the template is rough,
+    // and chest-wall soft tissue inside it must not be "filled".
+    let lung_ref = if in_lung.is_empty() {
+        soft_ref * 0.4
+    } else {
+        let k = in_lung.len() / 4;
+        *in_lung.select_nth_unstable_by(k, f32::total_cmp).1
+    };
+    let (lo, hi) = (
+        lung_ref + 0.35 * (soft_ref - lung_ref),
+        lung_ref + 0.75 * (soft_ref - lung_ref),
+    );
+    for i in 0..w * h {
+        let a = sm2.data[i];
+        deficit.data[i] = (soft_ref - a).max(0.0) * lung.data[i] * smoothstep(hi, lo, a);
+    }
+    (deficit, lung)
 }

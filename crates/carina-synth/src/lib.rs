@@ -71,3 +71,12 @@ pub enum SynthError {
     #[error("encoding an image: {0}")]
     Encode(#[from] image::ImageError),
 }
+
+impl From<carina_dataset::OutputError> for SynthError {
+    fn from(e: carina_dataset::OutputError) -> Self {
+        SynthError::Output {
+            path: e.path.display().to_string(),
+            message: e.message,
+        }
+    }
+}

@@ -26,6 +26,38 @@ pub fn import_nih(
 ) -> Result<(Dataset, ImportReport), DatasetError> {
     let mut report = ImportReport::new(&path.display().to_string(), "nih");
     let mut rdr = open_csv(path)?;
+    check_header(&mut rdr, path)?;
+    let mut col = Collector::default();
+    for rec in rdr.records() {
+        report.rows += 1;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) if e.is_io_error() => {
+                return Err(DatasetError::Invalid(format!("{}: {e}", path.display())));
+            }
+            Err(e) => {
+                let (line, msg) = csv_record_error(&e);
+                report.rows_rejected += 1;
+                report.issue(line, IssueKind::MalformedRow, msg);
+                continue;
+            }
+        };
+        if let Some(row) = parse_row(&rec, &mut report) {
+            add_box(&mut col, &mut report, opts, row);
+        }
+    }
+    if report.rows == 0 {
+        return Err(DatasetError::Format {
+            path: path.to_path_buf(),
+            line: 1,
+            message: "no data rows after the header".into(),
+        });
+    }
+    let ds = col.finish(SourceFormat::Nih, path, opts, &mut report)?;
+    Ok((ds, report))
+}
+
+fn check_header(rdr: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<(), DatasetError> {
     let headers = rdr.headers().map_err(|e| DatasetError::Format {
         path: path.to_path_buf(),
         line: 1,
@@ -46,103 +78,108 @@ pub fn import_nih(
             ),
         });
     }
-    let mut col = Collector::default();
+    Ok(())
+}
+
+/// One box of the list.
+struct Row {
+    line: Option<u64>,
+    id: String,
+    label: String,
+    bbox: BBox,
+}
+
+/// The box of one record, or `None` when the record is rejected (counted
+/// and reported).
+fn parse_row(rec: &csv::StringRecord, report: &mut ImportReport) -> Option<Row> {
     const NAMES: [&str; 4] = ["x", "y", "w", "h"];
-    for rec in rdr.records() {
-        report.rows += 1;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) if e.is_io_error() => {
-                return Err(DatasetError::Invalid(format!("{}: {e}", path.display())));
-            }
-            Err(e) => {
-                let (line, msg) = csv_record_error(&e);
-                report.rows_rejected += 1;
-                report.issue(line, IssueKind::MalformedRow, msg);
-                continue;
-            }
-        };
-        let line = rec.position().map(|p| p.line());
-        // Six fields; anything after them must be empty (trailing commas).
-        if rec.len() < 6 || rec.iter().skip(6).any(|c| !c.trim().is_empty()) {
+    let line = rec.position().map(|p| p.line());
+    // Six fields; anything after them must be empty (trailing commas).
+    if rec.len() < 6 || rec.iter().skip(6).any(|c| !c.trim().is_empty()) {
+        report.rows_rejected += 1;
+        report.issue(
+            line,
+            IssueKind::MalformedRow,
+            format!(
+                "expected 6 fields (index, label, x, y, w, h), found {}",
+                rec.len()
+            ),
+        );
+        return None;
+    }
+    let id = rec[0].trim().to_string();
+    let label = rec[1].trim().to_string();
+    if id.is_empty() || label.is_empty() {
+        report.rows_rejected += 1;
+        report.issue(
+            line,
+            IssueKind::MalformedRow,
+            "Image Index or Finding Label is empty",
+        );
+        return None;
+    }
+    let xywh: Result<Vec<f64>, String> =
+        (0..4).map(|i| parse_coord(&rec[2 + i], NAMES[i])).collect();
+    let bbox = match xywh.map(|v| valid_box(BBox::from_xywh(v[0], v[1], v[2], v[3]))) {
+        Err(msg) => {
+            report.rows_rejected += 1;
+            report.issue(line, IssueKind::MalformedRow, msg);
+            report.class_mut(&label, None).dropped_with_issue += 1;
+            return None;
+        }
+        Ok(Err(msg)) => {
             report.rows_rejected += 1;
             report.issue(
                 line,
-                IssueKind::MalformedRow,
-                format!(
-                    "expected 6 fields (index, label, x, y, w, h), found {}",
-                    rec.len()
-                ),
+                IssueKind::InvalidBox,
+                format!("{label} on {id}: {msg}"),
             );
-            continue;
+            report.class_mut(&label, None).dropped_with_issue += 1;
+            return None;
         }
-        let id = rec[0].trim().to_string();
-        let label = rec[1].trim().to_string();
-        if id.is_empty() || label.is_empty() {
-            report.rows_rejected += 1;
+        Ok(Ok(b)) => b,
+    };
+    Some(Row {
+        line,
+        id,
+        label,
+        bbox,
+    })
+}
+
+/// Adds a parsed box to its image, or counts it as dropped.
+fn add_box(col: &mut Collector, report: &mut ImportReport, opts: &ImportOptions, row: Row) {
+    let Row {
+        line,
+        id,
+        label,
+        bbox,
+    } = row;
+    report.boxes_read += 1;
+    let img = col.image(&id, line);
+    img.stated_size = Some(NIH_IMAGE_SIZE);
+    if img.readers.is_empty() {
+        img.readers.push(NIH_READER.into());
+    }
+    match map_class(SourceFormat::Nih, &label, &opts.labels) {
+        ClassMapping::Label(cid, name) => {
+            report.class_mut(&label, Some(&name));
+            img.boxes.push(PendingBox {
+                line,
+                source_class: label,
+                annotation: Annotation::radiologist(cid, bbox, NIH_READER),
+            });
+        }
+        ClassMapping::NotInLabelSet => {
+            report.class_mut(&label, None).dropped_not_in_label_set += 1;
+        }
+        ClassMapping::NoFinding | ClassMapping::Unknown => {
             report.issue(
                 line,
-                IssueKind::MalformedRow,
-                "Image Index or Finding Label is empty",
+                IssueKind::UnknownClass,
+                format!("{label:?} is not a ChestX-ray14 box finding"),
             );
-            continue;
-        }
-        let xywh: Result<Vec<f64>, String> =
-            (0..4).map(|i| parse_coord(&rec[2 + i], NAMES[i])).collect();
-        let bbox = match xywh.map(|v| valid_box(BBox::from_xywh(v[0], v[1], v[2], v[3]))) {
-            Err(msg) => {
-                report.rows_rejected += 1;
-                report.issue(line, IssueKind::MalformedRow, msg);
-                report.class_mut(&label, None).dropped_with_issue += 1;
-                continue;
-            }
-            Ok(Err(msg)) => {
-                report.rows_rejected += 1;
-                report.issue(
-                    line,
-                    IssueKind::InvalidBox,
-                    format!("{label} on {id}: {msg}"),
-                );
-                report.class_mut(&label, None).dropped_with_issue += 1;
-                continue;
-            }
-            Ok(Ok(b)) => b,
-        };
-        report.boxes_read += 1;
-        let img = col.image(&id, line);
-        img.stated_size = Some(NIH_IMAGE_SIZE);
-        if img.readers.is_empty() {
-            img.readers.push(NIH_READER.into());
-        }
-        match map_class(SourceFormat::Nih, &label, &opts.labels) {
-            ClassMapping::Label(cid, name) => {
-                report.class_mut(&label, Some(&name));
-                img.boxes.push(PendingBox {
-                    line,
-                    source_class: label,
-                    annotation: Annotation::radiologist(cid, bbox, NIH_READER),
-                });
-            }
-            ClassMapping::NotInLabelSet => {
-                report.class_mut(&label, None).dropped_not_in_label_set += 1;
-            }
-            ClassMapping::NoFinding | ClassMapping::Unknown => {
-                report.issue(
-                    line,
-                    IssueKind::UnknownClass,
-                    format!("{label:?} is not a ChestX-ray14 box finding"),
-                );
-                report.class_mut(&label, None).dropped_with_issue += 1;
-            }
+            report.class_mut(&label, None).dropped_with_issue += 1;
         }
     }
-    if report.rows == 0 {
-        return Err(DatasetError::Format {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "no data rows after the header".into(),
-        });
-    }
-    let ds = col.finish(SourceFormat::Nih, path, opts, &mut report)?;
-    Ok((ds, report))
 }

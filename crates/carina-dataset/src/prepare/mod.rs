@@ -3,24 +3,27 @@
 //! images letterboxed to the model size (8-bit JPEG with the default window,
 //! or 16-bit PNG), readers fused with WBF, a seeded stratified 80/20 split,
 //! COCO files per split with boxes in model-input pixels and each image's
-//! `letterbox`, and `summary.json`. `manifest.json` is written last, so a
-//! folder without it was never finished.
+//! `letterbox`, and `summary.json`, written with [`PreparedWriter`]
+//! ([`write`]): `manifest.json` last, in a temporary folder renamed into
+//! place, so a folder without it was never finished.
 
 mod convert;
+pub mod write;
 
 use crate::error::DatasetError;
 use crate::merge::fuse_dataset;
-use crate::model::Dataset;
+use crate::model::{Dataset, ImageRecord};
 use crate::split::stratified_split;
-use carina_core::coco::{CocoAnnotation, CocoDataset, CocoImage};
-use carina_core::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, PreparedManifest};
+use carina_core::coco::{CocoDataset, CocoImage};
+use carina_core::manifest::{MANIFEST_FORMAT, PreparedManifest};
 use carina_eval::wbf::WbfParams;
-use convert::convert_image;
 pub(crate) use convert::safe_stem;
+use convert::{Converted, convert_image};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+pub use write::{ClassSplitCounts, PreparedWriter, SplitCounts, box_annotation, write_json};
 
 /// How to prepare.
 #[derive(Debug, Clone)]
@@ -52,13 +55,6 @@ impl Default for PrepareOptions {
     }
 }
 
-/// Counts of one class in one split.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClassSplitCounts {
-    pub images: usize,
-    pub boxes: usize,
-}
-
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PrepareSummary {
@@ -83,8 +79,8 @@ const SPLITS: [&str; 2] = ["train", "val"];
 
 /// Prepares `ds` into `out`, which must not exist or be empty. Every image
 /// needs its file (import with an images folder). `on_image` is called once
-/// per converted image (for a progress bar). On any error the folder is
-/// removed again, so nothing half-written is left behind.
+/// per converted image (for a progress bar). On any error nothing is left
+/// behind: the folder is written beside `out` and renamed into place.
 pub fn prepare(
     ds: &Dataset,
     out: &Path,
@@ -101,13 +97,8 @@ pub fn prepare(
             img.id
         )));
     }
-    create_empty_dir(out)?;
-    let result = prepare_into(ds, out, opts, on_image);
-    if result.is_err() {
-        // Only what this call created: the folder was empty or absent.
-        let _ = std::fs::remove_dir_all(out);
-    }
-    result
+    let writer = PreparedWriter::create(out, ".carina-prepare-")?;
+    prepare_into(ds, writer, opts, on_image)
 }
 
 fn check_options(o: &PrepareOptions) -> Result<(), DatasetError> {
@@ -135,22 +126,9 @@ fn check_options(o: &PrepareOptions) -> Result<(), DatasetError> {
     Ok(())
 }
 
-fn create_empty_dir(out: &Path) -> Result<(), DatasetError> {
-    if out.exists() {
-        let mut entries = std::fs::read_dir(out).map_err(|e| DatasetError::io(out, e))?;
-        if entries.next().is_some() {
-            return Err(DatasetError::Invalid(format!(
-                "{}: the output folder is not empty",
-                out.display()
-            )));
-        }
-    }
-    std::fs::create_dir_all(out.join("images")).map_err(|e| DatasetError::io(out, e))
-}
-
 fn prepare_into(
     ds: &Dataset,
-    out: &Path,
+    mut writer: PreparedWriter,
     opts: &PrepareOptions,
     on_image: &(dyn Fn() + Sync),
 ) -> Result<PrepareSummary, DatasetError> {
@@ -170,26 +148,9 @@ fn prepare_into(
         .map(|i| i.annotations.iter().map(|a| a.class_id).collect())
         .collect();
     let part = stratified_split(&classes, opts.val_fraction, opts.seed);
-
-    // Unique file names, decided before the parallel part.
-    let ext = if opts.bit_depth == 16 { "png" } else { "jpg" };
-    let mut used = HashSet::new();
-    let names: Vec<String> = ds
-        .images
-        .iter()
-        .enumerate()
-        .map(|(i, img)| {
-            let stem = safe_stem(&img.id);
-            let mut name = format!("{stem}.{ext}");
-            if !used.insert(name.to_ascii_lowercase()) {
-                name = format!("{stem}_{i}.{ext}");
-                used.insert(name.to_ascii_lowercase());
-            }
-            name
-        })
-        .collect();
-    let images_dir = out.join("images");
-    let converted: Vec<Result<convert::Converted, String>> = ds
+    let names = file_names(&ds, opts.bit_depth);
+    let images_dir = writer.images_dir();
+    let converted: Vec<Result<Converted, String>> = ds
         .images
         .par_iter()
         .zip(&names)
@@ -207,31 +168,7 @@ fn prepare_into(
         })
         .collect();
 
-    let mut cocos = [coco_for(&ds), coco_for(&ds)];
-    let mut summary = PrepareSummary {
-        synthetic: ds.synthetic,
-        seed: opts.seed,
-        image_size: opts.size,
-        bit_depth: opts.bit_depth,
-        fuse_iou: opts.fuse_iou,
-        images: BTreeMap::new(),
-        boxes: BTreeMap::new(),
-        images_without_boxes: BTreeMap::new(),
-        per_class: BTreeMap::new(),
-        warnings: Vec::new(),
-    };
-    for name in ds.labels.names() {
-        let e = summary.per_class.entry(name).or_default();
-        for s in SPLITS {
-            e.insert(s.to_string(), ClassSplitCounts::default());
-        }
-    }
-    for s in SPLITS {
-        summary.images.insert(s.into(), 0);
-        summary.boxes.insert(s.into(), 0);
-        summary.images_without_boxes.insert(s.into(), 0);
-    }
-    let mut ann_id = 0i64;
+    let mut parts = Parts::new(&ds, opts.size);
     for (i, ((img, conv), name)) in ds.images.iter().zip(converted).zip(&names).enumerate() {
         let conv = conv.map_err(|e| DatasetError::Invalid(format!("image {}: {e}", img.id)))?;
         if let Some(size) = img.size
@@ -242,92 +179,157 @@ fn prepare_into(
                 img.id, conv.orig.0, conv.orig.1, size.0, size.1
             )));
         }
-        let s = part[i];
-        let split = SPLITS[s];
-        let image_id = i as i64 + 1;
-        cocos[s].images.push(CocoImage {
-            id: image_id,
-            file_name: name.clone(),
-            width: opts.size,
-            height: opts.size,
-            letterbox: Some(conv.letterbox),
-            synthetic: Some(ds.synthetic),
-            source: Some(img.id.clone()),
-        });
-        *summary.images.get_mut(split).expect("split") += 1;
-        if img.annotations.is_empty() {
-            *summary.images_without_boxes.get_mut(split).expect("split") += 1;
-        }
-        let mut seen = BTreeSet::new();
-        for a in &img.annotations {
-            let b = conv.letterbox.to_model(&a.bbox);
-            ann_id += 1;
-            cocos[s].annotations.push(CocoAnnotation {
-                id: ann_id,
-                image_id,
-                category_id: i64::from(a.class_id),
-                bbox: b.to_xywh(),
-                area: b.area(),
-                iscrowd: 0,
-                ignore: None,
-            });
-            *summary.boxes.get_mut(split).expect("split") += 1;
-            let c = summary
-                .per_class
-                .entry(ds.class_name(a.class_id))
-                .or_default()
-                .entry(split.to_string())
-                .or_default();
-            c.boxes += 1;
-            if seen.insert(a.class_id) {
-                c.images += 1;
+        parts.add(i, img, &conv, name, part[i]);
+    }
+    let warnings = split_warnings(&parts.counts);
+    let SplitCounts {
+        images,
+        boxes,
+        images_without_boxes,
+        per_class,
+    } = parts.counts;
+    let summary = PrepareSummary {
+        synthetic: ds.synthetic,
+        seed: opts.seed,
+        image_size: opts.size,
+        bit_depth: opts.bit_depth,
+        fuse_iou: opts.fuse_iou,
+        images,
+        boxes,
+        images_without_boxes,
+        per_class,
+        warnings,
+    };
+    for (s, coco) in SPLITS.iter().zip(&parts.cocos) {
+        writer.write_split(s, coco)?;
+    }
+    let manifest = PreparedManifest {
+        format: MANIFEST_FORMAT.into(),
+        synthetic: ds.synthetic,
+        description: description(opts),
+        image_size: opts.size,
+        bit_depth: opts.bit_depth,
+        class_names: ds.labels.names(),
+        splits: writer.splits().clone(),
+        images_dir: "images".into(),
+        seed: Some(opts.seed),
+        created: carina_core::time::now_rfc3339(),
+        sources: ds.sources.clone(),
+    };
+    writer.finish(&summary, &manifest)?;
+    Ok(summary)
+}
+
+/// Unique file names of the prepared images, decided before the parallel
+/// part: the image id made safe, with its index when two would clash.
+fn file_names(ds: &Dataset, bit_depth: u8) -> Vec<String> {
+    let ext = if bit_depth == 16 { "png" } else { "jpg" };
+    let mut used = HashSet::new();
+    ds.images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| {
+            let stem = safe_stem(&img.id);
+            let mut name = format!("{stem}.{ext}");
+            if !used.insert(name.to_ascii_lowercase()) {
+                name = format!("{stem}_{i}.{ext}");
+                used.insert(name.to_ascii_lowercase());
             }
+            name
+        })
+        .collect()
+}
+
+/// The COCO files and counts of the two parts, filled image by image.
+struct Parts<'a> {
+    ds: &'a Dataset,
+    size: u32,
+    cocos: [CocoDataset; 2],
+    counts: SplitCounts,
+    /// Annotation ids run on across both parts.
+    ann_id: i64,
+}
+
+impl<'a> Parts<'a> {
+    fn new(ds: &'a Dataset, size: u32) -> Self {
+        let mut counts = SplitCounts::default();
+        for s in SPLITS {
+            counts.open(s, &ds.labels.names());
+        }
+        Parts {
+            ds,
+            size,
+            cocos: [coco_for(ds), coco_for(ds)],
+            counts,
+            ann_id: 0,
         }
     }
-    for (name, counts) in &summary.per_class {
+
+    /// Image `i`, converted as `conv` into `file_name`, goes to part `s`.
+    fn add(&mut self, i: usize, img: &ImageRecord, conv: &Converted, file_name: &str, s: usize) {
+        let split = SPLITS[s];
+        let image_id = i as i64 + 1;
+        let coco = &mut self.cocos[s];
+        coco.images.push(CocoImage {
+            id: image_id,
+            file_name: file_name.to_string(),
+            width: self.size,
+            height: self.size,
+            letterbox: Some(conv.letterbox),
+            synthetic: Some(self.ds.synthetic),
+            source: Some(img.id.clone()),
+        });
+        for a in &img.annotations {
+            let b = conv.letterbox.to_model(&a.bbox);
+            self.ann_id += 1;
+            coco.annotations.push(box_annotation(
+                self.ann_id,
+                image_id,
+                i64::from(a.class_id),
+                &b,
+            ));
+        }
+        let names: Vec<String> = img
+            .annotations
+            .iter()
+            .map(|a| self.ds.class_name(a.class_id))
+            .collect();
+        self.counts
+            .add_image(split, names.iter().map(String::as_str));
+    }
+}
+
+/// A class with images in one part only.
+fn split_warnings(counts: &SplitCounts) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (name, counts) in &counts.per_class {
         let (t, v) = (counts["train"].images, counts["val"].images);
         if (t == 0) != (v == 0) {
-            summary.warnings.push(format!(
+            warnings.push(format!(
                 "{name}: {} image(s), all in {}; it cannot be in both parts",
                 t + v,
                 if t > 0 { "train" } else { "val" }
             ));
         }
     }
-    for (s, coco) in SPLITS.iter().zip(&cocos) {
-        write_json(&out.join(format!("{s}.json")), coco)?;
+    warnings
+}
+
+/// The manifest's description: the options' own, or how it was prepared.
+fn description(opts: &PrepareOptions) -> String {
+    if opts.description.is_empty() {
+        format!(
+            "prepared by carina dataset prepare: {} px, {}-bit, fusion {}, val fraction {}",
+            opts.size,
+            opts.bit_depth,
+            opts.fuse_iou
+                .map(|t| format!("WBF iou {t}"))
+                .unwrap_or_else(|| "off".into()),
+            opts.val_fraction
+        )
+    } else {
+        opts.description.clone()
     }
-    write_json(&out.join("summary.json"), &summary)?;
-    let manifest = PreparedManifest {
-        format: MANIFEST_FORMAT.into(),
-        synthetic: ds.synthetic,
-        description: if opts.description.is_empty() {
-            format!(
-                "prepared by carina dataset prepare: {} px, {}-bit, fusion {}, val fraction {}",
-                opts.size,
-                opts.bit_depth,
-                opts.fuse_iou
-                    .map(|t| format!("WBF iou {t}"))
-                    .unwrap_or_else(|| "off".into()),
-                opts.val_fraction
-            )
-        } else {
-            opts.description.clone()
-        },
-        image_size: opts.size,
-        bit_depth: opts.bit_depth,
-        class_names: ds.labels.names(),
-        splits: SPLITS
-            .iter()
-            .map(|s| (s.to_string(), format!("{s}.json")))
-            .collect(),
-        images_dir: "images".into(),
-        seed: Some(opts.seed),
-        created: carina_core::time::now_rfc3339(),
-        sources: ds.sources.clone(),
-    };
-    write_json(&out.join(MANIFEST_FILE), &manifest)?;
-    Ok(summary)
 }
 
 fn coco_for(ds: &Dataset) -> CocoDataset {
@@ -337,14 +339,4 @@ fn coco_for(ds: &Dataset) -> CocoDataset {
         annotations: Vec::new(),
         categories: crate::cocoext::categories(ds),
     }
-}
-
-/// Writes JSON through a temporary file and a rename, so a reader never sees
-/// half a file.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), DatasetError> {
-    let tmp: PathBuf = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
-    std::fs::write(&tmp, bytes).map_err(|e| DatasetError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| DatasetError::io(path, e))
 }

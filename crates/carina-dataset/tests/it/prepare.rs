@@ -263,6 +263,52 @@ fn refuses_non_empty_output_and_missing_files() {
     assert!(e.to_string().contains("img_c"), "{e}");
     assert!(!out.join("manifest.json").exists());
     assert!(!out.exists());
+    // Nor a temporary folder beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".carina-prepare"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn an_empty_output_folder_is_replaced_by_the_prepared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, images) = write_vindr(dir.path());
+    let opts = ImportOptions {
+        images: Some(images),
+        ..Default::default()
+    };
+    let (ds, _) = import(SourceFormat::Vindr, &csv, &opts).unwrap();
+    let out = dir.path().join("empty");
+    std::fs::create_dir(&out).unwrap();
+    let popts = PrepareOptions {
+        size: 32,
+        ..Default::default()
+    };
+    prepare(&ds, &out, &popts, &|| {}).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "images",
+            "manifest.json",
+            "summary.json",
+            "train.json",
+            "val.json"
+        ]
+    );
+    assert_eq!(std::fs::read_dir(out.join("images")).unwrap().count(), 3);
+    let e = prepare(&ds, &out, &popts, &|| {}).unwrap_err();
+    assert!(
+        e.to_string().ends_with("already exists and is not empty"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -330,69 +330,108 @@ fn to_gray(
         return Ok((colour_to_gray(px, photometric, n, &sample, ba)?, 1.0, 0.0));
     }
 
-    let bits_stored = if ba == 1 {
-        8
-    } else {
-        px.bits_stored().clamp(1, ba)
+    let bits = StoredBits::of(px, ba)?;
+    let (slope, intercept, flip) = modality_mapping(px, photometric, &bits);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let v = bits.value(sample(i));
+        out.push(if flip { bits.max - v } else { v });
+    }
+    let image = GrayImage {
+        width: w,
+        height: h,
+        bits: bits.stored as u8,
+        data: out,
     };
-    if bits_stored > 16 {
-        return Err(ImagingError::Unsupported(format!(
-            "{bits_stored} bits stored (at most 16 are supported)"
-        )));
-    }
-    let high_bit = if ba == 1 { 7 } else { px.high_bit() };
-    // PS3.3 C.7.6.3.1.3: the stored bits end at High Bit, inside the sample.
-    if high_bit >= ba.max(8) || u32::from(high_bit) + 1 < u32::from(bits_stored) {
-        return Err(ImagingError::CorruptPixelData(format!(
-            "High Bit {high_bit} does not fit {bits_stored} bits stored in {ba} bits allocated"
-        )));
-    }
-    let shift = (u32::from(high_bit) + 1).saturating_sub(u32::from(bits_stored));
-    let mask = (1u32 << bits_stored) - 1;
-    let signed = px.pixel_representation() == PixelRepresentation::Signed && ba != 1;
-    let max = GrayImage::max_for_bits(bits_stored as u8);
-    let half = 1i64 << (bits_stored - 1);
+    Ok((image, slope, intercept))
+}
 
+/// Where the stored bits of a grey sample are and what they mean.
+struct StoredBits {
+    /// Bits Stored (at most 16).
+    stored: u16,
+    /// Bits below the stored ones (High Bit + 1 − Bits Stored).
+    shift: u32,
+    mask: u32,
+    /// Two's complement values (Pixel Representation 1).
+    signed: bool,
+    /// The largest value in `stored` bits.
+    max: u16,
+    /// Half the range: the offset of signed values.
+    half: i64,
+}
+
+impl StoredBits {
+    fn of(px: &DecodedPixelData<'_>, ba: u16) -> Result<Self, ImagingError> {
+        let bits_stored = if ba == 1 {
+            8
+        } else {
+            px.bits_stored().clamp(1, ba)
+        };
+        if bits_stored > 16 {
+            return Err(ImagingError::Unsupported(format!(
+                "{bits_stored} bits stored (at most 16 are supported)"
+            )));
+        }
+        let high_bit = if ba == 1 { 7 } else { px.high_bit() };
+        // PS3.3 C.7.6.3.1.3: the stored bits end at High Bit, inside the sample.
+        if high_bit >= ba.max(8) || u32::from(high_bit) + 1 < u32::from(bits_stored) {
+            return Err(ImagingError::CorruptPixelData(format!(
+                "High Bit {high_bit} does not fit {bits_stored} bits stored in {ba} bits allocated"
+            )));
+        }
+        Ok(StoredBits {
+            stored: bits_stored,
+            shift: (u32::from(high_bit) + 1).saturating_sub(u32::from(bits_stored)),
+            mask: (1u32 << bits_stored) - 1,
+            signed: px.pixel_representation() == PixelRepresentation::Signed && ba != 1,
+            max: GrayImage::max_for_bits(bits_stored as u8),
+            half: 1i64 << (bits_stored - 1),
+        })
+    }
+
+    /// The stored value of a sample, unsigned (signed values offset by `half`).
+    fn value(&self, sample: u32) -> u16 {
+        let raw = (sample >> self.shift) & self.mask;
+        (if self.signed {
+            // two's complement in `bits_stored` bits → offset binary
+            (i64::from(raw) ^ self.half) as u32
+        } else {
+            raw
+        }) as u16
+    }
+}
+
+/// Rescale slope and intercept from the data space to modality values, and
+/// whether the data is flipped so that higher stays brighter (a negative
+/// slope, MONOCHROME1).
+fn modality_mapping(
+    px: &DecodedPixelData<'_>,
+    photometric: &str,
+    bits: &StoredBits,
+) -> (f64, f64, bool) {
     let rescale = px.rescale().ok().and_then(|r| r.first().copied());
     let (mut slope, mut intercept) = rescale
         .map(|r| (r.slope, r.intercept))
         .filter(|(s, i)| s.is_finite() && i.is_finite() && *s != 0.0)
         .unwrap_or((1.0, 0.0));
     // Signed values v in [-half, half) are stored as v + half.
-    if signed {
-        intercept -= half as f64 * slope;
+    if bits.signed {
+        intercept -= bits.half as f64 * slope;
     }
     let mut flip = false;
     if slope < 0.0 {
         // Higher modality value must stay brighter for MONOCHROME2.
         flip = true;
-        intercept += f64::from(max) * slope;
+        intercept += f64::from(bits.max) * slope;
         slope = -slope;
     }
     if photometric.eq_ignore_ascii_case("MONOCHROME1") {
         flip = !flip;
-        intercept += f64::from(max) * slope;
+        intercept += f64::from(bits.max) * slope;
         slope = -slope;
     }
-
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let raw = (sample(i) >> shift) & mask;
-        let v = if signed {
-            // two's complement in `bits_stored` bits → offset binary
-            (i64::from(raw) ^ half) as u32
-        } else {
-            raw
-        } as u16;
-        out.push(if flip { max - v } else { v });
-    }
-    let image = GrayImage {
-        width: w,
-        height: h,
-        bits: bits_stored as u8,
-        data: out,
-    };
-    Ok((image, slope, intercept))
+    (slope, intercept, flip)
 }
 
 fn colour_to_gray(

@@ -18,12 +18,15 @@
 //! of the root data set and the number of elements and text values that the
 //! parsed object will hold.
 
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::StandardDataDictionary;
+
+mod header;
 
 use super::source::{Inflater, Slice, Source};
 use crate::{ImagingError, Limits};
+use header::{
+    Encoding, PIXEL_DATA, element_header, int_value, is_text, item_header, malformed, tag_name,
+};
 
 /// Transfer syntaxes whose data set is deflated (PS3.5 A.5 and the JPIP ones).
 const DEFLATED: [&str; 3] = [
@@ -38,15 +41,6 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
-
-/// How the data set is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    ImplicitLe,
-    ExplicitLe,
-    ExplicitBe,
-}
 
 /// Image attributes of the root data set, as the file states them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -109,14 +103,6 @@ pub(crate) fn scan(bytes: &[u8], limits: &Limits) -> Result<DicomScan, ImagingEr
         out.dataset_len = src.pos;
     }
     Ok(out)
-}
-
-fn malformed(msg: impl Into<String>) -> ImagingError {
-    ImagingError::MalformedDicom(msg.into())
-}
-
-fn tag_name(tag: Tag) -> String {
-    format!("({:04X},{:04X})", tag.0, tag.1)
 }
 
 /// The file meta group, read as dicom-rs reads it: (0002,0000) first, then
@@ -232,153 +218,6 @@ fn check_available(
     Ok(())
 }
 
-/// Read an element header: tag, VR (explicit, from the dictionary when
-/// implicit, `None` for the item and delimiter tags) and length. `None`
-/// when the data ends before a whole tag.
-fn element_header(
-    src: &mut dyn Source,
-    enc: Encoding,
-) -> Result<Option<(Tag, Option<VR>, u32)>, ImagingError> {
-    let be = enc == Encoding::ExplicitBe;
-    let u16_at = |b: &[u8]| {
-        if be {
-            u16::from_be_bytes([b[0], b[1]])
-        } else {
-            u16::from_le_bytes([b[0], b[1]])
-        }
-    };
-    let u32_at = |b: &[u8]| {
-        if be {
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-        } else {
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        }
-    };
-    let mut t = [0u8; 4];
-    if src.read(&mut t)? < 4 {
-        return Ok(None);
-    }
-    let tag = Tag(u16_at(&t[0..2]), u16_at(&t[2..4]));
-    let truncated = || malformed(format!("the header of {} is truncated", tag_name(tag)));
-    let mut b = [0u8; 4];
-    if tag.0 == 0xFFFE || enc == Encoding::ImplicitLe {
-        if src.read(&mut b)? < 4 {
-            return Err(truncated());
-        }
-        let vr = if tag.0 == 0xFFFE {
-            None
-        } else if tag == PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
-            Some(VR::OW)
-        } else {
-            Some(
-                StandardDataDictionary
-                    .by_tag(tag)
-                    .map(|e| e.vr().relaxed())
-                    .unwrap_or(VR::UN),
-            )
-        };
-        return Ok(Some((tag, vr, u32_at(&b))));
-    }
-    if src.read(&mut b[..2])? < 2 {
-        return Err(truncated());
-    }
-    let vr = VR::from_binary([b[0], b[1]]).unwrap_or(VR::UN);
-    let short = matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::AT
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::FL
-            | VR::FD
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::SL
-            | VR::SS
-            | VR::ST
-            | VR::TM
-            | VR::UI
-            | VR::UL
-            | VR::US
-    );
-    let len = if short {
-        if src.read(&mut b[..2])? < 2 {
-            return Err(truncated());
-        }
-        u32::from(u16_at(&b[..2]))
-    } else {
-        if src.skip(2)? < 2 || src.read(&mut b)? < 4 {
-            return Err(truncated());
-        }
-        u32_at(&b)
-    };
-    Ok(Some((tag, Some(vr), len)))
-}
-
-fn is_text(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
-}
-
-/// The first value of a short integer or integer-string attribute.
-fn int_value(vr: VR, head: &[u8], be: bool) -> Option<i64> {
-    let n2 = |b: &[u8]| {
-        let a = [*b.first()?, *b.get(1)?];
-        Some(if be {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        })
-    };
-    let n4 = |b: &[u8]| {
-        let a = [*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?];
-        Some(if be {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        })
-    };
-    match vr {
-        VR::US => n2(head).map(i64::from),
-        VR::SS => n2(head).map(|v| i64::from(v as i16)),
-        VR::UL => n4(head).map(i64::from),
-        VR::SL => n4(head).map(|v| i64::from(v as i32)),
-        VR::IS | VR::DS => {
-            let s = std::str::from_utf8(head).ok()?;
-            let first = s.split('\\').next()?;
-            let t = first.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-            t.parse::<i64>()
-                .ok()
-                .or_else(|| t.parse::<f64>().ok().map(|f| f as i64))
-        }
-        _ => None,
-    }
-}
-
 /// Walk the data set: the stack holds the open sequences and items, so
 /// nesting costs no recursion and is bounded by `limits.max_depth`.
 fn walk(
@@ -387,153 +226,192 @@ fn walk(
     limits: &Limits,
     out: &mut DicomScan,
 ) -> Result<(), ImagingError> {
-    let be = enc == Encoding::ExplicitBe;
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut depth: u32 = 0;
-    loop {
-        let pos = src.pos();
-        let top = stack.last().copied();
-        if let Some(f) = top {
-            if f.own_end == Some(pos) {
-                stack.pop();
-                if f.kind == Kind::Sequence {
-                    depth -= 1;
-                }
-                continue;
-            }
-            if f.bound.is_some_and(|end| pos > end) {
-                return Err(malformed(
-                    "a sequence or item ends inside one of its elements",
-                ));
-            }
-        }
-        let bound = top.and_then(|f| f.bound);
+    Walker {
+        src,
+        enc,
+        limits,
+        out,
+        stack: Vec::new(),
+        depth: 0,
+    }
+    .run()
+}
 
-        if let Some(f) = top.filter(|f| f.kind != Kind::Item) {
-            // In a sequence: an item, or the end of the sequence.
-            let mut h = [0u8; 8];
-            let n = src.read(&mut h)?;
-            if n < 8 {
-                if f.kind == Kind::PixelSequence {
-                    // dicom-rs ends the object gracefully here.
-                    return Ok(());
+/// Whether the walk goes on after one step.
+enum Step {
+    Next,
+    Done,
+}
+
+/// The state of one [`walk`].
+struct Walker<'a> {
+    src: &'a mut dyn Source,
+    enc: Encoding,
+    limits: &'a Limits,
+    out: &'a mut DicomScan,
+    /// The open sequences and items, innermost last.
+    stack: Vec<Frame>,
+    /// Open sequences (not items, not pixel sequences).
+    depth: u32,
+}
+
+impl Walker<'_> {
+    fn run(&mut self) -> Result<(), ImagingError> {
+        loop {
+            let pos = self.src.pos();
+            let top = self.stack.last().copied();
+            if let Some(f) = top {
+                if f.own_end == Some(pos) {
+                    self.close(f);
+                    continue;
                 }
-                return Err(malformed("the file ends inside a sequence"));
+                if f.bound.is_some_and(|end| pos > end) {
+                    return Err(malformed(
+                        "a sequence or item ends inside one of its elements",
+                    ));
+                }
             }
-            let (group, element, len) = if be {
-                (
-                    u16::from_be_bytes([h[0], h[1]]),
-                    u16::from_be_bytes([h[2], h[3]]),
-                    u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-                )
-            } else {
-                (
-                    u16::from_le_bytes([h[0], h[1]]),
-                    u16::from_le_bytes([h[2], h[3]]),
-                    u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
-                )
+            let bound = top.and_then(|f| f.bound);
+            let step = match top.filter(|f| f.kind != Kind::Item) {
+                Some(f) => self.in_sequence(f, bound)?,
+                None => self.in_item(bound)?,
             };
-            let tag = Tag(group, element);
-            match tag {
-                ITEM if f.kind == Kind::PixelSequence => {
-                    if len == UNDEFINED {
-                        return Err(malformed("a pixel data fragment has an undefined length"));
-                    }
-                    check_available(src, PIXEL_DATA, u64::from(len), bound, "in the file")?;
-                    if src.skip(u64::from(len))? < u64::from(len) {
-                        return Err(malformed("a pixel data fragment is truncated"));
-                    }
-                    out.elements += 1;
-                }
-                ITEM => {
-                    let own_end = if len == UNDEFINED {
-                        None
-                    } else {
-                        check_available(src, tag, u64::from(len), bound, "in the file")?;
-                        Some(src.pos() + u64::from(len))
-                    };
-                    stack.push(Frame {
-                        kind: Kind::Item,
-                        own_end,
-                        bound: min_end(own_end, bound),
-                    });
-                    out.elements += 1;
-                }
-                SEQUENCE_END => {
-                    stack.pop();
-                    if f.kind == Kind::Sequence {
-                        depth -= 1;
-                    }
-                }
-                other => {
-                    return Err(malformed(format!(
-                        "expected an item in a sequence, found {}",
-                        tag_name(other)
-                    )));
-                }
-            }
-            continue;
-        }
-
-        // In the root data set or an item: an element, or the end of the item.
-        let Some((tag, vr, len)) = element_header(src, enc)? else {
-            if stack.is_empty() {
+            if let Step::Done = step {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Pops the innermost frame `f`.
+    fn close(&mut self, f: Frame) {
+        self.stack.pop();
+        if f.kind == Kind::Sequence {
+            self.depth -= 1;
+        }
+    }
+
+    /// In the sequence `f`: an item, or the end of the sequence.
+    fn in_sequence(&mut self, f: Frame, bound: Option<u64>) -> Result<Step, ImagingError> {
+        let mut h = [0u8; 8];
+        let n = self.src.read(&mut h)?;
+        if n < 8 {
+            if f.kind == Kind::PixelSequence {
+                // dicom-rs ends the object gracefully here.
+                return Ok(Step::Done);
+            }
+            return Err(malformed("the file ends inside a sequence"));
+        }
+        let (tag, len) = item_header(&h, self.enc == Encoding::ExplicitBe);
+        match tag {
+            ITEM if f.kind == Kind::PixelSequence => {
+                if len == UNDEFINED {
+                    return Err(malformed("a pixel data fragment has an undefined length"));
+                }
+                check_available(&*self.src, PIXEL_DATA, u64::from(len), bound, "in the file")?;
+                if self.src.skip(u64::from(len))? < u64::from(len) {
+                    return Err(malformed("a pixel data fragment is truncated"));
+                }
+                self.out.elements += 1;
+            }
+            ITEM => {
+                let own_end = self.own_end(tag, len, bound)?;
+                self.stack.push(Frame {
+                    kind: Kind::Item,
+                    own_end,
+                    bound: min_end(own_end, bound),
+                });
+                self.out.elements += 1;
+            }
+            SEQUENCE_END => self.close(f),
+            other => {
+                return Err(malformed(format!(
+                    "expected an item in a sequence, found {}",
+                    tag_name(other)
+                )));
+            }
+        }
+        Ok(Step::Next)
+    }
+
+    /// Where an item or sequence of declared length `len` ends (`None` if
+    /// undefined), once the length is checked.
+    fn own_end(&self, tag: Tag, len: u32, bound: Option<u64>) -> Result<Option<u64>, ImagingError> {
+        if len == UNDEFINED {
+            return Ok(None);
+        }
+        check_available(&*self.src, tag, u64::from(len), bound, "in the file")?;
+        Ok(Some(self.src.pos() + u64::from(len)))
+    }
+
+    /// In the root data set or an item: an element, or the end of the item.
+    fn in_item(&mut self, bound: Option<u64>) -> Result<Step, ImagingError> {
+        let Some((tag, vr, len)) = element_header(&mut *self.src, self.enc)? else {
+            if self.stack.is_empty() {
+                return Ok(Step::Done);
             }
             return Err(malformed("the file ends inside a sequence item"));
         };
         if tag == ITEM_END {
             // dicom-rs ignores a stray one in the root data set.
-            if !stack.is_empty() {
-                stack.pop();
+            if !self.stack.is_empty() {
+                self.stack.pop();
             }
-            continue;
-        }
-        if tag == PIXEL_DATA && len == UNDEFINED {
-            if stack.is_empty() {
-                out.image.pixel_data = true;
-                out.image.encapsulated = true;
+        } else if tag == PIXEL_DATA && len == UNDEFINED {
+            if self.stack.is_empty() {
+                self.out.image.pixel_data = true;
+                self.out.image.encapsulated = true;
             }
-            stack.push(Frame {
+            self.stack.push(Frame {
                 kind: Kind::PixelSequence,
                 own_end: None,
                 bound,
             });
-            out.elements += 1;
-            continue;
+            self.out.elements += 1;
+        } else if vr == Some(VR::SQ) || len == UNDEFINED {
+            self.open_sequence(tag, len, bound)?;
+        } else {
+            self.value(tag, vr.unwrap_or(VR::UN), u64::from(len), bound)?;
         }
-        if vr == Some(VR::SQ) || len == UNDEFINED {
-            depth += 1;
-            if depth > limits.max_depth {
-                return Err(ImagingError::DicomTooDeep {
-                    limit: limits.max_depth,
-                });
-            }
-            out.max_depth = out.max_depth.max(depth);
-            let own_end = if len == UNDEFINED {
-                None
-            } else {
-                check_available(src, tag, u64::from(len), bound, "in the file")?;
-                Some(src.pos() + u64::from(len))
-            };
-            stack.push(Frame {
-                kind: Kind::Sequence,
-                own_end,
-                bound: min_end(own_end, bound),
-            });
-            out.elements += 1;
-            continue;
-        }
+        Ok(Step::Next)
+    }
 
-        // A value: check its length, then look at it only as far as needed.
-        let len = u64::from(len);
-        check_available(src, tag, len, bound, "in the file")?;
-        let vr = vr.unwrap_or(VR::UN);
+    fn open_sequence(
+        &mut self,
+        tag: Tag,
+        len: u32,
+        bound: Option<u64>,
+    ) -> Result<(), ImagingError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(ImagingError::DicomTooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        self.out.max_depth = self.out.max_depth.max(self.depth);
+        let own_end = self.own_end(tag, len, bound)?;
+        self.stack.push(Frame {
+            kind: Kind::Sequence,
+            own_end,
+            bound: min_end(own_end, bound),
+        });
+        self.out.elements += 1;
+        Ok(())
+    }
+
+    /// A value: check its length, then look at it only as far as needed.
+    fn value(
+        &mut self,
+        tag: Tag,
+        vr: VR,
+        len: u64,
+        bound: Option<u64>,
+    ) -> Result<(), ImagingError> {
+        check_available(&*self.src, tag, len, bound, "in the file")?;
         let text = is_text(vr);
         let mut head = [0u8; 32];
         let mut head_len = 0;
         let mut separators = 0u64;
-        let seen = src.visit(len, &mut |chunk| {
+        let seen = self.src.visit(len, &mut |chunk| {
             if head_len < head.len() {
                 let n = chunk.len().min(head.len() - head_len);
                 head[head_len..head_len + n].copy_from_slice(&chunk[..n]);
@@ -551,25 +429,33 @@ fn walk(
                 within: "in the file",
             });
         }
-        out.elements += 1;
+        self.out.elements += 1;
         if text {
-            out.text_values += separators + 1;
+            self.out.text_values += separators + 1;
         }
-        if stack.is_empty() {
-            let head = &head[..head_len];
-            let attrs = &mut out.image;
-            match tag {
-                PIXEL_DATA => {
-                    attrs.pixel_data = true;
-                    attrs.encapsulated = false;
-                }
-                Tag(0x0028, 0x0010) => attrs.rows = int_value(vr, head, be),
-                Tag(0x0028, 0x0011) => attrs.columns = int_value(vr, head, be),
-                Tag(0x0028, 0x0008) => attrs.frames = int_value(vr, head, be),
-                Tag(0x0028, 0x0002) => attrs.samples_per_pixel = int_value(vr, head, be),
-                Tag(0x0028, 0x0100) => attrs.bits_allocated = int_value(vr, head, be),
-                _ => {}
+        if self.stack.is_empty() {
+            let be = self.enc == Encoding::ExplicitBe;
+            self.out.image.note(tag, vr, &head[..head_len], be);
+        }
+        Ok(())
+    }
+}
+
+impl ImageAttrs {
+    /// Notes an image attribute of the root data set from the first bytes
+    /// of its value.
+    fn note(&mut self, tag: Tag, vr: VR, head: &[u8], be: bool) {
+        match tag {
+            PIXEL_DATA => {
+                self.pixel_data = true;
+                self.encapsulated = false;
             }
+            Tag(0x0028, 0x0010) => self.rows = int_value(vr, head, be),
+            Tag(0x0028, 0x0011) => self.columns = int_value(vr, head, be),
+            Tag(0x0028, 0x0008) => self.frames = int_value(vr, head, be),
+            Tag(0x0028, 0x0002) => self.samples_per_pixel = int_value(vr, head, be),
+            Tag(0x0028, 0x0100) => self.bits_allocated = int_value(vr, head, be),
+            _ => {}
         }
     }
 }
