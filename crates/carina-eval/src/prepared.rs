@@ -113,10 +113,13 @@ impl PreparedSplit {
         let mut images = Vec::with_capacity(coco.images.len());
         for (k, im) in coco.images.iter().enumerate() {
             let place = format!("images[{k}] (id {})", im.id);
+            let Some((width, height)) = im.size() else {
+                return Err(invalid(&cpath, place, "no width and height"));
+            };
             let letterbox = im.letterbox.unwrap_or(Letterbox {
-                orig_width: im.width,
-                orig_height: im.height,
-                size: im.width.max(im.height),
+                orig_width: width,
+                orig_height: height,
+                size: width.max(height),
                 scale: 1.0,
                 pad_x: 0.0,
                 pad_y: 0.0,
@@ -134,13 +137,13 @@ impl PreparedSplit {
                     format!("letterbox {letterbox:?} is not a valid transform"),
                 ));
             }
-            if letterbox.size != im.width.max(im.height) {
+            if letterbox.size != width.max(height) {
                 return Err(invalid(
                     &cpath,
                     place,
                     format!(
-                        "letterbox size {} does not match the image's {}x{}",
-                        letterbox.size, im.width, im.height
+                        "letterbox size {} does not match the image's {width}x{height}",
+                        letterbox.size
                     ),
                 ));
             }
@@ -199,8 +202,8 @@ impl PreparedSplit {
         }
         for im in &mut coco.images {
             if let Some(t) = lb.get(&im.id) {
-                im.width = t.orig_width;
-                im.height = t.orig_height;
+                im.width = Some(t.orig_width);
+                im.height = Some(t.orig_height);
                 im.letterbox = None;
             }
         }

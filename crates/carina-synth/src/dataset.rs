@@ -398,13 +398,10 @@ fn describe(cfg: &SynthConfig, n_backgrounds: usize) -> String {
 fn add_image(coco: &mut CocoDataset, size: u32, i: usize, m: &Made) {
     let id = i as i64 + 1;
     coco.images.push(CocoImage {
-        id,
-        file_name: file_name(i),
-        width: size,
-        height: size,
         letterbox: Some(m.letterbox),
         synthetic: Some(true),
         source: Some(m.source.clone()),
+        ..CocoImage::new(id, file_name(i), size, size)
     });
     for a in &m.annotations {
         let ann_id = coco.annotations.len() as i64 + 1;

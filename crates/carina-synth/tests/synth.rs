@@ -99,7 +99,7 @@ fn check_dataset(dir: &Path, count: usize, size: u32, bit_depth: u8) -> Vec<Coco
         for img in &coco.images {
             assert!(ids.insert(img.id), "image {} in two splits", img.id);
             assert_eq!(img.synthetic, Some(true));
-            assert_eq!((img.width, img.height), (size, size));
+            assert_eq!(img.size(), Some((size, size)));
             let png = image::open(dir.join(&m.images_dir).join(&img.file_name)).unwrap();
             assert_eq!((png.width(), png.height()), (size, size));
             let expect16 = bit_depth == 16;

@@ -85,18 +85,18 @@ impl Split {
         let mut by_id: HashMap<i64, usize> = HashMap::new();
         let mut samples = Vec::with_capacity(coco.images.len());
         for img in &coco.images {
-            if img.width == 0 || img.height == 0 {
+            let Some((width, height)) = img.size() else {
                 return Err(TrainError::dataset(
                     &coco_path,
                     format!("image {} has no size", img.id),
                 ));
-            }
+            };
             by_id.insert(img.id, samples.len());
             samples.push(SampleInfo {
                 image_id: img.id,
                 path: images_dir.join(&img.file_name),
-                width: img.width,
-                height: img.height,
+                width,
+                height,
                 boxes: Vec::new(),
             });
         }

@@ -3,10 +3,10 @@
 
 use super::{Collector, ImportOptions, PendingBox, valid_box};
 use crate::classes::{ClassMapping, SourceFormat, map_class};
-use crate::cocoext::{ExtAnnotation, ExtCoco};
 use crate::error::DatasetError;
 use crate::model::{Annotation, Dataset};
 use crate::report::{ImportReport, IssueKind};
+use carina_core::coco::{CocoAnnotation, CocoDataset};
 use carina_core::{BBox, BoxStatus, Provenance};
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::path::Path;
 const COCO_READER: &str = "coco";
 
 /// Reads a COCO file, with a clear error for missing, empty or malformed files.
-pub fn read_coco_file(path: &Path) -> Result<ExtCoco, DatasetError> {
+pub fn read_coco_file(path: &Path) -> Result<CocoDataset, DatasetError> {
     let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DatasetError::Empty {
@@ -62,7 +62,7 @@ struct CocoImport {
 }
 
 impl CocoImport {
-    fn categories(&mut self, coco: &ExtCoco, opts: &ImportOptions) {
+    fn categories(&mut self, coco: &CocoDataset, opts: &ImportOptions) {
         for c in &coco.categories {
             if self.cats.contains_key(&c.id) {
                 self.report.issue(
@@ -80,7 +80,7 @@ impl CocoImport {
         }
     }
 
-    fn images(&mut self, coco: &ExtCoco) {
+    fn images(&mut self, coco: &CocoDataset) {
         for (i, img) in coco.images.iter().enumerate() {
             let key = img
                 .source
@@ -116,7 +116,7 @@ impl CocoImport {
     }
 
     /// The `i`th annotation: kept, or counted and reported as dropped.
-    fn annotation(&mut self, i: usize, a: &ExtAnnotation) {
+    fn annotation(&mut self, i: usize, a: &CocoAnnotation) {
         let report = &mut self.report;
         let place = format!("annotations[{i}] (id {})", a.id);
         let Some(key) = self.keys.get(&a.image_id) else {

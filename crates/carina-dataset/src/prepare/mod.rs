@@ -271,13 +271,10 @@ impl<'a> Parts<'a> {
         let image_id = i as i64 + 1;
         let coco = &mut self.cocos[s];
         coco.images.push(CocoImage {
-            id: image_id,
-            file_name: file_name.to_string(),
-            width: self.size,
-            height: self.size,
             letterbox: Some(conv.letterbox),
             synthetic: Some(self.ds.synthetic),
             source: Some(img.id.clone()),
+            ..CocoImage::new(image_id, file_name, self.size, self.size)
         });
         for a in &img.annotations {
             let b = conv.letterbox.to_model(&a.bbox);

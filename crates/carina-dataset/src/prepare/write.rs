@@ -138,13 +138,8 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), DatasetErr
 /// A box of a prepared COCO file: `bbox` in model-input pixels.
 pub fn box_annotation(id: i64, image_id: i64, category_id: i64, bbox: &BBox) -> CocoAnnotation {
     CocoAnnotation {
-        id,
-        image_id,
-        category_id,
-        bbox: bbox.to_xywh(),
         area: bbox.area(),
-        iscrowd: 0,
-        ignore: None,
+        ..CocoAnnotation::new(id, image_id, category_id, bbox.to_xywh())
     }
 }
 

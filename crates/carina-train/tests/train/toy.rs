@@ -63,26 +63,18 @@ pub fn write_dataset(dir: &Path, count: usize, size: u32, seed: u64) {
                     }
                 }
             }
-            coco.annotations.push(CocoAnnotation {
-                id: coco.annotations.len() as i64 + 1,
-                image_id: i as i64,
-                category_id: i64::from(class),
-                bbox: [x, y, side, side],
-                area: side * side,
-                iscrowd: 0,
-                ignore: None,
-            });
+            coco.annotations.push(CocoAnnotation::new(
+                coco.annotations.len() as i64 + 1,
+                i as i64,
+                i64::from(class),
+                [x, y, side, side],
+            ));
         }
         let name = format!("toy{i:03}.png");
         img.save(dir.join("images").join(&name)).unwrap();
         coco.images.push(CocoImage {
-            id: i as i64,
-            file_name: name,
-            width: size,
-            height: size,
-            letterbox: None,
             synthetic: Some(true),
-            source: None,
+            ..CocoImage::new(i as i64, name, size, size)
         });
     }
     std::fs::write(
