@@ -27,6 +27,7 @@ pub mod config;
 pub mod decode_budget;
 pub mod error;
 pub mod extract;
+mod openapi;
 pub mod render_cache;
 mod reporting;
 mod route_table;
@@ -43,7 +44,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use carina_store::{Database, ObjectStorage, Store};
 use std::future::Future;
@@ -51,8 +52,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
-/// The OpenAPI 3 description of every route, served at `/api/openapi.json`.
-pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+/// The OpenAPI 3.1 description of every route, generated from the handlers
+/// and their request and response types; served at `/api/openapi.json`.
+pub fn openapi_json() -> &'static str {
+    openapi::json()
+}
 
 /// The whole application: `/api/v1/...`, `/api/openapi.json`, and the editor.
 pub fn build_router(state: AppState) -> Router {
@@ -87,11 +91,7 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
-        .route("/api/openapi.json", get(openapi))
-}
-
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+        .route("/api/openapi.json", get(openapi::openapi))
 }
 
 async fn method_not_allowed() -> error::AppError {

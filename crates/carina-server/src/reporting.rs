@@ -6,12 +6,15 @@
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use carina_core::BoxStatus;
+use carina_core::report_status::ReportStatus;
 use carina_imaging::Window;
 use carina_report::{
     ChestGeometry, FoundBy, Report, ReportContent, ReportFinding, ReportImage, ReportSubject,
 };
-use carina_store::{Image, StoredReport};
+use carina_store::{Image, StoredReport, Timestamp};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// The report's id as a FHIR resource id (`carina-report-12`).
 pub fn fhir_id(id: i64) -> String {
@@ -97,18 +100,105 @@ pub fn domain_report(r: &StoredReport, images: Option<&ImageFacts>) -> AppResult
     serde_json::from_value(stored).map_err(AppError::internal)
 }
 
+/// A version of a report as the JSON API shows it: the stored row with its
+/// FHIR id, the disclaimer and the links to its renderings.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Report)]
+pub struct ReportOut {
+    id: i64,
+    /// `carina-report-<id>`, the FHIR resource id
+    fhir_id: String,
+    version: i64,
+    #[schema(value_type = crate::openapi::schemas_review::ReportStatusSchema)]
+    status: ReportStatus,
+    image_ids: Vec<i64>,
+    study_pseudonym: Option<String>,
+    patient_pseudonym: Option<String>,
+    impression: String,
+    no_finding: bool,
+    /// The findings snapshot: [{image_id, class_name, bbox, location,
+    /// size_mm, found_by, confidence}]
+    findings: Value,
+    author: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+    updated_by: String,
+    signed_by: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    signed_at: Option<Timestamp>,
+    supersedes: Option<i64>,
+    superseded_by: Option<i64>,
+    /// The admin who last edited or signed this draft in its author's place
+    taken_over_by: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    taken_over_at: Option<Timestamp>,
+    disclaimer: String,
+    links: ReportLinks,
+}
+
+/// Where a report's renderings are.
+#[derive(Serialize, ToSchema)]
+pub struct ReportLinks {
+    html: String,
+    json: String,
+    pdf: String,
+    fhir: String,
+}
+
 /// The report as the JSON API shows it.
-pub fn report_json(r: &StoredReport, domain: &Report) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-    v["fhir_id"] = json!(fhir_id(r.id));
-    v["disclaimer"] = json!(domain.disclaimer());
-    v["links"] = json!({
-        "html": format!("/api/v1/reports/{}", r.id),
-        "json": format!("/api/v1/reports/{}.json", r.id),
-        "pdf": format!("/api/v1/reports/{}.pdf", r.id),
-        "fhir": format!("/api/v1/reports/{}.fhir.json", r.id),
-    });
-    v
+pub fn report_json(r: &StoredReport, domain: &Report) -> ReportOut {
+    let StoredReport {
+        id,
+        version,
+        status,
+        image_ids,
+        study_pseudonym,
+        patient_pseudonym,
+        impression,
+        no_finding,
+        findings,
+        author,
+        created_at,
+        updated_at,
+        updated_by,
+        signed_by,
+        signed_at,
+        supersedes,
+        superseded_by,
+        taken_over_by,
+        taken_over_at,
+    } = r.clone();
+    ReportOut {
+        id,
+        fhir_id: fhir_id(id),
+        version,
+        status,
+        image_ids,
+        study_pseudonym,
+        patient_pseudonym,
+        impression,
+        no_finding,
+        findings,
+        author,
+        created_at,
+        updated_at,
+        updated_by,
+        signed_by,
+        signed_at,
+        supersedes,
+        superseded_by,
+        taken_over_by,
+        taken_over_at,
+        disclaimer: domain.disclaimer().to_string(),
+        links: ReportLinks {
+            html: format!("/api/v1/reports/{id}"),
+            json: format!("/api/v1/reports/{id}.json"),
+            pdf: format!("/api/v1/reports/{id}.pdf"),
+            fhir: format!("/api/v1/reports/{id}.fhir.json"),
+        },
+    }
 }
 
 /// The stored radiographs of a report, decoded and windowed to 8 bits for

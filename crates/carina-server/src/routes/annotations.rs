@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use carina_core::{BBox, BoxStatus};
-use carina_store::{AnnotationEdit, AnnotationState, BoxEdit, Role};
-use serde::Deserialize;
-use serde_json::json;
+use carina_store::{AnnotationEdit, AnnotationState, BoxEdit, HistoryEntry, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,6 +29,23 @@ fn with_etag(state: AnnotationState) -> Response {
     ([(header::ETAG, etag)], Json(state)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/annotations",
+    operation_id = "annotations_read",
+    tag = "annotations",
+    summary = "Current boxes; the ETag is the version",
+    description = "Role: viewer. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::AnnotationsSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -46,8 +63,10 @@ fn not_found(e: carina_store::StoreError) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
-struct SaveBody {
+/// The boxes to save: the whole new state of the image's boxes.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AnnotationsSave)]
+pub struct SaveBody {
     #[serde(default)]
     no_finding: bool,
     boxes: Vec<BoxBody>,
@@ -55,12 +74,17 @@ struct SaveBody {
 
 /// A box as the client sends it; other fields it echoes back from a GET
 /// (source, score, timestamps) are ignored: the server owns them.
-#[derive(Deserialize)]
-struct BoxBody {
+#[derive(Deserialize, ToSchema)]
+#[schema(as = BoxSave)]
+pub struct BoxBody {
+    /// omit for a new manual box
     id: Option<i64>,
     class_id: u32,
+    /// `[x_min, y_min, x_max, y_max]` in original pixels
+    #[schema(value_type = crate::openapi::schemas_review::BBoxSchema)]
     bbox: BBox,
     #[serde(default = "manual")]
+    #[schema(value_type = crate::openapi::schemas::BoxStatusSchema)]
     status: BoxStatus,
 }
 
@@ -89,6 +113,30 @@ fn expected_version(headers: &HeaderMap) -> AppResult<i64> {
 }
 
 #[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+#[utoipa::path(
+    put,
+    path = "/api/v1/images/{id}/annotations",
+    operation_id = "annotations_save",
+    tag = "annotations",
+    summary = "Save the boxes if If-Match is still the current version",
+    description = "Role: radiologist. A blind reader of the image (assigned, not submitted) gets 403 blind_reading. At most CARINA_MAX_BOXES boxes (default 500), else 422.",
+    params(
+        ("id" = i64, Path),
+        ("If-Match" = String, Header),
+    ),
+    request_body = SaveBody,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::schemas::AnnotationsSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 412, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+        (status = 428, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -148,12 +196,36 @@ async fn save(
     Ok(with_etag(saved))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/history",
+    operation_id = "annotations_history",
+    tag = "annotations",
+    summary = "Append-only history of the annotations",
+    description = "Role: viewer. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = History),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn history(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<History>> {
     blind::guard(&state, &user, id).await?;
     let entries = state.store.db.history(id).await?;
-    Ok(Json(json!({"entries": entries})))
+    Ok(Json(History { entries }))
+}
+
+/// `GET /images/{id}/history`: every save, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    #[schema(value_type = Vec<crate::openapi::schemas::HistoryEntrySchema>)]
+    entries: Vec<HistoryEntry>,
 }

@@ -8,10 +8,10 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use carina_store::{AuditQuery, Role, Timestamp};
-use serde::Deserialize;
-use serde_json::json;
+use carina_store::{AuditEntry, AuditQuery, Role, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::time::UNIX_EPOCH;
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/audit", get(list))
@@ -46,11 +46,34 @@ fn time(name: &str, s: Option<&str>) -> AppResult<Option<Timestamp>> {
     Ok(Some(Timestamp(ms)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "audit_list",
+    tag = "users",
+    summary = "The audit log, newest first",
+    description = "Role: admin.",
+    params(
+        ("kind" = Option<String>, Query, description = "Only this kind of entry"),
+        ("user" = Option<String>, Query, description = "Entries whose actor or subject is this username (any case)"),
+        ("since" = Option<String>, Query, description = "Entries at or after (RFC 3339)"),
+        ("until" = Option<String>, Query, description = "Entries before (RFC 3339)"),
+        ("page" = Option<u32>, Query, description = "1-based page (default 1)"),
+        ("per_page" = Option<u32>, Query, description = "Entries per page (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = AuditPage),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<Params>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<AuditPage>> {
     user.require(Role::Admin)?;
     let page = p.page.unwrap_or(1).max(1);
     let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
@@ -77,7 +100,20 @@ async fn list(
         per_page,
     };
     let (entries, total) = state.store.db.audit(&query).await?;
-    Ok(Json(json!({
-        "entries": entries, "total": total, "page": page, "per_page": per_page
-    })))
+    Ok(Json(AuditPage {
+        entries,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// `GET /audit`: one page of the log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    #[schema(value_type = Vec<crate::openapi::schemas::AuditEntrySchema>)]
+    entries: Vec<AuditEntry>,
+    total: i64,
+    page: u32,
+    per_page: u32,
 }

@@ -12,10 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use carina_store::{NewAudit, Role, StoreError, Timestamp, User};
-use serde::Deserialize;
+use carina_store::{NewAudit, Role, StoreError, Timestamp, TokenScope, User};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -26,14 +27,72 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/session", get(session))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     username: String,
     password: String,
 }
 
-pub fn user_json(u: &User) -> serde_json::Value {
-    json!({"id": u.id, "username": u.username, "role": u.role, "created_at": u.created_at})
+/// `POST /auth/login`: the session's CSRF token and the account.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn {
+    /// Send it as X-CSRF-Token on requests that change state
+    csrf_token: String,
+    #[schema(value_type = crate::openapi::schemas::UserSchema)]
+    user: User,
+}
+
+/// `GET /me`: the account, and how the caller signed in.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: i64,
+    username: String,
+    #[schema(value_type = crate::openapi::schemas::RoleSchema)]
+    role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    /// Present for a session
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+    /// Present for an API token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<TokenInfo>,
+}
+
+/// The API token a request came with.
+#[derive(Serialize, ToSchema)]
+pub struct TokenInfo {
+    id: i64,
+    #[schema(value_type = crate::openapi::schemas::TokenScopeSchema)]
+    scope: TokenScope,
+}
+
+/// `GET /auth/session`: who is logged in, if anyone.
+#[derive(Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// null when nobody is
+    #[schema(value_type = Option<crate::openapi::schemas::UserSchema>)]
+    user: Option<User>,
+    /// Present for a session
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+    /// Present for an API token
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<TokenInfo>,
+}
+
+/// The session's CSRF token, or the API token, a request came with.
+fn via(user: &CurrentUser) -> (Option<String>, Option<TokenInfo>) {
+    match &user.via {
+        AuthVia::Session { csrf_token, .. } => (Some(csrf_token.clone()), None),
+        AuthVia::ApiToken { id, scope } => (
+            None,
+            Some(TokenInfo {
+                id: *id,
+                scope: *scope,
+            }),
+        ),
+    }
 }
 
 /// [`auth::username_problem`] as a 422.
@@ -45,6 +104,22 @@ pub fn check_username(name: &str) -> AppResult<()> {
 }
 
 #[tracing::instrument(skip_all)]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    operation_id = "auth_register",
+    tag = "auth",
+    summary = "Create the first account (it becomes admin); closed after it unless CARINA_OPEN_REGISTRATION=true",
+    description = "Role: anyone. After the first account, 403 unless open registration is configured (then the new account gets CARINA_DEFAULT_ROLE); admins create accounts with POST /api/v1/users.",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::schemas::UserSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -75,10 +150,26 @@ async fn register(
     )
     .await?;
     tracing::info!(user_id = user.id, role = user.role.as_str(), "registered");
-    Ok((StatusCode::CREATED, Json(user_json(&user))))
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[tracing::instrument(skip_all)]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    summary = "Log in; sets the carina_session cookie",
+    description = "Role: anyone. The username matches regardless of case. Attempts are counted before the password is checked, per account and client pair (CARINA_LOGIN_MAX_FAILURES per CARINA_LOGIN_WINDOW_MINUTES) and, from clients the account has not logged in from, per account and per client (four times as many); past a limit 429 with Retry-After.",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in", body = LoggedIn),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+        (status = 429, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -155,7 +246,10 @@ async fn login(
     tracing::info!(user_id = creds.user.id, "logged in");
     Ok((
         headers,
-        Json(json!({"csrf_token": csrf, "user": user_json(&creds.user)})),
+        Json(LoggedIn {
+            csrf_token: csrf,
+            user: creds.user.clone(),
+        }),
     )
         .into_response())
 }
@@ -168,6 +262,19 @@ fn bad_credentials() -> AppError {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    summary = "End the session",
+    description = "Role: any logged-in user.",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
     if let AuthVia::Session { token_hash, .. } = &user.via {
         state.store.db.delete_session(token_hash).await?;
@@ -181,28 +288,59 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<R
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
-async fn me(user: CurrentUser) -> Json<serde_json::Value> {
-    let mut v = user_json(&user.user);
-    match &user.via {
-        AuthVia::Session { csrf_token, .. } => v["csrf_token"] = json!(csrf_token),
-        AuthVia::ApiToken { id, scope } => v["token"] = json!({"id": id, "scope": scope}),
-    }
-    Json(v)
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "auth_me",
+    tag = "auth",
+    summary = "The caller",
+    description = "Role: any logged-in user.",
+    responses(
+        (status = 200, description = "OK", body = Me),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn me(user: CurrentUser) -> Json<Me> {
+    let (csrf_token, token) = via(&user);
+    let u = user.user;
+    Json(Me {
+        id: u.id,
+        username: u.username,
+        role: u.role,
+        created_at: u.created_at,
+        csrf_token,
+        token,
+    })
 }
 
 /// Who is logged in, if anyone: always 200 (`{user: null}` when nobody), so
 /// the editor's first load asks without a 401 in the console.
-async fn session(user: Result<CurrentUser, AppError>) -> AppResult<Json<serde_json::Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/session",
+    operation_id = "auth_session",
+    tag = "auth",
+    summary = "Who is logged in, if anyone (never 401)",
+    description = "Role: anyone. {user: null} without a valid session or token; else the caller and, for a cookie session, its csrf_token.",
+    responses(
+        (status = 200, description = "OK", body = SessionInfo),
+    ),
+)]
+async fn session(user: Result<CurrentUser, AppError>) -> AppResult<Json<SessionInfo>> {
     match user {
         Ok(user) => {
-            let mut v = json!({"user": user_json(&user.user)});
-            match &user.via {
-                AuthVia::Session { csrf_token, .. } => v["csrf_token"] = json!(csrf_token),
-                AuthVia::ApiToken { id, scope } => v["token"] = json!({"id": id, "scope": scope}),
-            }
-            Ok(Json(v))
+            let (csrf_token, token) = via(&user);
+            Ok(Json(SessionInfo {
+                user: Some(user.user),
+                csrf_token,
+                token,
+            }))
         }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Json(json!({"user": null}))),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Json(SessionInfo {
+            user: None,
+            csrf_token: None,
+            token: None,
+        })),
         Err(e) => Err(e),
     }
 }

@@ -16,6 +16,24 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/burned-in/confirm",
+    operation_id = "burned_in_confirm",
+    tag = "images",
+    summary = "Confirm a flagged image (burned-in text) for export",
+    description = "Role: admin. An image whose DICOM file says Burned In Annotation YES, or says nothing on a secondary capture or a modality where burned-in text is common (`burned_in_annotation` `yes` or `unknown`), is left out of exports (`carina dataset export --from-db`, training snapshots) until an admin has looked at it and confirms here. 409 when the image is not flagged. Replacing the file clears the confirmation.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK: the image, with burned_in_confirmed_by/_at set", body = crate::openapi::schemas::ImageSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn confirm(
     State(state): State<AppState>,
     user: CurrentUser,

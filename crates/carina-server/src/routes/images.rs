@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use carina_imaging::Window;
 use carina_store::{ImageQuery, ImageStatus, Role};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
@@ -48,11 +49,32 @@ struct ListParams {
     per_page: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images",
+    operation_id = "images_list",
+    tag = "images",
+    summary = "List images",
+    description = "Role: viewer. Images a caller reads blind stay listed with blind: true and the fields that tell of others' work (status, box_count, reviewed_box_count, proposal_count, proposals_above_threshold, no_finding, annotation_version, prediction_job_id, prediction_status, updated_at, updated_by) null. A status filter never lists them; counts put them under blind.",
+    params(
+        ("q" = Option<String>, Query, description = "substring of the original filename, a pseudonym or the display label"),
+        ("status" = Option<crate::openapi::schemas::ImageStatusSchema>, Query),
+        ("study" = Option<String>, Query, description = "exactly this study pseudonym"),
+        ("assigned" = Option<String>, Query, description = "only images the caller is an assigned blind reader of"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "default 1"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 50"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = ImageList),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<ListParams>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<ImageList>> {
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -81,20 +103,65 @@ async fn list(
     // A blind reader's images stay listed (the pixels are theirs to read)
     // with the fields that tell of others' work nulled.
     let blindness = Blindness::of(&state, &user).await?;
-    let images: Vec<_> = images.iter().map(|i| image_json(i, &blindness)).collect();
-    let mut counts = json!({"new": 0, "in_review": 0, "done": 0, "blind": 0});
+    let images = images.iter().map(|i| image_json(i, &blindness)).collect();
+    let mut counts = StatusCounts::default();
     for (status, n) in by_status {
-        counts[status] = json!(n);
+        match status.as_str() {
+            "new" => counts.new = n,
+            "in_review" => counts.in_review = n,
+            "done" => counts.done = n,
+            "blind" => counts.blind = n,
+            other => tracing::warn!(status = other, "an image status the counts do not know"),
+        }
     }
-    Ok(Json(json!({
-        "images": images,
-        "total": total,
-        "page": page,
-        "per_page": per_page,
-        "counts": counts,
-    })))
+    Ok(Json(ImageList {
+        images,
+        total,
+        page,
+        per_page,
+        counts,
+    }))
 }
 
+/// `GET /images`: one page of the library.
+#[derive(Serialize, ToSchema)]
+pub struct ImageList {
+    /// Image objects (`blind::image_json`)
+    #[schema(value_type = Vec<crate::openapi::schemas::ImageSchema>)]
+    images: Vec<Value>,
+    total: i64,
+    page: u32,
+    per_page: u32,
+    counts: StatusCounts,
+}
+
+/// Images of each status matching the same filter without status (worklist
+/// progress).
+#[derive(Serialize, ToSchema, Default)]
+pub struct StatusCounts {
+    new: i64,
+    in_review: i64,
+    done: i64,
+    /// images the caller reads blind, whatever their status
+    blind: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}",
+    operation_id = "images_show",
+    tag = "images",
+    summary = "One image's (de-identified) metadata",
+    description = "Role: viewer. For a blind reader of the image: blind: true and the fields that tell of others' work null.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::ImageSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -106,12 +173,15 @@ async fn show(
     Ok(Json(image_json(&img, &blindness)))
 }
 
-#[derive(Deserialize)]
+/// What to change; at least one field.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ImagePatch {
+pub struct ImagePatch {
+    #[schema(value_type = Option<crate::openapi::schemas::ImageStatusSchema>)]
     status: Option<String>,
     /// Present (a string or null) to set or clear the label; absent to keep it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     display_label: Option<Option<String>>,
 }
 
@@ -126,6 +196,25 @@ where
 /// The longest display label, in characters.
 const MAX_DISPLAY_LABEL: usize = 80;
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/images/{id}",
+    operation_id = "images_update",
+    tag = "images",
+    summary = "Set the review status and/or the display label",
+    description = "Role: radiologist for status (a blind reader of the image, assigned and not submitted, gets 403 blind_reading); admin for display_label (null or empty clears it; at most 80 characters, no control characters).",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = ImagePatch,
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::ImageSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -192,6 +281,23 @@ async fn update(
     Ok(Json(image_json(&img, &blindness)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/images/{id}",
+    operation_id = "images_remove",
+    tag = "images",
+    summary = "Delete an image, its file and boxes (history is kept)",
+    description = "Role: admin.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -207,6 +313,22 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/file",
+    operation_id = "images_file",
+    tag = "images",
+    summary = "The image as DICOM (de-identified; PNG/JPEG as Secondary Capture)",
+    description = "Role: viewer.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::bodies::Binary, content_type = "application/dicom"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn file(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -224,6 +346,22 @@ async fn file(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/thumbnail",
+    operation_id = "images_thumbnail",
+    tag = "images",
+    summary = "Thumbnail PNG (at most 256 px)",
+    description = "Role: viewer.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::bodies::Binary, content_type = "image/png"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn thumbnail(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -251,6 +389,26 @@ struct RenderParams {
 
 /// An 8-bit PNG of the stored pixels (decoded images are cached, see `render_cache`). `window`/`level` are in the image's
 /// display values (the space of `window_center`/`window_width`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/render",
+    operation_id = "images_render",
+    tag = "images",
+    summary = "8-bit PNG rendering with a window",
+    description = "Role: viewer.",
+    params(
+        ("id" = i64, Path),
+        ("window" = Option<f64>, Query, description = "window width in display values (default: the file's)"),
+        ("level" = Option<f64>, Query, description = "window centre (default: the file's)"),
+        ("invert" = Option<bool>, Query),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::bodies::Binary, content_type = "image/png"),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn render(
     State(state): State<AppState>,
     _user: CurrentUser,

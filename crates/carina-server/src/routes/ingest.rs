@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use carina_imaging::{DeidConfig, Format, ImagingError};
 use carina_store::{ImageMeta, NewImage, Role};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 const THUMBNAIL_SIDE: u32 = 256;
 
@@ -253,6 +253,25 @@ async fn prepare_blocking(
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.user.username))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/images",
+    operation_id = "ingest_upload",
+    tag = "images",
+    summary = "Upload one or more files (DICOM, PNG, JPEG); identical content is stored once (200 with the existing image)",
+    description = "Role: radiologist.",
+    request_body(content = crate::openapi::bodies::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored: the image (one file) or {images: [...]}", body = UploadResult),
+        (status = 200, description = "Every file was stored before: those images", body = UploadResult),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 413, response = crate::openapi::bodies::ApiError),
+        (status = 415, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -309,11 +328,29 @@ pub async fn upload(
         .iter()
         .map(|i| crate::blind::image_json(i, &blindness))
         .collect();
-    if several {
-        Ok((status, Json(json!({"images": images}))).into_response())
+    let result = if several {
+        UploadResult::Several { images }
     } else {
-        Ok((status, Json(images.remove(0))).into_response())
-    }
+        UploadResult::One(ImageObject(images.remove(0)))
+    };
+    Ok((status, Json(result)).into_response())
+}
+
+/// An image object as `blind::image_json` makes it.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = crate::openapi::schemas::ImageSchema)]
+pub struct ImageObject(serde_json::Value);
+
+/// `POST /images`: the image of a one-file upload, else `{images: [...]}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UploadResult {
+    One(ImageObject),
+    Several {
+        #[schema(value_type = Vec<crate::openapi::schemas::ImageSchema>)]
+        images: Vec<serde_json::Value>,
+    },
 }
 
 /// Queues a predict job with the deployed model for each new image and
@@ -351,6 +388,30 @@ pub struct ReplaceParams {
 }
 
 #[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+#[utoipa::path(
+    put,
+    path = "/api/v1/images/{id}/file",
+    operation_id = "ingest_replace",
+    tag = "images",
+    summary = "Replace the image's file; 409 if boxes fall outside the new size unless force=true (they are clipped)",
+    description = "Role: radiologist. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+        ("force" = Option<bool>, Query),
+    ),
+    request_body(content = crate::openapi::bodies::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::ImageSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 413, response = crate::openapi::bodies::ApiError),
+        (status = 415, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 pub async fn replace(
     State(state): State<AppState>,
     user: CurrentUser,

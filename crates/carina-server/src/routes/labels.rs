@@ -10,9 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch};
+use carina_store::Label;
 use carina_store::Role;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,9 +21,30 @@ pub fn routes() -> Router<AppState> {
         .route("/labels/{id}", patch(update))
 }
 
-async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<impl IntoResponse> {
+/// `GET /labels`: the label set, retired labels included.
+#[derive(Serialize, ToSchema)]
+pub struct LabelList {
+    #[schema(value_type = Vec<crate::openapi::schemas::LabelSchema>)]
+    labels: Vec<Label>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/labels",
+    operation_id = "labels_list",
+    tag = "labels",
+    summary = "The label set",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "OK", body = LabelList),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<LabelList>> {
     let labels = state.store.db.labels().await?;
-    Ok(Json(json!({"labels": labels.labels()})))
+    Ok(Json(LabelList {
+        labels: labels.labels().to_vec(),
+    }))
 }
 
 fn check_name(name: &str) -> AppResult<&str> {
@@ -46,13 +68,31 @@ fn check_color(color: &str) -> AppResult<&str> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewLabel {
+pub struct NewLabel {
+    /// 1 to 64 characters
     name: String,
+    /// `#rrggbb`
     color: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/labels",
+    operation_id = "labels_create",
+    tag = "labels",
+    summary = "Add a label (id = max + 1)",
+    description = "Role: admin.",
+    request_body = NewLabel,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::schemas::LabelSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -67,14 +107,35 @@ async fn create(
     Ok((StatusCode::CREATED, Json(label)))
 }
 
-#[derive(Deserialize)]
+/// The fields to change; absent ones are kept.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LabelPatch {
+pub struct LabelPatch {
     name: Option<String>,
     color: Option<String>,
     retired: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/labels/{id}",
+    operation_id = "labels_update",
+    tag = "labels",
+    summary = "Rename, recolour or retire a label",
+    description = "Role: admin.",
+    params(
+        ("id" = u32, Path),
+    ),
+    request_body = LabelPatch,
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::LabelSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,

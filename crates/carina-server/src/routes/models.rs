@@ -5,6 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
+use crate::routes::predictions::JobQueued;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use carina_learn::{FineTuneRequest, ModelFolder, Workbench, register_folder};
 use carina_store::{ModelRecord, ModelSource, Role, StoreError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
@@ -29,9 +31,28 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .route("/models/{id}/stats", get(stats))
 }
 
-async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<impl IntoResponse> {
+/// `GET /models`: the registry.
+#[derive(Serialize, ToSchema)]
+pub struct ModelList {
+    #[schema(value_type = Vec<crate::openapi::schemas_review::ModelSchema>)]
+    models: Vec<ModelRecord>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/models",
+    operation_id = "models_list",
+    tag = "models",
+    summary = "The model registry, newest first",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "OK", body = ModelList),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn list(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<ModelList>> {
     let models = state.store.db.models().await?;
-    Ok(Json(json!({"models": models})))
+    Ok(Json(ModelList { models }))
 }
 
 async fn load(state: &AppState, id: i64) -> AppResult<ModelRecord> {
@@ -43,6 +64,22 @@ async fn load(state: &AppState, id: i64) -> AppResult<ModelRecord> {
         .ok_or_else(|| AppError::not_found("model"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{id}",
+    operation_id = "models_show",
+    tag = "models",
+    summary = "One model",
+    description = "Role: viewer.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas_review::ModelSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -52,6 +89,24 @@ async fn show(
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.user.username))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/models",
+    operation_id = "models_upload",
+    tag = "models",
+    summary = "Register a model folder",
+    description = "Role: admin. Multipart parts (matched by file name, or by part name weights / model_json / card): model.safetensors, model.json and optionally MODEL_CARD.md; optional text parts name and version override model.json's. The folder is loaded with the detector first: a file that does not load is a 422 with the reason. Not deployed.",
+    request_body(content = crate::openapi::bodies::ModelUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Registered", body = crate::openapi::schemas_review::ModelSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 413, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -128,6 +183,23 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(model)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{id}/deploy",
+    operation_id = "models_deploy",
+    tag = "models",
+    summary = "Deploy this model (the previous one stays registered)",
+    description = "Role: admin. Exactly one model is deployed; the change is one transaction.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas_review::ModelSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn deploy(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -145,6 +217,23 @@ async fn deploy(
 /// Queues a fine-tuning of the deployed (or a chosen) model on the
 /// workbench's reviewed boxes; the new model is registered, not deployed.
 #[tracing::instrument(skip_all, fields(user = %user.user.username))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/train",
+    operation_id = "models_train",
+    tag = "models",
+    summary = "Fine-tune a model on the workbench's reviewed boxes (learning from corrections)",
+    description = "Role: admin. Queues a `train` job: the accepted, edited and manual boxes (consensus where signed) become a training set, the deployed model (or `base_model_id`) is fine-tuned, it and the new model are evaluated on the held-out part (`held_out`), and the new model is registered with source `workbench`, not deployed. The job's result has `model_id` and `held_out: {base, new}` metrics. 422 for invalid settings or too few reviewed images, 409 while another fine-tuning is queued or running, 404 for an unknown base model.",
+    request_body = crate::openapi::schemas_review::FineTuneRequestSchema,
+    responses(
+        (status = 202, description = "Queued", body = JobQueued),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn train(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -167,14 +256,30 @@ async fn train(
         .map_err(|e| AppError::unprocessable(format!("{e:#}")))?;
     let job = crate::worker::enqueue_train(&state, &req, &user.user.username).await?;
     tracing::info!(job = job.id, "fine-tuning queued");
-    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(JobQueued { job })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{id}/stats",
+    operation_id = "models_stats",
+    tag = "models",
+    summary = "How radiologists reviewed this model's proposals, per class",
+    description = "Role: viewer. Classes as the model proposed them.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = ModelStats),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn stats(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<ModelStats>> {
     let model = load(&state, id).await?;
     // Images the caller reads blind are left out: their counts would move as
     // others review the model's proposals on them.
@@ -189,33 +294,69 @@ async fn stats(
         (reviewed > 0).then(|| (a + e) as f64 / reviewed as f64)
     };
     let (mut ta, mut te, mut tr, mut tp) = (0, 0, 0, 0);
-    let classes: Vec<Value> = counts
+    let classes: Vec<ClassStats> = counts
         .iter()
         .map(|c| {
             ta += c.accepted;
             te += c.edited;
             tr += c.rejected;
             tp += c.proposed;
-            json!({
-                "class_id": c.class_id,
-                "class_name": labels.get(c.class_id).map(|l| l.name.clone()),
-                "proposed": c.proposed,
-                "accepted": c.accepted,
-                "edited": c.edited,
-                "rejected": c.rejected,
-                "acceptance_rate": rate(c.accepted, c.edited, c.rejected),
-            })
+            ClassStats {
+                class_id: c.class_id,
+                class_name: labels.get(c.class_id).map(|l| l.name.clone()),
+                proposed: c.proposed,
+                accepted: c.accepted,
+                edited: c.edited,
+                rejected: c.rejected,
+                acceptance_rate: rate(c.accepted, c.edited, c.rejected),
+            }
         })
         .collect();
-    Ok(Json(json!({
-        "model_id": model.id,
-        "name": model.name,
-        "version": model.version,
-        "synthetic": model.synthetic,
-        "classes": classes,
-        "total": {
-            "proposed": tp, "accepted": ta, "edited": te, "rejected": tr,
-            "acceptance_rate": rate(ta, te, tr),
+    Ok(Json(ModelStats {
+        model_id: model.id,
+        name: model.name,
+        version: model.version,
+        synthetic: model.synthetic,
+        classes,
+        total: ReviewTotals {
+            proposed: tp,
+            accepted: ta,
+            edited: te,
+            rejected: tr,
+            acceptance_rate: rate(ta, te, tr),
         },
-    })))
+    }))
+}
+
+/// `GET /models/{id}/stats`: how its proposals were reviewed, per class.
+#[derive(Serialize, ToSchema)]
+pub struct ModelStats {
+    model_id: i64,
+    name: String,
+    version: String,
+    synthetic: bool,
+    classes: Vec<ClassStats>,
+    total: ReviewTotals,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClassStats {
+    class_id: u32,
+    class_name: Option<String>,
+    proposed: i64,
+    accepted: i64,
+    edited: i64,
+    rejected: i64,
+    /// (accepted + edited) / (accepted + edited + rejected); null before any review
+    acceptance_rate: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewTotals {
+    proposed: i64,
+    accepted: i64,
+    edited: i64,
+    rejected: i64,
+    /// (accepted + edited) / (accepted + edited + rejected); null before any review
+    acceptance_rate: Option<f64>,
 }

@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use carina_store::{Job, JobKind, JobQuery, JobStatus, Role};
-use serde::Deserialize;
-use serde_json::json;
+use carina_store::{AnnotationState, Job, JobKind, JobQuery, JobStatus, Prediction, Role};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use utoipa::ToSchema;
 
 /// How long `?wait=true` waits for the job before answering 202 anyway.
 const WAIT_LIMIT: Duration = Duration::from_secs(120);
@@ -27,6 +27,37 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{id}", get(job))
 }
 
+/// A queued (or still running) job: `202 Accepted`.
+#[derive(Serialize, ToSchema)]
+pub struct JobQueued {
+    #[schema(value_type = crate::openapi::schemas_review::JobSchema)]
+    pub job: Job,
+}
+
+/// `POST /images/{id}/predictions?wait=true` when the job is done: the job
+/// and the annotations with the new proposals.
+#[derive(Serialize, ToSchema)]
+pub struct Predicted {
+    #[schema(value_type = crate::openapi::schemas_review::JobSchema)]
+    job: Job,
+    #[schema(value_type = crate::openapi::schemas::AnnotationsSchema)]
+    annotations: AnnotationState,
+}
+
+/// `GET /images/{id}/predictions`: the stored raw outputs.
+#[derive(Serialize, ToSchema)]
+pub struct PredictionList {
+    #[schema(value_type = Vec<crate::openapi::schemas_review::PredictionSchema>)]
+    predictions: Vec<Prediction>,
+}
+
+/// `GET /jobs`: the newest jobs first.
+#[derive(Serialize, ToSchema)]
+pub struct JobList {
+    #[schema(value_type = Vec<crate::openapi::schemas_review::JobSchema>)]
+    jobs: Vec<Job>,
+}
+
 #[derive(Deserialize)]
 struct RunParams {
     #[serde(default)]
@@ -34,6 +65,27 @@ struct RunParams {
 }
 
 #[tracing::instrument(skip_all, fields(image_id = id, user = %user.user.username))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/predictions",
+    operation_id = "predictions_run",
+    tag = "predictions",
+    summary = "Run the deployed model on this image (a background job)",
+    description = "Role: radiologist. Answers 202 {job}; a job already queued or running for this image and model is returned instead of a new one. Re-running a model whose output is stored adds no proposals. With wait=true the call waits (up to 2 minutes) and answers 200 {job, annotations}, or 422 job_failed. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+        ("wait" = Option<bool>, Query),
+    ),
+    responses(
+        (status = 200, description = "Done (wait=true)", body = Predicted),
+        (status = 202, description = "Queued", body = JobQueued),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn run(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -48,13 +100,13 @@ async fn run(
     })?;
     let job = enqueue_predict(&state, id, &model, &user.user.username).await?;
     if !p.wait {
-        return Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response());
+        return Ok((StatusCode::ACCEPTED, Json(JobQueued { job })).into_response());
     }
     let job = wait_for(&state, job).await?;
     match job.status {
         JobStatus::Done => {
             let annotations = state.store.db.annotations(id).await?;
-            Ok(Json(json!({"job": job, "annotations": annotations})).into_response())
+            Ok(Json(Predicted { job, annotations }).into_response())
         }
         JobStatus::Failed => Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -64,7 +116,7 @@ async fn run(
                 job.last_error.as_deref().unwrap_or("unknown error")
             ),
         )),
-        _ => Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))).into_response()),
+        _ => Ok((StatusCode::ACCEPTED, Json(JobQueued { job })).into_response()),
     }
 }
 
@@ -85,14 +137,31 @@ async fn wait_for(state: &AppState, job: Job) -> AppResult<Job> {
     Ok(job)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/predictions",
+    operation_id = "predictions_list",
+    tag = "predictions",
+    summary = "Every model's stored raw output for this image",
+    description = "Role: viewer. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = PredictionList),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<PredictionList>> {
     blind::guard(&state, &user, id).await?;
     let predictions = state.store.db.predictions(id).await?;
-    Ok(Json(json!({"predictions": predictions})))
+    Ok(Json(PredictionList { predictions }))
 }
 
 #[derive(Deserialize)]
@@ -105,11 +174,30 @@ struct JobParams {
 
 /// Jobs on images the caller reads blind are left out (their results hold
 /// the model's raw output).
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs",
+    operation_id = "predictions_jobs",
+    tag = "predictions",
+    summary = "Jobs, newest first",
+    description = "Role: viewer. Jobs on images the caller reads blind are left out.",
+    params(
+        ("image_id" = Option<i64>, Query),
+        ("status" = Option<crate::openapi::schemas_review::JobStatusSchema>, Query),
+        ("kind" = Option<String>, Query),
+        ("limit" = Option<i64>, Query),
+    ),
+    responses(
+        (status = 200, description = "OK", body = JobList),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn jobs(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<JobParams>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<JobList>> {
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
@@ -138,10 +226,26 @@ async fn jobs(
         .into_iter()
         .filter(|j| !j.image_id.is_some_and(|id| blindness.hides(id)))
         .collect();
-    Ok(Json(json!({"jobs": jobs})))
+    Ok(Json(JobList { jobs }))
 }
 
 /// A job on an image the caller reads blind is a 404, as if it did not exist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    operation_id = "predictions_job",
+    tag = "predictions",
+    summary = "One job (poll it until done or failed)",
+    description = "Role: viewer. A job on an image the caller reads blind is a 404, as if it did not exist.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas_review::JobSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn job(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -8,19 +8,21 @@ use crate::auth::CurrentUser;
 use crate::blind::{self, Blindness};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
+use crate::routes::reading_types::{
+    AssignBody, AssignmentDetail, AssignmentSummary, ConsensusBody, ConsensusResult, FusedBox,
+    FusionParams, MyAssignments, MyReading, ReadingBody,
+};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use carina_core::BBox;
 use carina_eval::wbf::{WbfBox, WbfParams, weighted_boxes_fusion};
 use carina_store::{
     Assignment, ConsensusBox, Image, Reading, ReadingBox, ReadingStatus, Role, StoreError,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Most readers on one image.
 const MAX_READERS: usize = 32;
@@ -55,13 +57,6 @@ async fn load_assignment(state: &AppState, id: i64) -> AppResult<Assignment> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssignBody {
-    readers: Vec<String>,
-    reviewer: String,
-}
-
 /// A user who may read or review: an existing radiologist or admin.
 async fn radiologist(state: &AppState, name: &str, what: &str) -> AppResult<()> {
     match state.store.db.credentials(name).await? {
@@ -73,20 +68,26 @@ async fn radiologist(state: &AppState, name: &str, what: &str) -> AppResult<()> 
     }
 }
 
-fn assignment_json(a: &Assignment) -> Value {
-    json!({
-        "image_id": a.image_id,
-        "reviewer": a.reviewer,
-        "assigned_by": a.assigned_by,
-        "created_at": a.created_at,
-        "readers": a.readings.iter().map(|r| json!({
-            "reader": r.reader, "status": r.status, "submitted_at": r.submitted_at,
-        })).collect::<Vec<_>>(),
-        "consensus_at": a.consensus_at,
-        "consensus_by": a.consensus_by,
-    })
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/assignments",
+    operation_id = "readings_assign",
+    tag = "readings",
+    summary = "Assign an image for blind reading to radiologists, with a reviewer",
+    description = "Role: admin. Readers are added to those already assigned; the reviewer is replaced.",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = AssignBody,
+    responses(
+        (status = 201, description = "Assigned", body = AssignmentSummary),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn assign(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -120,30 +121,36 @@ async fn assign(
         readers = a.readings.len(),
         "blind reading assigned"
     );
-    Ok((StatusCode::CREATED, Json(assignment_json(&a))).into_response())
+    Ok((StatusCode::CREATED, Json(AssignmentSummary::of(&a))).into_response())
 }
 
-async fn mine(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/assignments",
+    operation_id = "readings_mine",
+    tag = "readings",
+    summary = "The caller's readings and the images they review",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "OK", body = MyAssignments),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn mine(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<MyAssignments>> {
     let (readings, reviews) = state.store.db.assignments_of(&user.user.username).await?;
-    let readings: Vec<Value> = readings
-        .iter()
-        .map(|r| {
-            json!({
-                "image_id": r.image_id, "status": r.status, "version": r.version,
-                "box_count": r.boxes.len(), "assigned_at": r.assigned_at,
-                "submitted_at": r.submitted_at,
-            })
-        })
-        .collect();
+    let readings = readings.iter().map(MyReading::of).collect();
     // A reviewer who also reads an image blind sees its review once they submit.
     let blindness = Blindness::of(&state, &user).await?;
     let mut out_reviews = Vec::new();
     for image_id in reviews.into_iter().filter(|id| !blindness.hides(*id)) {
         if let Some(a) = state.store.db.assignment(image_id).await? {
-            out_reviews.push(assignment_json(&a));
+            out_reviews.push(AssignmentSummary::of(&a));
         }
     }
-    Ok(Json(json!({"readings": readings, "reviews": out_reviews})))
+    Ok(Json(MyAssignments {
+        readings,
+        reviews: out_reviews,
+    }))
 }
 
 fn reading_response(r: &Reading) -> Response {
@@ -167,26 +174,28 @@ async fn own_reading(state: &AppState, id: i64, user: &CurrentUser) -> AppResult
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/readings/me",
+    operation_id = "readings_my_reading",
+    tag = "readings",
+    summary = "The caller's own blind reading; the ETag is its version",
+    description = "Assigned readers.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas_review::ReadingSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn my_reading(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     Ok(reading_response(&own_reading(&state, id, &user).await?))
-}
-
-#[derive(Deserialize)]
-struct ReadingBody {
-    #[serde(default)]
-    no_finding: bool,
-    boxes: Vec<ReadingBoxBody>,
-}
-
-/// Other fields a client echoes back are ignored.
-#[derive(Deserialize)]
-struct ReadingBoxBody {
-    class_id: u32,
-    bbox: BBox,
 }
 
 fn if_match(headers: &HeaderMap) -> AppResult<i64> {
@@ -197,6 +206,30 @@ fn if_match(headers: &HeaderMap) -> AppResult<i64> {
     )
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/images/{id}/readings/me",
+    operation_id = "readings_save_mine",
+    tag = "readings",
+    summary = "Save the caller's own reading if If-Match is still its version",
+    description = "Assigned readers (role radiologist); 409 once submitted. At most CARINA_MAX_BOXES boxes (default 500), else 422.",
+    params(
+        ("id" = i64, Path),
+        ("If-Match" = String, Header),
+    ),
+    request_body = ReadingBody,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::schemas_review::ReadingSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 412, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+        (status = 428, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn save_mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -257,6 +290,24 @@ async fn save_mine(
     Ok(reading_response(&saved))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/readings/me/submit",
+    operation_id = "readings_submit_mine",
+    tag = "readings",
+    summary = "Submit the caller's reading (frozen from then on)",
+    description = "Assigned readers; 409 if submitted already.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "Submitted", body = crate::openapi::schemas_review::ReadingSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn submit_mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -290,32 +341,60 @@ async fn ensure_may_see_all(state: &AppState, a: &Assignment, user: &CurrentUser
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/images/{id}/readings",
+    operation_id = "readings_all_readings",
+    tag = "readings",
+    summary = "Every reader's boxes side by side, and the last consensus",
+    description = "The reviewer, an admin, or a reader who has submitted; a reader who has not submitted gets 403 blind_reading. A reviewer who reads the image blind too sees it once they have submitted.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = AssignmentDetail),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn all_readings(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AssignmentDetail>> {
     let a = load_assignment(&state, id).await?;
     ensure_may_see_all(&state, &a, &user).await?;
-    let mut v = assignment_json(&a);
-    v["readings"] = serde_json::to_value(&a.readings).map_err(AppError::internal)?;
-    v["consensus"] = a.consensus.clone().unwrap_or(Value::Null);
-    Ok(Json(v))
+    Ok(Json(AssignmentDetail::of(&a)))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ConsensusBody {
-    iou_thr: Option<f64>,
-    skip_box_thr: Option<f64>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/consensus",
+    operation_id = "readings_consensus",
+    tag = "readings",
+    summary = "Fuse the submitted readings with Weighted Boxes Fusion into the annotations (source kind consensus)",
+    description = "The reviewer or an admin. Each submitted reader is one model of weight 1, every box score 1 (as carina dataset merge). Earlier consensus boxes are replaced; other boxes are kept. 409 when no reading is submitted. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = ConsensusBody,
+    responses(
+        (status = 200, description = "Fused", body = ConsensusResult),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn consensus(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     body: bytes::Bytes,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ConsensusResult>> {
     user.require(Role::Radiologist)?;
     let body: ConsensusBody = if body.iter().all(u8::is_ascii_whitespace) {
         ConsensusBody::default()
@@ -363,24 +442,26 @@ async fn consensus(
     let fused = weighted_boxes_fusion(&models, None, &params)
         .map_err(|e| AppError::unprocessable(format!("weighted boxes fusion: {e}")))?;
     let readers: Vec<String> = submitted.iter().map(|r| r.reader.clone()).collect();
-    let fused_json: Vec<Value> = fused
+    let fused_boxes: Vec<FusedBox> = fused
         .iter()
         .map(|f| {
-            let mut from: Vec<&str> = f
-                .members
-                .iter()
-                .map(|m| readers[m.model].as_str())
-                .collect();
+            let mut from: Vec<String> =
+                f.members.iter().map(|m| readers[m.model].clone()).collect();
             from.sort_unstable();
             from.dedup();
-            json!({"class_id": f.class_id, "bbox": f.bbox, "score": f.score, "readers": from})
+            FusedBox {
+                class_id: f.class_id,
+                bbox: f.bbox,
+                score: f.score,
+                readers: from,
+            }
         })
         .collect();
     let summary = json!({
         "iou_thr": params.iou_thr,
         "skip_box_thr": params.skip_box_thr,
         "readers": readers,
-        "boxes": fused_json,
+        "boxes": fused_boxes,
     });
     let boxes: Vec<ConsensusBox> = fused
         .iter()
@@ -404,11 +485,14 @@ async fn consensus(
         )
         .await?;
     tracing::info!(image_id = id, fused = boxes.len(), "consensus written");
-    Ok(Json(json!({
-        "image_id": id,
-        "params": {"iou_thr": params.iou_thr, "skip_box_thr": params.skip_box_thr},
-        "readers": readers,
-        "fused": fused_json,
-        "annotations": saved,
-    })))
+    Ok(Json(ConsensusResult {
+        image_id: id,
+        params: FusionParams {
+            iou_thr: params.iou_thr,
+            skip_box_thr: params.skip_box_thr,
+        },
+        readers,
+        fused: fused_boxes,
+        annotations: saved,
+    }))
 }

@@ -6,7 +6,10 @@ use crate::auth::CurrentUser;
 use crate::blind::Blindness;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
-use crate::reporting::{domain_report, findings_of, image_facts, report_images, report_json};
+use crate::reporting::{
+    ReportOut, domain_report, findings_of, image_facts, report_images, report_json,
+};
+use crate::routes::report_types::{CreateBody, EditBody, ReportList};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -16,7 +19,6 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use carina_store::{Image, NewReport, ReportEdit, ReportQuery, ReportStatus, Role, StoredReport};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 /// Longest impression accepted, in characters.
 const MAX_IMPRESSION: usize = 20_000;
@@ -35,15 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/{id}", get(show).patch(edit))
         .route("/reports/{id}/sign", post(sign))
         .route("/reports/{id}/amend", post(amend))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    #[serde(default)]
-    impression: Option<String>,
-    #[serde(default)]
-    image_ids: Option<Vec<i64>>,
 }
 
 fn parse_optional_body(body: &Bytes) -> AppResult<CreateBody> {
@@ -106,6 +99,26 @@ async fn load_image(state: &AppState, id: i64) -> AppResult<Image> {
         .ok_or_else(|| AppError::not_found("image"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/images/{id}/reports",
+    operation_id = "reports_create_for_image",
+    tag = "reports",
+    summary = "Draft a report on one image from its reviewed boxes (accepted, edited, manual, consensus)",
+    description = "Role: radiologist. Body optional. A blind reader of the image (assigned, not submitted) gets 403 blind_reading.",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Draft created", body = ReportOut),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn create_for_image(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -123,6 +136,22 @@ async fn create_for_image(
     create(&state, &user, vec![image], body.impression).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    operation_id = "reports_create_for_study",
+    tag = "reports",
+    summary = "Draft a study report over several images sharing one DICOM study pseudonym",
+    description = "Role: radiologist. A blind reader of any of the images (assigned, not submitted) gets 403 blind_reading.",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Draft created", body = ReportOut),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn create_for_study(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -174,11 +203,31 @@ struct ListParams {
 
 /// Reports on an image the caller reads blind are left out (`?image_id=` of
 /// such an image is refused with 403 `blind_reading`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    operation_id = "reports_list",
+    tag = "reports",
+    summary = "List reports, newest first",
+    description = "Role: viewer. Reports on images the caller reads blind are left out; image_id of such an image is refused with 403 blind_reading.",
+    params(
+        ("q" = Option<String>, Query, description = "substring of the impression, findings, author, signer or study pseudonym"),
+        ("status" = Option<crate::openapi::schemas_review::ReportStatusSchema>, Query),
+        ("image_id" = Option<i64>, Query),
+        ("limit" = Option<i64>, Query),
+    ),
+    responses(
+        (status = 200, description = "OK", body = ReportList),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<ListParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ReportList>> {
     let blindness = Blindness::of(&state, &user).await?;
     if let Some(image_id) = p.image_id {
         blindness.check(image_id)?;
@@ -203,7 +252,7 @@ async fn list(
     {
         out.push(report_json(r, &domain_report(r, None)?));
     }
-    Ok(Json(json!({"reports": out})))
+    Ok(Json(ReportList { reports: out }))
 }
 
 /// `12`, `12.json`, `12.pdf`, `12.fhir.json`.
@@ -285,6 +334,23 @@ fn wants_json(headers: &HeaderMap) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{id}",
+    operation_id = "reports_show",
+    tag = "reports",
+    summary = "The report as a self-contained HTML page (JSON with Accept: application/json)",
+    description = "Role: viewer. A report on an image the caller reads blind is a 404, as if it did not exist.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", content((String = "text/html"), (ReportOut = "application/json"))),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -342,16 +408,6 @@ async fn show(
     Ok(rendered)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EditBody {
-    impression: Option<String>,
-    no_finding: Option<bool>,
-    /// Take the findings again from the images' current annotations.
-    #[serde(default)]
-    refresh_findings: bool,
-}
-
 fn report_id(raw: &str) -> AppResult<i64> {
     raw.parse::<i64>()
         .map_err(|_| AppError::not_found("report"))
@@ -376,12 +432,33 @@ async fn ensure_may_sign(state: &AppState, r: &StoredReport, user: &CurrentUser)
     Ok(())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/reports/{id}",
+    operation_id = "reports_edit",
+    tag = "reports",
+    summary = "Edit a draft (impression, no_finding, refresh_findings); 409 once signed",
+    description = "The author, or an admin taking the draft over (recorded as taken_over_by/taken_over_at); 403 otherwise. A report on an image the caller reads blind is a 404.",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = EditBody,
+    responses(
+        (status = 200, description = "Saved", body = ReportOut),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn edit(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(raw): Path<String>,
     Json(body): Json<EditBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ReportOut>> {
     user.require(Role::Radiologist)?;
     let id = report_id(&raw)?;
     let current = load(&state, id, &user).await?;
@@ -423,11 +500,30 @@ async fn edit(
     Ok(Json(report_json(&saved, &domain)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/sign",
+    operation_id = "reports_sign",
+    tag = "reports",
+    summary = "Sign a draft (signer = caller, now); immutable from then on",
+    description = "The author, or an admin taking the draft over (recorded as taken_over_by/taken_over_at); on an image under blind reading also only its reviewer or an admin. 403 otherwise. A report on an image the caller reads blind is a 404.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "Signed", body = ReportOut),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn sign(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(raw): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ReportOut>> {
     user.require(Role::Radiologist)?;
     let id = report_id(&raw)?;
     let current = load(&state, id, &user).await?;
@@ -453,6 +549,24 @@ async fn sign(
     Ok(Json(report_json(&signed, &domain)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/amend",
+    operation_id = "reports_amend",
+    tag = "reports",
+    summary = "Start an amendment: a new draft, version + 1, supersedes this one; both kept",
+    description = "The signer of the report, or an admin; the amendment belongs to the caller. 409 for a draft, a superseded report, or one already being amended. A report on an image the caller reads blind is a 404.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 201, description = "Amendment draft", body = ReportOut),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn amend(
     State(state): State<AppState>,
     user: CurrentUser,

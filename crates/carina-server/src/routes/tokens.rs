@@ -13,10 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
-use carina_store::{Timestamp, TokenScope};
-use serde::{Deserialize, Deserializer};
+use carina_store::{ApiToken, Timestamp, TokenScope};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -26,15 +27,43 @@ pub fn routes() -> Router<AppState> {
 
 pub const MAX_DAYS: u64 = 3650;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub struct NewToken {
+    /// 1 to 100 characters
     name: String,
     /// `read` or `write` (default).
+    #[schema(value_type = Option<crate::openapi::schemas::TokenScopeSchema>)]
     scope: Option<String>,
     /// Absent: the default lifetime; `null`: no expiry.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 3650)]
     expires_in_days: Option<Option<u64>>,
+}
+
+/// `POST /tokens`: the new token, with its secret (shown this once).
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    id: i64,
+    name: String,
+    #[schema(value_type = crate::openapi::schemas::TokenScopeSchema)]
+    scope: TokenScope,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    /// null: never expires.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expires_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_used_at: Option<Timestamp>,
+    /// The secret, for `Authorization: Bearer`; never shown again
+    token: String,
+}
+
+/// `GET /tokens`: the caller's tokens, without their secrets.
+#[derive(Serialize, ToSchema)]
+pub struct TokenList {
+    #[schema(value_type = Vec<crate::openapi::schemas::ApiTokenSchema>)]
+    tokens: Vec<ApiToken>,
 }
 
 /// A field that is present (maybe `null`) becomes `Some(..)`.
@@ -42,6 +71,21 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Er
     Option::<u64>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    operation_id = "tokens_create",
+    tag = "auth",
+    summary = "Create an API token (the secret is shown once)",
+    description = "Role: any logged-in user, with a session: a request authenticated by an API token gets 403 session_required (a token cannot mint tokens).",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "Created", body = CreatedToken),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -93,16 +137,60 @@ async fn create(
                 "expires_at": t.expires_at})),
     )
     .await?;
-    let mut v = serde_json::to_value(&t).map_err(AppError::internal)?;
-    v["token"] = json!(token);
-    Ok((StatusCode::CREATED, Json(v)))
+    let ApiToken {
+        id,
+        name,
+        scope,
+        created_at,
+        expires_at,
+        last_used_at,
+    } = t;
+    let created = CreatedToken {
+        id,
+        name,
+        scope,
+        created_at,
+        expires_at,
+        last_used_at,
+        token,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
-async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<impl IntoResponse> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    operation_id = "tokens_list",
+    tag = "auth",
+    summary = "The caller's API tokens",
+    description = "Role: any logged-in user.",
+    responses(
+        (status = 200, description = "OK", body = TokenList),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<TokenList>> {
     let tokens = state.store.db.list_api_tokens(user.user.id).await?;
-    Ok(Json(json!({"tokens": tokens})))
+    Ok(Json(TokenList { tokens }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    operation_id = "tokens_remove",
+    tag = "auth",
+    summary = "Revoke one of the caller's API tokens",
+    description = "Role: any logged-in user.",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -7,16 +7,17 @@ use crate::auth::audit::{self, kind};
 use crate::auth::{ClientAddr, CurrentUser, password};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
-use crate::routes::auth::{check_username, parse_role, user_json};
+use crate::routes::auth::{check_username, parse_role};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use carina_store::Role;
-use serde::Deserialize;
+use carina_store::{Role, User};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -24,13 +25,30 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", axum::routing::patch(update).delete(remove))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> AppResult<Json<serde_json::Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "users_list",
+    tag = "users",
+    summary = "All users",
+    description = "Role: admin.",
+    responses(
+        (status = 200, description = "OK", body = UserList),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<UserList>> {
     user.require(Role::Admin)?;
     let users = state.store.db.list_users().await?;
-    Ok(Json(json!({"users": users})))
+    Ok(Json(UserList { users }))
+}
+
+/// `GET /users`: every account.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    #[schema(value_type = Vec<crate::openapi::schemas::UserSchema>)]
+    users: Vec<User>,
 }
 
 /// The caller must be an admin with a session.
@@ -39,14 +57,32 @@ fn admin_session(user: &CurrentUser) -> AppResult<()> {
     user.require_session()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub struct NewUser {
     username: String,
     password: String,
+    #[schema(value_type = crate::openapi::schemas::RoleSchema)]
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "users_create",
+    tag = "users",
+    summary = "Create an account with a role",
+    description = "Role: admin, with a session (403 session_required for API tokens). Usernames are unique regardless of case (409).",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::schemas::UserSchema),
+        (status = 400, response = crate::openapi::bodies::ApiError),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -77,17 +113,39 @@ async fn create(
         by = user.user.id,
         "account created"
     );
-    Ok((StatusCode::CREATED, Json(user_json(&created))))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+/// A role, a password or both.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub struct UserPatch {
+    #[schema(value_type = Option<crate::openapi::schemas::RoleSchema>)]
     role: Option<String>,
     /// A new password set by the admin (the account's sessions end).
     password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    operation_id = "users_update",
+    tag = "users",
+    summary = "Change a user's role, reset their password, or both",
+    description = "Role: admin, with a session. The last admin cannot lose the role (409). A new password ends the user's sessions.",
+    params(
+        ("id" = i64, Path),
+    ),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "OK", body = crate::openapi::schemas::UserSchema),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 422, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -142,6 +200,24 @@ async fn update(
     Ok(Json(current))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    operation_id = "users_remove",
+    tag = "users",
+    summary = "Delete an account",
+    description = "Role: admin, with a session. The account can no longer log in; its sessions and tokens end; its name stays taken. The last admin cannot be deleted (409).",
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+        (status = 404, response = crate::openapi::bodies::ApiError),
+        (status = 409, response = crate::openapi::bodies::ApiError),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
