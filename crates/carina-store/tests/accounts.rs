@@ -4,13 +4,12 @@
 //! last-admin rule under concurrent demotions.
 
 use carina_store::{AuditQuery, Database, Role, StoreError, Timestamp};
-use sqlx::Connection;
 use std::sync::Arc;
 
 /// A fresh database URL per backend and a cleanup for PostgreSQL's.
 struct TestDb {
     url: String,
-    pg: Option<(String, String)>,
+    pg: Option<carina_testkit::PgDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,45 +24,20 @@ impl TestDb {
                 _dir: dir,
             });
         }
-        let Ok(base) = std::env::var("CARINA_TEST_DATABASE_URL") else {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI sets CARINA_TEST_DATABASE_URL; PostgreSQL must be tested");
-            }
-            eprintln!("CARINA_TEST_DATABASE_URL unset: PostgreSQL not tested here");
-            return None;
-        };
+        let base =
+            carina_testkit::env_or_skip(carina_testkit::DATABASE_URL_VAR, "the PostgreSQL tests")?;
         let name = format!("carina_acc_{tag}_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (head, query) = match base.split_once('?') {
-            Some((b, q)) => (b, format!("?{q}")),
-            None => (base.as_str(), String::new()),
-        };
-        let prefix = match head.rfind('/') {
-            Some(i) if i > "postgres://".len() => &head[..i],
-            _ => head,
-        };
+        let pg = carina_testkit::PgDatabase::create(&base, &name).await;
         Some(TestDb {
-            url: format!("{prefix}/{name}{query}"),
-            pg: Some((base.clone(), name)),
+            url: pg.url.clone(),
+            pg: Some(pg),
             _dir: dir,
         })
     }
 
     async fn drop_pg(&self) {
-        if let Some((base, name)) = &self.pg
-            && let Ok(mut conn) = sqlx::PgConnection::connect(base).await
-        {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
+        if let Some(pg) = &self.pg {
+            pg.drop().await;
         }
     }
 }

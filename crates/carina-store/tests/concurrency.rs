@@ -40,42 +40,16 @@ async fn sqlite_writers_queue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn postgres_writers_queue() {
-    let Ok(base) = std::env::var("CARINA_TEST_DATABASE_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI sets CARINA_TEST_DATABASE_URL; PostgreSQL must be tested");
-        }
-        eprintln!("CARINA_TEST_DATABASE_URL unset: PostgreSQL not tested here");
+    let Some(base) =
+        carina_testkit::env_or_skip(carina_testkit::DATABASE_URL_VAR, "the PostgreSQL tests")
+    else {
         return;
     };
     // A fresh database so the user count starts at zero.
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("connect to the test PostgreSQL");
     let name = format!("carina_conc_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (head, query) = match base.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (base.as_str(), String::new()),
-    };
-    let prefix = match head.rfind('/') {
-        Some(i) if i > "postgres://".len() => &head[..i],
-        _ => head,
-    };
-    let db = Database::connect(&format!("{prefix}/{name}{query}"))
-        .await
-        .unwrap();
+    let pg = carina_testkit::PgDatabase::create(&base, &name).await;
+    let db = Database::connect(&pg.url).await.unwrap();
     many_writers_at_once(db.clone()).await;
     db.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .ok();
+    pg.drop().await;
 }

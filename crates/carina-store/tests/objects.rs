@@ -6,47 +6,7 @@
 use bytes::Bytes;
 use carina_store::{ObjectStorage, StoreError};
 
-/// A fresh bucket on the test S3 server, and options to reach it.
-pub async fn s3_bucket() -> Option<(String, Vec<(String, String)>)> {
-    let endpoint = match std::env::var("CARINA_TEST_S3_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e.trim_end_matches('/').to_string(),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but CARINA_TEST_S3_ENDPOINT is not: the S3 tests must run in CI (scripts/test.sh starts moto)"
-            );
-            eprintln!("note: CARINA_TEST_S3_ENDPOINT is not set; skipping an S3 test");
-            return None;
-        }
-    };
-    let bucket = format!("carina-test-{}", rand_suffix());
-    // moto accepts unsigned requests: CreateBucket is a PUT on the bucket.
-    let r = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("reach the test S3 server");
-    assert!(r.status().is_success(), "create bucket: {}", r.status());
-    let options = [
-        ("aws_endpoint", endpoint.as_str()),
-        ("aws_allow_http", "true"),
-        ("aws_access_key_id", "testing"),
-        ("aws_secret_access_key", "testing"),
-        ("aws_region", "us-east-1"),
-    ]
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .to_vec();
-    Some((bucket, options))
-}
-
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{:x}{:x}", n, std::process::id())
-}
+use carina_testkit::s3_bucket;
 
 async fn exercise(store: &ObjectStorage) {
     let a = Bytes::from_static(b"first object");
