@@ -5,7 +5,8 @@
 //! (or `carina bench train`, the same code). `CARINA_BENCH_REPEATS` sets the
 //! timed repetitions (default 3).
 
-use carina_train::bench::{median, time_train_steps};
+use carina_eval::prepared::median;
+use carina_train::bench::time_train_steps;
 use carina_train::training_device;
 use std::process::Command;
 
@@ -17,7 +18,7 @@ fn main() {
         .max(1);
     let times = time_train_steps("tf_efficientdet_d0", 512, 4, repeats, &training_device())
         .expect("build D0");
-    let ours = median(times.clone());
+    let ours = median(&times);
     println!(
         "carina-train (burn flex, CPU): one D0 training step, batch 4, 512x512: {ours:.3} s (median of {repeats}: {times:.3?})"
     );
