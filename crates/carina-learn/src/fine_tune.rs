@@ -333,8 +333,8 @@ impl Job {
             &|| {},
         )
         .context("cannot prepare the training set")?;
-        let train_images = summary.images.get("train").copied().unwrap_or(0);
-        let held_out_images = summary.images.get("val").copied().unwrap_or(0);
+        let train_images = summary.counts.images.get("train").copied().unwrap_or(0);
+        let held_out_images = summary.counts.images.get("val").copied().unwrap_or(0);
         if train_images == 0 || held_out_images == 0 {
             bail!(
                 "the split left {train_images} training and {held_out_images} held-out images: review more images"

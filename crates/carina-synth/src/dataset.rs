@@ -19,7 +19,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const SPLITS: [(&str, bool); 2] = [("train", false), ("val", true)];
@@ -239,14 +238,9 @@ pub struct SynthSummary {
     pub seed: u64,
     pub image_size: u32,
     pub bit_depth: u8,
-    /// split → number of images.
-    pub images: BTreeMap<String, usize>,
-    /// split → number of boxes.
-    pub boxes: BTreeMap<String, usize>,
-    /// split → images without any box ("No finding").
-    pub images_without_boxes: BTreeMap<String, usize>,
-    /// class name → split → counts.
-    pub per_class: BTreeMap<String, BTreeMap<String, ClassSplitCounts>>,
+    /// Images, boxes and classes per split (as `carina dataset prepare` writes them).
+    #[serde(flatten)]
+    pub counts: SplitCounts,
     /// E.g. a class missing from a split because there were too few images.
     pub warnings: Vec<String>,
 }
@@ -425,12 +419,6 @@ impl SynthSummary {
                 }
             }
         }
-        let SplitCounts {
-            images,
-            boxes,
-            images_without_boxes,
-            per_class,
-        } = counts;
         SynthSummary {
             synthetic: true,
             generator: GENERATOR_VERSION.to_string(),
@@ -438,10 +426,7 @@ impl SynthSummary {
             seed: cfg.seed,
             image_size: cfg.size,
             bit_depth: cfg.bit_depth,
-            images,
-            boxes,
-            images_without_boxes,
-            per_class,
+            counts,
             warnings,
         }
     }

@@ -134,14 +134,17 @@ fn every_class_in_both_splits_over_a_modest_count() {
         let present: BTreeSet<i64> = coco.annotations.iter().map(|a| a.category_id).collect();
         assert_eq!(present.len(), 9, "classes present in a split: {present:?}");
     }
-    assert_eq!(summary.images["train"] + summary.images["val"], 40);
-    assert_eq!(summary.images["val"], 8, "an 80/20 split");
+    assert_eq!(
+        summary.counts.images["train"] + summary.counts.images["val"],
+        40
+    );
+    assert_eq!(summary.counts.images["val"], 8, "an 80/20 split");
     assert!(
-        summary.images_without_boxes.values().sum::<usize>() > 0,
+        summary.counts.images_without_boxes.values().sum::<usize>() > 0,
         "some normal images"
     );
     assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
-    for (class, per_split) in &summary.per_class {
+    for (class, per_split) in &summary.counts.per_class {
         assert!(
             per_split["train"].images > 0 && per_split["val"].images > 0,
             "{class}"
@@ -260,7 +263,7 @@ fn insert_mode_on_real_normal_radiographs() {
     let out = dir.path().join("ins");
     let summary = write_dataset(&cfg, &out, &|| {}).unwrap();
     let splits = check_dataset(&out, 12, 192, 8);
-    let boxes: usize = summary.boxes.values().sum();
+    let boxes: usize = summary.counts.boxes.values().sum();
     assert!(boxes >= 8, "{boxes} boxes");
     for coco in &splits {
         for img in &coco.images {

@@ -6,6 +6,10 @@
 //! [`S3_ENDPOINT_VAR`] for an S3-compatible server (moto). A test whose
 //! variable is unset is skipped with a note, except when `CI` is set (even
 //! to an empty value): there it fails, because CI must run every test.
+//!
+//! [`dicom`] writes DICOM bytes by hand for tests of hostile files.
+
+pub mod dicom;
 
 use sqlx::Connection;
 
@@ -113,6 +117,24 @@ pub async fn s3_bucket() -> Option<(String, Vec<(String, String)>)> {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .to_vec();
     Some((bucket, options))
+}
+
+/// `GET url` with a bearer token, and its JSON answer; panics when the
+/// request fails or the answer is not JSON.
+pub async fn get_json_bearer(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
 }
 
 /// A suffix unique to this process and moment (hex nanoseconds and pid).

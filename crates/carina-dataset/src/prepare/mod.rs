@@ -21,7 +21,7 @@ pub(crate) use convert::safe_stem;
 use convert::{Converted, convert_image};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 pub use write::{ClassSplitCounts, PreparedWriter, SplitCounts, box_annotation, write_json};
 
@@ -63,14 +63,9 @@ pub struct PrepareSummary {
     pub image_size: u32,
     pub bit_depth: u8,
     pub fuse_iou: Option<f64>,
-    /// split → number of images.
-    pub images: BTreeMap<String, usize>,
-    /// split → number of boxes.
-    pub boxes: BTreeMap<String, usize>,
-    /// split → images without any box.
-    pub images_without_boxes: BTreeMap<String, usize>,
-    /// class name → split → counts.
-    pub per_class: BTreeMap<String, BTreeMap<String, ClassSplitCounts>>,
+    /// Images, boxes and classes per split.
+    #[serde(flatten)]
+    pub counts: SplitCounts,
     /// E.g. a class with a single image, which cannot be in both parts.
     pub warnings: Vec<String>,
 }
@@ -182,22 +177,13 @@ fn prepare_into(
         parts.add(i, img, &conv, name, part[i]);
     }
     let warnings = split_warnings(&parts.counts);
-    let SplitCounts {
-        images,
-        boxes,
-        images_without_boxes,
-        per_class,
-    } = parts.counts;
     let summary = PrepareSummary {
         synthetic: ds.synthetic,
         seed: opts.seed,
         image_size: opts.size,
         bit_depth: opts.bit_depth,
         fuse_iou: opts.fuse_iou,
-        images,
-        boxes,
-        images_without_boxes,
-        per_class,
+        counts: parts.counts,
         warnings,
     };
     for (s, coco) in SPLITS.iter().zip(&parts.cocos) {

@@ -150,8 +150,9 @@ pub struct ClassSplitCounts {
     pub boxes: usize,
 }
 
-/// The per-split counts of `summary.json`.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The per-split counts of `summary.json` (prepare's and carina-synth's
+/// summaries both flatten it into theirs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SplitCounts {
     /// split → number of images.
     pub images: BTreeMap<String, usize>,

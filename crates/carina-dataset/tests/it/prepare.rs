@@ -48,7 +48,10 @@ fn prepared_boxes_map_back_to_the_fused_originals() {
     let fused = fuse_dataset(&ds, &WbfParams::default()).unwrap();
     let (train, val) = splits(&out);
     assert_eq!(train.images.len() + val.images.len(), 3);
-    assert_eq!(summary.images["train"] + summary.images["val"], 3);
+    assert_eq!(
+        summary.counts.images["train"] + summary.counts.images["val"],
+        3
+    );
     let mut checked = 0;
     for coco in [&train, &val] {
         for im in &coco.images {
@@ -200,7 +203,10 @@ fn split_is_stratified_and_reproducible() {
         &|| {},
     )
     .unwrap();
-    assert_eq!((sa.images["train"], sa.images["val"]), (32, 8));
+    assert_eq!(
+        (sa.counts.images["train"], sa.counts.images["val"]),
+        (32, 8)
+    );
     assert!(sa.warnings.is_empty(), "{:?}", sa.warnings);
     for name in [
         "Cardiomegaly",
@@ -209,7 +215,7 @@ fn split_is_stratified_and_reproducible() {
         "Pneumothorax",
         "Atelectasis",
     ] {
-        let c = &sa.per_class[name];
+        let c = &sa.counts.per_class[name];
         assert!(
             c["train"].images > 0 && c["val"].images > 0,
             "{name}: {c:?}"
@@ -347,7 +353,10 @@ fn real_dicom_samples_are_prepared() {
     let t = std::time::Instant::now();
     let summary = prepare(&ds, &out, &popts, &|| {}).unwrap();
     eprintln!("prepared 3 DICOM images in {:?}", t.elapsed());
-    assert_eq!(summary.images["train"] + summary.images["val"], 3);
+    assert_eq!(
+        summary.counts.images["train"] + summary.counts.images["val"],
+        3
+    );
     let (train, val) = splits(&out);
     for im in train.images.iter().chain(&val.images) {
         let lb = im.letterbox.unwrap();

@@ -6,71 +6,10 @@ use crate::decode::source::inflate_dataset;
 
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
-/// An explicit VR little endian element.
-fn el(group: u16, element: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&group.to_le_bytes());
-    out.extend_from_slice(&element.to_le_bytes());
-    out.extend_from_slice(vr);
-    let long = !matches!(
-        vr,
-        b"AE"
-            | b"AS"
-            | b"AT"
-            | b"CS"
-            | b"DA"
-            | b"DS"
-            | b"DT"
-            | b"FL"
-            | b"FD"
-            | b"IS"
-            | b"LO"
-            | b"LT"
-            | b"PN"
-            | b"SH"
-            | b"SL"
-            | b"SS"
-            | b"ST"
-            | b"TM"
-            | b"UI"
-            | b"UL"
-            | b"US"
-    );
-    if long {
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-    }
-    out.extend_from_slice(value);
-    out
-}
-
-/// The header of a long-form explicit element with any declared length.
-fn long_header(group: u16, element: u16, vr: &[u8; 2], len: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&group.to_le_bytes());
-    out.extend_from_slice(&element.to_le_bytes());
-    out.extend_from_slice(vr);
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&len.to_le_bytes());
-    out
-}
-
-/// An item or delimiter tag with a length (same in every little endian encoding).
-fn item_tag(element: u16, len: u32) -> Vec<u8> {
-    let mut out = vec![0xFE, 0xFF];
-    out.extend_from_slice(&element.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out
-}
+use carina_testkit::dicom::{element as el, item_tag, long_header};
 
 fn uid(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    if v.len() % 2 == 1 {
-        v.push(0);
-    }
-    v
+    carina_testkit::dicom::even(s, 0)
 }
 
 /// Preamble, magic and file meta group for `ts`, then `dataset`.

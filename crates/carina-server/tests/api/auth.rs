@@ -320,16 +320,7 @@ async fn api_tokens(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let me: Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = carina_testkit::get_json_bearer(&app.client, &app.url("/api/v1/me"), &token).await;
     assert_eq!(me["username"], "admin");
     assert!(me.get("csrf_token").is_none());
     // Listed without the secret, with its last use.

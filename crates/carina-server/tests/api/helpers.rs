@@ -3,9 +3,9 @@
 //! PostgreSQL database `carina_test_<random>` dropped afterwards).
 
 use carina_server::{AppState, Application, Config, Secret};
+use carina_testkit::{DATABASE_URL_VAR, PgDatabase, env_or_skip};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -115,7 +115,8 @@ pub struct TestApp {
 
 struct Inner {
     _dir: tempfile::TempDir,
-    pg: Option<(String, String)>, // (admin URL, database name)
+    /// The PostgreSQL database of a PostgreSQL run, dropped at the end.
+    pg: Option<PgDatabase>,
     shutdown: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// The first account made through [`TestApp::user`]: it creates later
     /// accounts when a test names no admin (registration is closed).
@@ -128,35 +129,6 @@ pub struct Session {
     pub username: String,
     pub cookie: String,
     pub csrf: String,
-}
-
-fn postgres_admin_url() -> Option<String> {
-    match std::env::var("CARINA_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "CI is set but CARINA_TEST_DATABASE_URL is not: the PostgreSQL tests must run in CI (scripts/test.sh sets it)"
-                );
-            }
-            eprintln!(
-                "note: CARINA_TEST_DATABASE_URL is not set; skipping a PostgreSQL test (scripts/test.sh runs them)"
-            );
-            None
-        }
-    }
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let prefix = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => &base[..i],
-        _ => base,
-    };
-    format!("{prefix}/{db}{query}")
 }
 
 impl TestApp {
@@ -175,18 +147,11 @@ impl TestApp {
         };
         let mut pg = None;
         if backend == Backend::Postgres {
-            let admin = postgres_admin_url()?;
+            let admin = env_or_skip(DATABASE_URL_VAR, "a PostgreSQL test")?;
             let name = format!("carina_test_{}", &carina_server::auth::random_token()[..16]);
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("connect to the test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            conn.close().await.ok();
-            config.database_url = Some(Secret::new(with_database(&admin, &name)));
-            pg = Some((admin, name));
+            let db = PgDatabase::create(&admin, &name).await;
+            config.database_url = Some(Secret::new(db.url.clone()));
+            pg = Some(db);
         }
         tweak(&mut config);
         let app = Application::build(config).await.expect("build the app");
@@ -214,13 +179,8 @@ impl TestApp {
             let _ = tx.send(());
         }
         self.state.store.db.close().await;
-        if let Some((admin, name)) = &self.inner.pg
-            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
-        {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-            conn.close().await.ok();
+        if let Some(db) = &self.inner.pg {
+            db.drop().await;
         }
     }
 

@@ -9,46 +9,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-fn endpoint() -> Option<String> {
-    match std::env::var("CARINA_TEST_S3_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e.trim_end_matches('/').to_string()),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but CARINA_TEST_S3_ENDPOINT is not: the S3 tests must run in CI (scripts/test.sh starts moto)"
-            );
-            eprintln!("note: CARINA_TEST_S3_ENDPOINT is not set; skipping an S3 test");
-            None
-        }
-    }
-}
-
-fn options(endpoint: &str) -> BTreeMap<String, Secret> {
-    [
-        ("aws_endpoint", endpoint),
-        ("aws_allow_http", "true"),
-        ("aws_access_key_id", "testing"),
-        ("aws_secret_access_key", "testing"),
-        ("aws_region", "us-east-1"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), Secret::new(v)))
-    .collect()
-}
-
 async fn on_s3(backend: Backend) {
-    let Some(endpoint) = endpoint() else { return };
-    let bucket =
-        format!("carina-api-{}", &carina_server::auth::random_token()[..12]).to_lowercase();
-    // moto takes unsigned requests: CreateBucket is a PUT on the bucket.
-    let r = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("reach the test S3 server");
-    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    let Some((bucket, options)) = carina_testkit::s3_bucket().await else {
+        return;
+    };
     let url = format!("s3://{bucket}/carina");
-    let opts = options(&endpoint);
+    let opts: BTreeMap<String, Secret> = options
+        .into_iter()
+        .map(|(k, v)| (k, Secret::new(v)))
+        .collect();
     // The bucket seen from outside the app, to check what really is there.
     let outside = ObjectStorage::from_url_with(
         &format!("s3://{bucket}"),

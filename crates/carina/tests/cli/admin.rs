@@ -6,9 +6,9 @@
 
 use carina_server::{Application, Config, Secret};
 use carina_store::{AuditQuery, Database, Role};
+use carina_testkit::{DATABASE_URL_VAR, PgDatabase, env_or_skip};
 use reqwest::StatusCode;
 use serde_json::json;
-use sqlx::Connection;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -201,45 +201,18 @@ async fn admin_recovers_a_sqlite_site() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_recovers_a_postgres_site() {
-    let Some(base) = std::env::var("CARINA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI must set CARINA_TEST_DATABASE_URL");
-        }
-        eprintln!("note: CARINA_TEST_DATABASE_URL is not set; skipping the PostgreSQL admin test");
+    let Some(base) = env_or_skip(DATABASE_URL_VAR, "the PostgreSQL admin test") else {
         return;
     };
-    let name = format!("carina_admin_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (head, query) = match base.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (base.as_str(), String::new()),
-    };
-    let prefix = match head.rfind('/') {
-        Some(i) if i > "postgres://".len() => &head[..i],
-        _ => head,
-    };
-    let url = format!("{prefix}/{name}{query}");
+    let db = PgDatabase::create(&base, &format!("carina_admin_{}", std::process::id())).await;
     let dir = tempfile::tempdir().unwrap();
     let r = tokio::spawn({
-        let url = url.clone();
+        let url = db.url.clone();
         let dir = dir.path().to_path_buf();
         async move { recovery(&dir, Some(&url)).await }
     })
     .await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
+    db.drop().await;
     if let Err(e) = r {
         std::panic::resume_unwind(e.into_panic());
     }

@@ -7,9 +7,9 @@ use crate::shared_dir;
 use carina_core::BBox;
 use carina_server::{Application, Config, Secret};
 use carina_store::ModelBox;
+use carina_testkit::{DATABASE_URL_VAR, PgDatabase, env_or_skip, unique_suffix};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -190,17 +190,14 @@ async fn export_round(data_dir: PathBuf, db_url: Option<String>) {
             "effdet",
             "7",
             &[
-                ModelBox {
-                    class_id: 1,
-                    bbox: BBox::new(10.0, 10.0, 60.0, 50.0).unwrap(),
-                    score: 0.9,
-                },
-                ModelBox {
-                    class_id: 8,
-                    bbox: BBox::new(100.0, 10.0, 150.0, 90.0).unwrap(),
-                    score: 0.4,
-                },
-            ],
+                (1, [10.0, 10.0, 60.0, 50.0], 0.9),
+                (8, [100.0, 10.0, 150.0, 90.0], 0.4),
+            ]
+            .map(|(class_id, b, score)| ModelBox {
+                class_id,
+                bbox: BBox::try_from(b).unwrap(),
+                score,
+            }),
             "rad",
         )
         .await
@@ -438,43 +435,14 @@ async fn export_from_sqlite_workbench() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_from_postgres_workbench() {
-    let Some(admin) = std::env::var("CARINA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set CARINA_TEST_DATABASE_URL"
-        );
-        eprintln!("note: CARINA_TEST_DATABASE_URL is not set; skipping the PostgreSQL export test");
+    let Some(admin) = env_or_skip(DATABASE_URL_VAR, "the PostgreSQL export test") else {
         return;
     };
-    let name = format!(
-        "carina_export_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-    let prefix = &base[..base.rfind('/').unwrap()];
-    let url = if query.is_empty() {
-        format!("{prefix}/{name}")
-    } else {
-        format!("{prefix}/{name}?{query}")
-    };
+    let name = format!("carina_export_{}", unique_suffix());
+    let db = PgDatabase::create(&admin, &name).await;
     let dir = tempfile::tempdir().unwrap();
-    let result = tokio::spawn(export_round(dir.path().join("data"), Some(url))).await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await;
-    conn.close().await.ok();
+    let result = tokio::spawn(export_round(dir.path().join("data"), Some(db.url.clone()))).await;
+    db.drop().await;
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }

@@ -3,6 +3,7 @@
 //! server stays up, and with several in flight at once its peak RSS (VmHWM
 //! from /proc) stays under 1 GiB.
 
+use carina_testkit::dicom::{element as el, even, item_tag, long_header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -12,43 +13,6 @@ use std::process::{Child, Command, Stdio};
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 const UNDEFINED: u32 = 0xFFFF_FFFF;
-
-/// An explicit VR little endian element.
-fn el(group: u16, element: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-    let long = matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT");
-    let mut out = header(group, element, vr, value.len() as u32, long);
-    out.extend_from_slice(value);
-    out
-}
-
-fn header(group: u16, element: u16, vr: &[u8; 2], len: u32, long: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&group.to_le_bytes());
-    out.extend_from_slice(&element.to_le_bytes());
-    out.extend_from_slice(vr);
-    if long {
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&len.to_le_bytes());
-    } else {
-        out.extend_from_slice(&(len as u16).to_le_bytes());
-    }
-    out
-}
-
-fn item_tag(element: u16, len: u32) -> Vec<u8> {
-    let mut out = vec![0xFE, 0xFF];
-    out.extend_from_slice(&element.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out
-}
-
-fn even(s: &str, pad: u8) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    if v.len() % 2 == 1 {
-        v.push(pad);
-    }
-    v
-}
 
 /// Preamble, magic and the file meta group of a Digital X-Ray image.
 fn part10(ts: &str) -> Vec<u8> {
@@ -117,7 +81,7 @@ fn deep_dicom(depth: usize) -> Vec<u8> {
     let mut out = part10(EXPLICIT_LE);
     out.extend(identity());
     for _ in 0..depth {
-        out.extend(header(0x0040, 0xA730, b"SQ", UNDEFINED, true));
+        out.extend(long_header(0x0040, 0xA730, b"SQ", UNDEFINED));
         out.extend(item_tag(0xE000, UNDEFINED));
     }
     for _ in 0..depth {
@@ -133,7 +97,7 @@ fn overlong_dicom() -> Vec<u8> {
     let mut out = part10(EXPLICIT_LE);
     out.extend(identity());
     out.extend(el(0x0009, 0x0010, b"LO", b"CARINA HOSTILE"));
-    out.extend(header(0x0009, 0x1010, b"OB", 0xFFFF_FFF0, true));
+    out.extend(long_header(0x0009, 0x1010, b"OB", 0xFFFF_FFF0));
     assert!(out.len() <= 438, "{}", out.len());
     out.resize(438, 0);
     out
@@ -229,7 +193,7 @@ impl Bits {
 fn deflated_bomb() -> (Vec<u8>, u64) {
     let mut head = identity();
     head.extend(el(0x0009, 0x0010, b"LO", b"CARINA HOSTILE"));
-    head.extend(header(0x0009, 0x1010, b"OB", 1 << 30, true));
+    head.extend(long_header(0x0009, 0x1010, b"OB", 1 << 30));
     let tail = small_image();
     let mut bits = Bits::default();
     bits.stored(&head, false);

@@ -11,6 +11,9 @@
 
 use crate::procs::{self, Proc};
 use carina_store::{ObjectStorage, REFERENCED_KEYS_SQL};
+use carina_testkit::{
+    DATABASE_URL_VAR, PgDatabase, S3_ENDPOINT_VAR, env_or_skip, get_json_bearer, unique_suffix,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -20,24 +23,6 @@ const EDITORS: usize = 50;
 const LOAD: Duration = Duration::from_secs(60);
 const SHARED_IMAGES: u64 = 8;
 const LEASE_SECS: &str = "3";
-
-fn env_or_skip(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            eprintln!("note: {var} is not set; skipping the soak test (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
-fn rand_suffix() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{:x}{:x}", t & 0xffff_ffff, std::process::id())
-}
 
 #[derive(Default)]
 struct Figures {
@@ -130,21 +115,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
     let (Some(pg), Some(s3)) = (
-        env_or_skip("CARINA_TEST_DATABASE_URL"),
-        env_or_skip("CARINA_TEST_S3_ENDPOINT"),
+        env_or_skip(DATABASE_URL_VAR, "the soak test"),
+        env_or_skip(S3_ENDPOINT_VAR, "the soak test"),
     ) else {
         return;
     };
     let s3 = s3.trim_end_matches('/').to_string();
     let client = reqwest::Client::new();
     // A database and a bucket of our own.
-    let name = format!("carina_soak_{}", rand_suffix());
-    let admin_pool = sqlx::PgPool::connect(&pg).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin_pool)
-        .await
-        .unwrap();
-    let db_url = format!("{}/{name}", &pg[..pg.rfind('/').unwrap()]);
+    let name = format!("carina_soak_{}", unique_suffix());
+    let db = PgDatabase::create(&pg, &name).await;
+    let db_url = db.url.clone();
     let r = client.put(format!("{s3}/{name}")).send().await.unwrap();
     assert!(r.status().is_success(), "create bucket: {}", r.status());
     let bucket_url = format!("s3://{name}");
@@ -348,15 +329,8 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
         );
     }
     for image in &shared {
-        let h: Value = client
-            .get(format!("{}/api/v1/images/{image}/history", bases[0]))
-            .bearer_auth(&tokens[0])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let url = format!("{}/api/v1/images/{image}/history", bases[0]);
+        let h = get_json_bearer(&client, &url, &tokens[0]).await;
         let entries = h["entries"].as_array().unwrap();
         let mut by_version: HashMap<i64, &Value> = HashMap::new();
         let mut last = 0;
@@ -442,9 +416,7 @@ async fn two_servers_two_workers_fifty_editors_one_worker_killed() {
 
     drop((serve1, serve2, worker1, worker2));
     pool.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin_pool)
-        .await;
+    db.drop().await;
 }
 
 /// id, image_id, status, attempts, last_error of a `jobs` row.

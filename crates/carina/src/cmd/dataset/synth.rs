@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot make the synthetic dataset {}", args.out.display()));
     bar.finish_and_clear();
     let summary = summary?;
-    let boxes: usize = summary.boxes.values().sum();
+    let boxes: usize = summary.counts.boxes.values().sum();
     eprintln!(
         "wrote {} synthetic images ({} boxes) to {} in {:.1} s",
         args.count,
