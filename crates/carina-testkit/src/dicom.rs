@@ -62,6 +62,23 @@ pub fn even(s: &str, pad: u8) -> Vec<u8> {
     v
 }
 
+/// The 128-byte preamble, `DICM` and the file meta group (version, SOP
+/// class and instance, transfer syntax `ts`, with its group length): the
+/// start of a Part 10 file, to which the data set is appended.
+pub fn part10_header(sop_class: &str, sop_instance: &str, ts: &str) -> Vec<u8> {
+    let mut meta = Vec::new();
+    meta.extend(element(0x0002, 0x0001, b"OB", &[0, 1]));
+    meta.extend(element(0x0002, 0x0002, b"UI", &even(sop_class, 0)));
+    meta.extend(element(0x0002, 0x0003, b"UI", &even(sop_instance, 0)));
+    meta.extend(element(0x0002, 0x0010, b"UI", &even(ts, 0)));
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    let group_length = (meta.len() as u32).to_le_bytes();
+    out.extend(element(0x0002, 0x0000, b"UL", &group_length));
+    out.extend(meta);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +99,10 @@ mod tests {
         );
         assert_eq!(even("1.2", 0), b"1.2\0");
         assert_eq!(even("AB", b' '), b"AB");
+        let h = part10_header("1.2", "3.4", "1.2.840.10008.1.2.1");
+        assert_eq!(&h[128..132], b"DICM");
+        // Group length = the bytes of the meta elements after it.
+        let len = u32::from_le_bytes(h[140..144].try_into().unwrap()) as usize;
+        assert_eq!(h.len(), 144 + len);
     }
 }

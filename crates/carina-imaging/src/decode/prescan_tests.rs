@@ -8,26 +8,9 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
 use carina_testkit::dicom::{element as el, item_tag, long_header};
 
-fn uid(s: &str) -> Vec<u8> {
-    carina_testkit::dicom::even(s, 0)
-}
-
 /// Preamble, magic and file meta group for `ts`, then `dataset`.
 fn part10(ts: &str, dataset: &[u8]) -> Vec<u8> {
-    let mut meta = Vec::new();
-    meta.extend(el(0x0002, 0x0001, b"OB", &[0, 1]));
-    meta.extend(el(0x0002, 0x0002, b"UI", &uid("1.2.840.10008.5.1.4.1.1.7")));
-    meta.extend(el(0x0002, 0x0003, b"UI", &uid("1.2.3.4")));
-    meta.extend(el(0x0002, 0x0010, b"UI", &uid(ts)));
-    let mut out = vec![0u8; 128];
-    out.extend_from_slice(b"DICM");
-    out.extend(el(
-        0x0002,
-        0x0000,
-        b"UL",
-        &(meta.len() as u32).to_le_bytes(),
-    ));
-    out.extend(meta);
+    let mut out = carina_testkit::dicom::part10_header("1.2.840.10008.5.1.4.1.1.7", "1.2.3.4", ts);
     out.extend_from_slice(dataset);
     out
 }

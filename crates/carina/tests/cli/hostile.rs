@@ -16,31 +16,11 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 
 /// Preamble, magic and the file meta group of a Digital X-Ray image.
 fn part10(ts: &str) -> Vec<u8> {
-    let mut meta = Vec::new();
-    meta.extend(el(0x0002, 0x0001, b"OB", &[0, 1]));
-    meta.extend(el(
-        0x0002,
-        0x0002,
-        b"UI",
-        &even("1.2.840.10008.5.1.4.1.1.1.1", 0),
-    ));
-    meta.extend(el(
-        0x0002,
-        0x0003,
-        b"UI",
-        &even("1.2.826.0.1.3680043.2.1", 0),
-    ));
-    meta.extend(el(0x0002, 0x0010, b"UI", &even(ts, 0)));
-    let mut out = vec![0u8; 128];
-    out.extend_from_slice(b"DICM");
-    out.extend(el(
-        0x0002,
-        0x0000,
-        b"UL",
-        &(meta.len() as u32).to_le_bytes(),
-    ));
-    out.extend(meta);
-    out
+    carina_testkit::dicom::part10_header(
+        "1.2.840.10008.5.1.4.1.1.1.1",
+        "1.2.826.0.1.3680043.2.1",
+        ts,
+    )
 }
 
 /// The leading attributes every file here carries (tags in order).
