@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use carina_report::{SYNTHETIC_DISCLAIMER, render_pdf};
+use carina_report::{ReportImage, SYNTHETIC_DISCLAIMER, render_pdf};
 
 use crate::{sample_draft, sample_image, sample_signed};
 
@@ -31,7 +31,8 @@ fn number_after(pdf: &[u8], at: usize) -> usize {
 }
 
 /// Checks the header, trailer and xref table and returns the inflated
-/// streams (every stream is Flate-compressed).
+/// streams (every stream is Flate-compressed but the thumbnails, which are
+/// JPEG: those are checked to be one and left out).
 fn parse_structure(pdf: &[u8]) -> Vec<Vec<u8>> {
     assert!(pdf.starts_with(b"%PDF-1."));
     assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
@@ -69,11 +70,23 @@ fn parse_structure(pdf: &[u8]) -> Vec<Vec<u8>> {
         }
         let obj = *find_all(&pdf[..start], b" 0 obj").last().unwrap();
         let dict = &pdf[obj..start];
-        assert_eq!(find_all(dict, b"/FlateDecode").len(), 1, "compressed");
         let len = number_after(pdf, obj + find_all(dict, b"/Length ")[0] + 8);
         let data = &pdf[start + 7..start + 7 + len];
         let after = &pdf[start + 7 + len..];
         assert!(after.starts_with(b"\nendstream") || after.starts_with(b"endstream"));
+        if find_all(dict, b"/DCTDecode").len() == 1 {
+            assert_eq!(
+                find_all(dict, b"/Subtype /Image").len(),
+                1,
+                "only images are JPEG"
+            );
+            assert!(
+                data.starts_with(&[0xFF, 0xD8]) && data.ends_with(&[0xFF, 0xD9]),
+                "a JPEG"
+            );
+            continue;
+        }
+        assert_eq!(find_all(dict, b"/FlateDecode").len(), 1, "compressed");
         streams
             .push(miniz_oxide::inflate::decompress_to_vec_zlib(data).expect("valid Flate stream"));
     }
@@ -381,4 +394,25 @@ fn long_reports_flow_onto_more_pages_and_odd_characters_do_not_break_the_pdf() {
             .contains("Beyond Latin-1: Ω → ✓ \u{FFFD}; PDF syntax: (a) \\ [b] <c> %d ((x)."),
         "{decoded}"
     );
+}
+
+#[test]
+fn a_real_radiograph_keeps_a_one_page_report_under_150_kb() {
+    // NIH ChestX-ray14 samples (1024 px PNGs; ../shared/data/README.md). The
+    // thumbnail is a JPEG: about 55 KB for the whole one-page PDF.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samples/png");
+    for name in ["00000001_000.png", "00027426_000.png"] {
+        let gray = image::open(dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .to_luma8();
+        let (w, h) = gray.dimensions();
+        let img = ReportImage::new("img-42", w, h, gray.into_raw()).unwrap();
+        let pdf = render_pdf(&sample_signed(), &[img]).unwrap();
+        parse_structure(&pdf);
+        assert_eq!(page_count(&pdf), 1, "{name}");
+        assert!(pdf.len() < ONE_PAGE_LIMIT, "{name}: {} bytes", pdf.len());
+        let text = pdftotext(&pdf);
+        assert!(text.contains("Pleural Effusion"), "{name}: {text}");
+    }
 }
