@@ -110,60 +110,12 @@ impl PreparedSplit {
             }
         }
         let images_dir = dir.join(&manifest.images_dir);
-        let mut images = Vec::with_capacity(coco.images.len());
-        for (k, im) in coco.images.iter().enumerate() {
-            let place = format!("images[{k}] (id {})", im.id);
-            let Some((width, height)) = im.size() else {
-                return Err(invalid(&cpath, place, "no width and height"));
-            };
-            let letterbox = im.letterbox.unwrap_or(Letterbox {
-                orig_width: width,
-                orig_height: height,
-                size: width.max(height),
-                scale: 1.0,
-                pad_x: 0.0,
-                pad_y: 0.0,
-            });
-            let valid = letterbox.scale.is_finite()
-                && letterbox.scale > 0.0
-                && letterbox.pad_x.is_finite()
-                && letterbox.pad_y.is_finite()
-                && letterbox.orig_width > 0
-                && letterbox.orig_height > 0;
-            if !valid {
-                return Err(invalid(
-                    &cpath,
-                    place,
-                    format!("letterbox {letterbox:?} is not a valid transform"),
-                ));
-            }
-            if letterbox.size != width.max(height) {
-                return Err(invalid(
-                    &cpath,
-                    place,
-                    format!(
-                        "letterbox size {} does not match the image's {width}x{height}",
-                        letterbox.size
-                    ),
-                ));
-            }
-            if im.file_name.is_empty() {
-                return Err(invalid(&cpath, place, "no file_name"));
-            }
-            let path = images_dir.join(&im.file_name);
-            if !path.is_file() {
-                return Err(invalid(
-                    &cpath,
-                    place,
-                    format!("image file {} does not exist", path.display()),
-                ));
-            }
-            images.push(SplitImage {
-                id: im.id,
-                path,
-                letterbox,
-            });
-        }
+        let images = coco
+            .images
+            .iter()
+            .enumerate()
+            .map(|(k, im)| split_image(&cpath, &images_dir, k, im))
+            .collect::<Result<Vec<_>, _>>()?;
         if images.is_empty() {
             return Err(invalid(&cpath, "images".into(), "the split has no images"));
         }
@@ -227,6 +179,67 @@ pub fn detection(image_id: i64, category_id: i64, b: &BBox, score: f64) -> Detec
         bbox: b.to_xywh(),
         score,
     }
+}
+
+/// Image `k` of a split's COCO file, checked: its size, a valid letterbox
+/// of that size, and its file in `images_dir`.
+fn split_image(
+    cpath: &Path,
+    images_dir: &Path,
+    k: usize,
+    im: &carina_core::coco::CocoImage,
+) -> Result<SplitImage, InputError> {
+    let place = format!("images[{k}] (id {})", im.id);
+    let Some((width, height)) = im.size() else {
+        return Err(invalid(cpath, place, "no width and height"));
+    };
+    let letterbox = im.letterbox.unwrap_or(Letterbox {
+        orig_width: width,
+        orig_height: height,
+        size: width.max(height),
+        scale: 1.0,
+        pad_x: 0.0,
+        pad_y: 0.0,
+    });
+    let valid = letterbox.scale.is_finite()
+        && letterbox.scale > 0.0
+        && letterbox.pad_x.is_finite()
+        && letterbox.pad_y.is_finite()
+        && letterbox.orig_width > 0
+        && letterbox.orig_height > 0;
+    if !valid {
+        return Err(invalid(
+            cpath,
+            place,
+            format!("letterbox {letterbox:?} is not a valid transform"),
+        ));
+    }
+    if letterbox.size != width.max(height) {
+        return Err(invalid(
+            cpath,
+            place,
+            format!(
+                "letterbox size {} does not match the image's {width}x{height}",
+                letterbox.size
+            ),
+        ));
+    }
+    if im.file_name.is_empty() {
+        return Err(invalid(cpath, place, "no file_name"));
+    }
+    let path = images_dir.join(&im.file_name);
+    if !path.is_file() {
+        return Err(invalid(
+            cpath,
+            place,
+            format!("image file {} does not exist", path.display()),
+        ));
+    }
+    Ok(SplitImage {
+        id: im.id,
+        path,
+        letterbox,
+    })
 }
 
 /// Inference time statistics, in milliseconds per image.

@@ -56,45 +56,9 @@ pub fn write_measurement_report(
     boxes: &[SrBox],
     doc: &SrDocument,
 ) -> Result<Vec<u8>, SrError> {
-    check_image(image)?;
-    if boxes.len() > MAX_BOXES {
-        return Err(invalid(format!(
-            "{} boxes, more than the {MAX_BOXES} one SR holds",
-            boxes.len()
-        )));
-    }
-    let mut groups = Vec::with_capacity(boxes.len());
-    for (i, b) in boxes.iter().enumerate() {
-        groups.push(group(image, b).map_err(|m| invalid(format!("box {}: {m}", i + 1)))?);
-    }
-    let secs = doc
-        .created
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| invalid("the creation time is before 1970".into()))?
-        .as_secs();
-    if secs > 253_402_300_799 {
-        return Err(invalid("the creation time is after the year 9999".into()));
-    }
-    // "2026-11-25T20:15:03Z" → DA 20261125, TM 201503.
-    let stamp = carina_core::time::rfc3339(secs);
-    let date: String = stamp[..10].chars().filter(char::is_ascii_digit).collect();
-    let time: String = stamp[11..19].chars().filter(char::is_ascii_digit).collect();
-    let sop_uid = match &doc.sop_instance_uid {
-        Some(u) if is_valid_uid(u) => u.clone(),
-        Some(_) => {
-            return Err(invalid(
-                "the SR's SOP Instance UID is not a valid UID".into(),
-            ));
-        }
-        None => derive_uid(
-            "carina-sr/sop",
-            &[
-                image.sop_instance_uid.as_bytes(),
-                &secs.to_le_bytes(),
-                fingerprint(boxes).as_bytes(),
-            ],
-        ),
-    };
+    let groups = check_and_group(image, boxes)?;
+    let (secs, date, time) = creation_stamp(doc)?;
+    let sop_uid = sop_instance_uid(image, boxes, doc, secs)?;
     if !valid_text(&doc.software_version, 64) {
         return Err(invalid(
             "the software version must be 1 to 64 characters".into(),
@@ -111,93 +75,160 @@ pub fn write_measurement_report(
     put(&mut o, tags::INSTANCE_CREATION_TIME, VR::TM, time.as_str());
     put(&mut o, tags::SOP_CLASS_UID, VR::UI, COMPREHENSIVE_3D_SR);
     put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, sop_uid.as_str());
-    // Patient, general study: copied from the image.
+    put_patient_and_study(&mut o, image);
+    put_series_and_equipment(&mut o, image, doc);
+    put_document_general(&mut o, image, &date, &time);
+    put_content(&mut o, groups);
+    encode(o, sop_uid)
+}
+
+/// The image reference and the boxes checked; one planar ROI group per box.
+fn check_and_group(image: &SrImageRef, boxes: &[SrBox]) -> Result<Vec<Obj>, SrError> {
+    check_image(image)?;
+    if boxes.len() > MAX_BOXES {
+        return Err(invalid(format!(
+            "{} boxes, more than the {MAX_BOXES} one SR holds",
+            boxes.len()
+        )));
+    }
+    let mut groups = Vec::with_capacity(boxes.len());
+    for (i, b) in boxes.iter().enumerate() {
+        groups.push(group(image, b).map_err(|m| invalid(format!("box {}: {m}", i + 1)))?);
+    }
+    Ok(groups)
+}
+
+/// The creation time in seconds, and as DICOM DA and TM.
+fn creation_stamp(doc: &SrDocument) -> Result<(u64, String, String), SrError> {
+    let secs = doc
+        .created
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| invalid("the creation time is before 1970".into()))?
+        .as_secs();
+    if secs > 253_402_300_799 {
+        return Err(invalid("the creation time is after the year 9999".into()));
+    }
+    // "2026-11-25T20:15:03Z" → DA 20261125, TM 201503.
+    let stamp = carina_core::time::rfc3339(secs);
+    let date: String = stamp[..10].chars().filter(char::is_ascii_digit).collect();
+    let time: String = stamp[11..19].chars().filter(char::is_ascii_digit).collect();
+    Ok((secs, date, time))
+}
+
+/// The caller's SOP Instance UID, or one derived from the image, the time
+/// and the boxes (the same SR gets the same UID).
+fn sop_instance_uid(
+    image: &SrImageRef,
+    boxes: &[SrBox],
+    doc: &SrDocument,
+    secs: u64,
+) -> Result<String, SrError> {
+    Ok(match &doc.sop_instance_uid {
+        Some(u) if is_valid_uid(u) => u.clone(),
+        Some(_) => {
+            return Err(invalid(
+                "the SR's SOP Instance UID is not a valid UID".into(),
+            ));
+        }
+        None => derive_uid(
+            "carina-sr/sop",
+            &[
+                image.sop_instance_uid.as_bytes(),
+                &secs.to_le_bytes(),
+                fingerprint(boxes).as_bytes(),
+            ],
+        ),
+    })
+}
+
+/// Patient and general study modules, copied from the image.
+fn put_patient_and_study(o: &mut Obj, image: &SrImageRef) {
+    put(o, tags::PATIENT_NAME, VR::PN, image.patient_name.as_str());
+    put(o, tags::PATIENT_ID, VR::LO, image.patient_id.as_str());
     put(
-        &mut o,
-        tags::PATIENT_NAME,
-        VR::PN,
-        image.patient_name.as_str(),
-    );
-    put(&mut o, tags::PATIENT_ID, VR::LO, image.patient_id.as_str());
-    put(
-        &mut o,
+        o,
         tags::PATIENT_BIRTH_DATE,
         VR::DA,
         opt(&image.patient_birth_date),
     );
-    put(&mut o, tags::PATIENT_SEX, VR::CS, opt(&image.patient_sex));
+    put(o, tags::PATIENT_SEX, VR::CS, opt(&image.patient_sex));
     put(
-        &mut o,
+        o,
         tags::STUDY_INSTANCE_UID,
         VR::UI,
         image.study_instance_uid.as_str(),
     );
-    put(&mut o, tags::STUDY_DATE, VR::DA, opt(&image.study_date));
-    put(&mut o, tags::STUDY_TIME, VR::TM, opt(&image.study_time));
-    put(&mut o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
-    put(&mut o, tags::STUDY_ID, VR::SH, opt(&image.study_id));
+    put(o, tags::STUDY_DATE, VR::DA, opt(&image.study_date));
+    put(o, tags::STUDY_TIME, VR::TM, opt(&image.study_time));
+    put(o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
+    put(o, tags::STUDY_ID, VR::SH, opt(&image.study_id));
     put(
-        &mut o,
+        o,
         tags::ACCESSION_NUMBER,
         VR::SH,
         opt(&image.accession_number),
     );
-    // SR document series: one series of Carina SRs per study.
+}
+
+/// SR document series (one series of Carina SRs per study) and general equipment.
+fn put_series_and_equipment(o: &mut Obj, image: &SrImageRef, doc: &SrDocument) {
     let series_uid = derive_uid("carina-sr/series", &[image.study_instance_uid.as_bytes()]);
-    put(&mut o, tags::MODALITY, VR::CS, "SR");
+    put(o, tags::MODALITY, VR::CS, "SR");
+    put(o, tags::SERIES_INSTANCE_UID, VR::UI, series_uid.as_str());
+    put(o, tags::SERIES_NUMBER, VR::IS, "9100");
     put(
-        &mut o,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        series_uid.as_str(),
-    );
-    put(&mut o, tags::SERIES_NUMBER, VR::IS, "9100");
-    put(
-        &mut o,
+        o,
         tags::SERIES_DESCRIPTION,
         VR::LO,
         "Carina measurement report",
     );
     put_seq(
-        &mut o,
+        o,
         tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE,
         vec![],
     );
     // General equipment.
-    put(&mut o, tags::MANUFACTURER, VR::LO, CARINA_MANUFACTURER);
-    put(&mut o, tags::MANUFACTURER_MODEL_NAME, VR::LO, "Carina");
+    put(o, tags::MANUFACTURER, VR::LO, CARINA_MANUFACTURER);
+    put(o, tags::MANUFACTURER_MODEL_NAME, VR::LO, "Carina");
     put(
-        &mut o,
+        o,
         tags::SOFTWARE_VERSIONS,
         VR::LO,
         doc.software_version.as_str(),
     );
-    // SR document general.
-    put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
-    put(&mut o, tags::CONTENT_DATE, VR::DA, date.as_str());
-    put(&mut o, tags::CONTENT_TIME, VR::TM, time.as_str());
-    put(&mut o, tags::COMPLETION_FLAG, VR::CS, "COMPLETE");
-    put(&mut o, tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED");
-    put_seq(&mut o, tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, vec![]);
+}
+
+/// SR document general: instance, content date and time, flags, evidence.
+fn put_document_general(o: &mut Obj, image: &SrImageRef, date: &str, time: &str) {
+    put(o, tags::INSTANCE_NUMBER, VR::IS, "1");
+    put(o, tags::CONTENT_DATE, VR::DA, date);
+    put(o, tags::CONTENT_TIME, VR::TM, time);
+    put(o, tags::COMPLETION_FLAG, VR::CS, "COMPLETE");
+    put(o, tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED");
+    put_seq(o, tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, vec![]);
     put_seq(
-        &mut o,
+        o,
         tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
         vec![evidence(image)],
     );
     put_seq(
-        &mut o,
+        o,
         tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE,
         vec![carina_scheme()],
     );
-    // SR document content: the root container.
-    put(&mut o, tags::VALUE_TYPE, VR::CS, "CONTAINER");
+}
+
+/// SR document content: the root container (TID 1500) with the language,
+/// the device observer, the procedure and the measurement groups.
+fn put_content(o: &mut Obj, groups: Vec<Obj>) {
+    put(o, tags::VALUE_TYPE, VR::CS, "CONTAINER");
     put_seq(
-        &mut o,
+        o,
         tags::CONCEPT_NAME_CODE_SEQUENCE,
         vec![items::code_obj(&code(codes::IMAGING_MEASUREMENT_REPORT))],
     );
-    put(&mut o, tags::CONTINUITY_OF_CONTENT, VR::CS, "SEPARATE");
-    items::template_seq(&mut o, "1500");
+    put(o, tags::CONTINUITY_OF_CONTENT, VR::CS, "SEPARATE");
+    items::template_seq(o, "1500");
     let mut content = vec![items::code_item(
         MOD,
         codes::LANGUAGE,
@@ -221,8 +252,11 @@ pub fn write_measurement_report(
             groups,
         ));
     }
-    put_seq(&mut o, tags::CONTENT_SEQUENCE, content);
+    put_seq(o, tags::CONTENT_SEQUENCE, content);
+}
 
+/// The Part 10 file, explicit VR little endian.
+fn encode(o: Obj, sop_uid: String) -> Result<Vec<u8>, SrError> {
     let file = o
         .with_meta(
             FileMetaTableBuilder::new()
@@ -238,7 +272,6 @@ pub fn write_measurement_report(
         .map_err(|e| SrError::Encode(e.to_string()))?;
     Ok(out)
 }
-
 /// Whether every text the SR will hold is ASCII.
 fn all_ascii(image: &SrImageRef, boxes: &[SrBox]) -> bool {
     let image_texts = [&image.patient_id, &image.patient_name];

@@ -76,9 +76,6 @@ pub(crate) fn accumulate_category(pairs: &[&PairEval]) -> CategoryCurves {
             .filter(|&(_, d)| (d as usize) < max_det)
             .collect();
         let sorted_scores: Vec<f64> = order.iter().map(score).collect();
-        let nd = order.len();
-        let mut pr = vec![0.0; nd];
-        let mut rc = vec![0.0; nd];
         for (a, &npig) in npigs.iter().enumerate() {
             if npig == 0 {
                 continue;
@@ -88,40 +85,9 @@ pub(crate) fn accumulate_category(pairs: &[&PairEval]) -> CategoryCurves {
                 .map(|&(p, d)| pairs[p as usize].flags[d as usize][a])
                 .collect();
             for t in 0..N_THRS {
-                let (mut tp, mut fp) = (0u64, 0u64);
-                let (m_bit, i_bit) = (1 << (MATCHED + t as u32), 1 << (IGNORED + t as u32));
-                for (i, &f) in flags.iter().enumerate() {
-                    if f & i_bit == 0 {
-                        if f & m_bit != 0 {
-                            tp += 1;
-                        } else {
-                            fp += 1;
-                        }
-                    }
-                    let (tpf, fpf) = (tp as f64, fp as f64);
-                    rc[i] = tpf / npig as f64;
-                    pr[i] = tpf / (fpf + tpf + EPS);
-                }
-                recall[r_index(t, a, m)] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                // The precision envelope: make it non-increasing from the right.
-                for i in (1..nd).rev() {
-                    if pr[i] > pr[i - 1] {
-                        pr[i - 1] = pr[i];
-                    }
-                }
-                // np.searchsorted(rc, recThrs, side="left"); points past the
-                // end keep precision 0 (and score 0), as the reference's
-                // caught IndexError leaves them.
-                let mut pi = 0;
-                for (r, &thr) in rec_thrs.iter().enumerate() {
-                    while pi < nd && rc[pi] < thr {
-                        pi += 1;
-                    }
-                    let (q, s) = if pi < nd {
-                        (pr[pi], sorted_scores[pi])
-                    } else {
-                        (0.0, 0.0)
-                    };
+                let (reached, points) = pr_curve(&flags, t, npig, &sorted_scores, &rec_thrs);
+                recall[r_index(t, a, m)] = reached;
+                for (r, (q, s)) in points.into_iter().enumerate() {
                     precision[p_index(t, r, a, m)] = q;
                     scores[p_index(t, r, a, m)] = s;
                 }
@@ -133,4 +99,57 @@ pub(crate) fn accumulate_category(pairs: &[&PairEval]) -> CategoryCurves {
         recall,
         scores,
     }
+}
+
+/// One area range at IoU threshold `t`, over detections in score order
+/// (`flags` and `sorted_scores`): the recall reached, and at each recall
+/// threshold the interpolated precision and its detection's score.
+fn pr_curve(
+    flags: &[u32],
+    t: usize,
+    npig: usize,
+    sorted_scores: &[f64],
+    rec_thrs: &[f64],
+) -> (f64, Vec<(f64, f64)>) {
+    let nd = flags.len();
+    let mut pr = vec![0.0; nd];
+    let mut rc = vec![0.0; nd];
+    let (mut tp, mut fp) = (0u64, 0u64);
+    let (m_bit, i_bit) = (1 << (MATCHED + t as u32), 1 << (IGNORED + t as u32));
+    for (i, &f) in flags.iter().enumerate() {
+        if f & i_bit == 0 {
+            if f & m_bit != 0 {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+        }
+        let (tpf, fpf) = (tp as f64, fp as f64);
+        rc[i] = tpf / npig as f64;
+        pr[i] = tpf / (fpf + tpf + EPS);
+    }
+    let reached = if nd > 0 { rc[nd - 1] } else { 0.0 };
+    // The precision envelope: make it non-increasing from the right.
+    for i in (1..nd).rev() {
+        if pr[i] > pr[i - 1] {
+            pr[i - 1] = pr[i];
+        }
+    }
+    // np.searchsorted(rc, recThrs, side="left"); points past the end keep
+    // precision 0 (and score 0), as the reference's caught IndexError leaves them.
+    let mut pi = 0;
+    let points = rec_thrs
+        .iter()
+        .map(|&thr| {
+            while pi < nd && rc[pi] < thr {
+                pi += 1;
+            }
+            if pi < nd {
+                (pr[pi], sorted_scores[pi])
+            } else {
+                (0.0, 0.0)
+            }
+        })
+        .collect();
+    (reached, points)
 }

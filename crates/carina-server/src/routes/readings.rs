@@ -415,55 +415,14 @@ async fn consensus(
         iou_thr: body.iou_thr.unwrap_or(defaults.iou_thr),
         skip_box_thr: body.skip_box_thr.unwrap_or(defaults.skip_box_thr),
     };
-    // Submitted readings only, each reader one model of weight 1 and every
-    // box score 1: exactly `carina dataset merge`'s fusion.
-    // Readers in ascending byte-wise order of their usernames (product.md),
-    // so the fusion does not depend on the order readings are stored.
-    let mut submitted: Vec<&Reading> = a
-        .readings
-        .iter()
-        .filter(|r| r.status == ReadingStatus::Submitted)
-        .collect();
-    submitted.sort_by(|x, y| x.reader.as_bytes().cmp(y.reader.as_bytes()));
-    if submitted.is_empty() {
-        return Err(AppError::conflict(format!(
-            "no reader of image {id} has submitted a reading yet"
-        )));
-    }
-    let models: Vec<Vec<WbfBox>> = submitted
-        .iter()
-        .map(|r| {
-            r.boxes
-                .iter()
-                .map(|b| WbfBox::new(b.class_id, b.bbox, 1.0))
-                .collect()
-        })
-        .collect();
-    let fused = weighted_boxes_fusion(&models, None, &params)
-        .map_err(|e| AppError::unprocessable(format!("weighted boxes fusion: {e}")))?;
-    let readers: Vec<String> = submitted.iter().map(|r| r.reader.clone()).collect();
-    let fused_boxes: Vec<FusedBox> = fused
-        .iter()
-        .map(|f| {
-            let mut from: Vec<String> =
-                f.members.iter().map(|m| readers[m.model].clone()).collect();
-            from.sort_unstable();
-            from.dedup();
-            FusedBox {
-                class_id: f.class_id,
-                bbox: f.bbox,
-                score: f.score,
-                readers: from,
-            }
-        })
-        .collect();
+    let (readers, fused_boxes) = fuse_submitted(&a, id, &params)?;
     let summary = json!({
         "iou_thr": params.iou_thr,
         "skip_box_thr": params.skip_box_thr,
         "readers": readers,
         "boxes": fused_boxes,
     });
-    let boxes: Vec<ConsensusBox> = fused
+    let boxes: Vec<ConsensusBox> = fused_boxes
         .iter()
         .map(|f| ConsensusBox {
             class_id: f.class_id,
@@ -495,4 +454,55 @@ async fn consensus(
         fused: fused_boxes,
         annotations: saved,
     }))
+}
+
+/// The submitted readings of image `id` fused: each reader one model of
+/// weight 1 and every box score 1, exactly `carina dataset merge`'s fusion,
+/// readers in ascending byte-wise order of their usernames (product.md), so
+/// the fusion does not depend on the order readings are stored. Returns the
+/// readers and the fused boxes with the readers each came from.
+fn fuse_submitted(
+    a: &Assignment,
+    id: i64,
+    params: &WbfParams,
+) -> AppResult<(Vec<String>, Vec<FusedBox>)> {
+    let mut submitted: Vec<&Reading> = a
+        .readings
+        .iter()
+        .filter(|r| r.status == ReadingStatus::Submitted)
+        .collect();
+    submitted.sort_by(|x, y| x.reader.as_bytes().cmp(y.reader.as_bytes()));
+    if submitted.is_empty() {
+        return Err(AppError::conflict(format!(
+            "no reader of image {id} has submitted a reading yet"
+        )));
+    }
+    let models: Vec<Vec<WbfBox>> = submitted
+        .iter()
+        .map(|r| {
+            r.boxes
+                .iter()
+                .map(|b| WbfBox::new(b.class_id, b.bbox, 1.0))
+                .collect()
+        })
+        .collect();
+    let fused = weighted_boxes_fusion(&models, None, params)
+        .map_err(|e| AppError::unprocessable(format!("weighted boxes fusion: {e}")))?;
+    let readers: Vec<String> = submitted.iter().map(|r| r.reader.clone()).collect();
+    let fused_boxes: Vec<FusedBox> = fused
+        .iter()
+        .map(|f| {
+            let mut from: Vec<String> =
+                f.members.iter().map(|m| readers[m.model].clone()).collect();
+            from.sort_unstable();
+            from.dedup();
+            FusedBox {
+                class_id: f.class_id,
+                bbox: f.bbox,
+                score: f.score,
+                readers: from,
+            }
+        })
+        .collect();
+    Ok((readers, fused_boxes))
 }

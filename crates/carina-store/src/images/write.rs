@@ -2,8 +2,8 @@
 
 use super::{Image, ImageStatus, NewImage, image_in};
 use crate::annotations::{StoredBox, append_history, state_in};
-use crate::db::Database;
 use crate::db::sql::sql;
+use crate::db::{Database, Tx};
 use crate::error::{Result, StoreError, unique_as};
 use crate::time::Timestamp;
 
@@ -163,55 +163,8 @@ impl Database {
             .execute(&mut tx)
             .await?;
         }
-        // The models' outputs describe the old pixels: unreviewed proposals go,
-        // decisions already made stay as boxes (still naming their model and
-        // version) but no longer point at a raw output, and the raw outputs go,
-        // so the deployed model can predict on the new file.
-        sql("DELETE FROM boxes WHERE image_id = $1 AND source_kind = 'model' AND status = 'proposed'")
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
-        sql("UPDATE boxes SET prediction_id = NULL WHERE image_id = $1 AND prediction_id IS NOT NULL")
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
-        sql("DELETE FROM predictions WHERE image_id = $1")
-            .bind(id)
-            .execute(&mut tx)
-            .await?;
-        let m = &new.meta;
-        sql(
-            "UPDATE images SET sha256 = $1, object_key = $2, thumbnail_key = $3, format = $4, width = $5, \
-             height = $6, bits_stored = $7, photometric = $8, window_center = $9, window_width = $10, \
-             pixel_spacing_row = $11, pixel_spacing_col = $12, modality = $13, study_pseudonym = $14, \
-             patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18, \
-             burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL, \
-             view_position = $21 WHERE id = $19",
-        )
-        .bind(&new.sha256)
-        .bind(object_key)
-        .bind(thumbnail_key)
-        .bind(&m.format)
-        .bind(i64::from(m.width))
-        .bind(i64::from(m.height))
-        .bind(i64::from(m.bits_stored))
-        .bind(&m.photometric)
-        .bind(m.window_center)
-        .bind(m.window_width)
-        .bind(m.pixel_spacing.map(|p| p[0]))
-        .bind(m.pixel_spacing.map(|p| p[1]))
-        .bind(&m.modality)
-        .bind(&m.study_pseudonym)
-        .bind(&m.patient_pseudonym)
-        .bind(&new.original_filename)
-        .bind(now.millis())
-        .bind(&new.created_by)
-        .bind(id)
-        .bind(&m.burned_in_annotation)
-        .bind(&m.view_position)
-        .execute(&mut tx)
-        .await
-        .map_err(|e| unique_as(e, "another image has the same content"))?;
+        drop_model_outputs(&mut tx, id).await?;
+        set_file(&mut tx, id, new, (object_key, thumbnail_key), now).await?;
         let after = state_in(&mut tx, id).await?;
         append_history(
             &mut tx,
@@ -248,4 +201,69 @@ impl Database {
         tx.commit().await?;
         Ok(image)
     }
+}
+
+/// The models' outputs describe the old pixels: unreviewed proposals go,
+/// decisions already made stay as boxes (still naming their model and
+/// version) but no longer point at a raw output, and the raw outputs go, so
+/// the deployed model can predict on the new file.
+async fn drop_model_outputs(tx: &mut Tx, id: i64) -> Result<()> {
+    sql("DELETE FROM boxes WHERE image_id = $1 AND source_kind = 'model' AND status = 'proposed'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sql("UPDATE boxes SET prediction_id = NULL WHERE image_id = $1 AND prediction_id IS NOT NULL")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sql("DELETE FROM predictions WHERE image_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The image row points at the new file (`keys`: object and thumbnail) and
+/// takes its metadata.
+async fn set_file(
+    tx: &mut Tx,
+    id: i64,
+    new: &NewImage,
+    (object_key, thumbnail_key): (&str, &str),
+    now: Timestamp,
+) -> Result<()> {
+    let m = &new.meta;
+    sql(
+        "UPDATE images SET sha256 = $1, object_key = $2, thumbnail_key = $3, format = $4, width = $5, \
+         height = $6, bits_stored = $7, photometric = $8, window_center = $9, window_width = $10, \
+         pixel_spacing_row = $11, pixel_spacing_col = $12, modality = $13, study_pseudonym = $14, \
+         patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18, \
+         burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL, \
+         view_position = $21 WHERE id = $19",
+    )
+    .bind(&new.sha256)
+    .bind(object_key)
+    .bind(thumbnail_key)
+    .bind(&m.format)
+    .bind(i64::from(m.width))
+    .bind(i64::from(m.height))
+    .bind(i64::from(m.bits_stored))
+    .bind(&m.photometric)
+    .bind(m.window_center)
+    .bind(m.window_width)
+    .bind(m.pixel_spacing.map(|p| p[0]))
+    .bind(m.pixel_spacing.map(|p| p[1]))
+    .bind(&m.modality)
+    .bind(&m.study_pseudonym)
+    .bind(&m.patient_pseudonym)
+    .bind(&new.original_filename)
+    .bind(now.millis())
+    .bind(&new.created_by)
+    .bind(id)
+    .bind(&m.burned_in_annotation)
+    .bind(&m.view_position)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| unique_as(e, "another image has the same content"))?;
+    Ok(())
 }
