@@ -291,16 +291,20 @@ impl ModelCard {
 
     /// The card as pretty JSON, in the current format.
     pub fn to_json_pretty(&self) -> Vec<u8> {
-        let mut card = self.clone();
-        card.format = FORMAT.into();
-        serde_json::to_vec_pretty(&card).expect("a model card serialises")
+        serde_json::to_vec_pretty(&self.current()).expect("a model card serialises")
     }
 
     /// The card as a JSON value, in the current format (what the registry stores).
     pub fn to_value(&self) -> Value {
-        let mut card = self.clone();
-        card.format = FORMAT.into();
-        serde_json::to_value(&card).expect("a model card serialises")
+        serde_json::to_value(self.current()).expect("a model card serialises")
+    }
+
+    /// This card with `format` set to the current [`FORMAT`].
+    fn current(&self) -> Self {
+        Self {
+            format: FORMAT.into(),
+            ..self.clone()
+        }
     }
 
     /// The validation metrics the registry shows: the card's `validation`,

@@ -52,7 +52,8 @@ pub struct ModelRecord {
     pub input_size: u32,
     /// Trained (even partly) on generated radiographs: shown wherever the model is.
     pub synthetic: bool,
-    /// The model folder's `model.json`, as uploaded.
+    /// The model folder's `model.json` (carina-core's `ModelCard`, in the
+    /// current format: an older card is migrated when it is registered).
     pub model_json: serde_json::Value,
     /// `MODEL_CARD.md`, when there was one.
     pub card: Option<String>,
