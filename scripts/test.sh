@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Each "==" line says how long the run has taken so far (CI keeps the log).
+SECONDS=0
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -20,7 +22,7 @@ command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v dsrdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing ${need_apt[*]} (apt-get)"
+  echo "== [${SECONDS}s] installing ${need_apt[*]} (apt-get)"
   if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo apt-get); fi
   "${apt_get[@]}" update -qq
   DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
@@ -36,14 +38,14 @@ run_pg "$pgbin/initdb -D $pgdir/data -U carina --auth=trust -E UTF8 >/dev/null"
 run_pg "$pgbin/pg_ctl -D $pgdir/data -l $pgdir/log -w -o '-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off' start >/dev/null"
 trap 'run_pg "$pgbin/pg_ctl -D $pgdir/data -m immediate stop >/dev/null" || true; rm -rf "$pgdir"' EXIT
 export CARINA_TEST_DATABASE_URL="postgres://carina@127.0.0.1:$pgport/postgres"
-echo "== PostgreSQL for tests at $CARINA_TEST_DATABASE_URL"
+echo "== [${SECONDS}s] PostgreSQL for tests at $CARINA_TEST_DATABASE_URL"
 
 # A real S3-compatible server for the object store's S3 tests: moto's, from
 # PyPI into a virtual environment kept under target/ (reused when present).
 # A failed install fails the run: the S3 tests must not be skipped silently.
 motovenv="$root/target/moto-venv"
 if [ ! -x "$motovenv/bin/moto_server" ]; then
-  echo "== installing moto (pip, into $motovenv)"
+  echo "== [${SECONDS}s] installing moto (pip, into $motovenv)"
   rm -rf "$motovenv"
   python3 -m venv "$motovenv"
   "$motovenv/bin/pip" install -q --disable-pip-version-check 'moto[s3]==5.*' flask flask-cors \
@@ -60,21 +62,36 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$s3port/" || { cat "$pgdir/moto.log" >&2; echo "error: moto_server is not answering" >&2; exit 1; }
 export CARINA_TEST_S3_ENDPOINT="http://127.0.0.1:$s3port"
-echo "== S3 (moto) for tests at $CARINA_TEST_S3_ENDPOINT"
+echo "== [${SECONDS}s] S3 (moto) for tests at $CARINA_TEST_S3_ENDPOINT"
 
 # highdicom (with pydicom) reads Carina's DICOM SR and writes one for Carina to
 # read in carina-sr's tests: a virtual environment kept under target/ (reused
 # when present). A failed install fails the run, as the tests would under CI.
 hdvenv="$root/target/highdicom-venv"
 if ! "$hdvenv/bin/python" -c 'import highdicom' >/dev/null 2>&1; then
-  echo "== installing highdicom (pip, into $hdvenv)"
+  echo "== [${SECONDS}s] installing highdicom (pip, into $hdvenv)"
   rm -rf "$hdvenv"
   python3 -m venv "$hdvenv"
   "$hdvenv/bin/pip" install -q --disable-pip-version-check 'highdicom==0.28.*' \
     || { echo "error: pip could not install highdicom for the SR tests" >&2; exit 1; }
 fi
 export CARINA_TEST_HIGHDICOM_PYTHON="$hdvenv/bin/python"
-echo "== highdicom for tests at $CARINA_TEST_HIGHDICOM_PYTHON"
+echo "== [${SECONDS}s] highdicom for tests at $CARINA_TEST_HIGHDICOM_PYTHON"
+
+# ONNX Runtime (the `ort` feature, loaded at run time from ORT_DYLIB_PATH):
+# the library the onnxruntime wheel carries, for the ort parity tests. A
+# configured library that fails to load fails the tests.
+ortvenv="$root/target/ort-venv"
+if ! ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+  echo "== [${SECONDS}s] installing onnxruntime (pip, into $ortvenv)"
+  rm -rf "$ortvenv"
+  python3 -m venv "$ortvenv"
+  "$ortvenv/bin/pip" install -q --disable-pip-version-check 'onnxruntime==1.32.*' \
+    || { echo "error: pip could not install onnxruntime for the ort parity tests" >&2; exit 1; }
+fi
+ORT_DYLIB_PATH=$(ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
+export ORT_DYLIB_PATH
+echo "== [${SECONDS}s] ONNX Runtime for tests at $ORT_DYLIB_PATH"
 
 # Browser-test packages (playwright-core drives Debian's chromium).
 if [ -f tests-e2e/package.json ]; then
@@ -84,7 +101,7 @@ fi
 # The editor's build (web/dist) is committed and embedded in the binary: it
 # must be exactly what its sources build to (the build is deterministic).
 if [ -f web/package.json ]; then
-  echo "== web/dist is current"
+  echo "== [${SECONDS}s] web/dist is current"
   (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent -- --logLevel error)
   if ! git diff --exit-code --stat -- web/dist || [ -n "$(git status --porcelain --untracked-files=all -- web/dist)" ]; then
     git status --short -- web/dist | head -n 20
@@ -95,46 +112,34 @@ if [ -f web/package.json ]; then
 fi
 
 # No import circle between source files (Rust crates and web/src).
-echo "== import circles"
+echo "== [${SECONDS}s] import circles"
 python3 scripts/import-cycles.py
 
-echo "== cargo fmt --check"
+echo "== [${SECONDS}s] cargo fmt --check"
 cargo fmt --all -- --check
 
-# Lints as errors, on every target (benches and examples too). A check build
-# of its own: about 3.5 minutes cold on two cores.
-echo "== cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # With CARINA_TEST_DATABASE_URL and CARINA_TEST_S3_ENDPOINT set, `cargo test` also
 # runs the soak test (crates/carina/tests/cli/soak.rs: two `carina serve` and two
 # `carina worker` on this PostgreSQL and S3 server, about two minutes).
-echo "== cargo test"
-cargo test --workspace --locked "$@"
+# One build for every test: the optional features are on, so nothing is
+# compiled twice (a `-p` or second feature set would rebuild most of the
+# dependency tree on two cores): JPEG-LS through CharLS (C++, built with
+# cmake) and ONNX Runtime as an engine (`carina/ort`: its parity tests, and
+# the CLI's `--engine ort`). Lints as errors on every target (benches and
+# examples too), with the same features: a check build of its own, about 3.5
+# minutes cold on two cores.
+features=carina/ort,carina-imaging/jpegls
+echo "== [${SECONDS}s] cargo clippy --features $features -D warnings"
+cargo clippy --workspace --all-targets --locked --features "$features" -- -D warnings
+echo "== [${SECONDS}s] cargo test --features $features"
+cargo test --workspace --locked --features "$features" "$@"
 
-# JPEG-LS decoding (CharLS, C++) is an optional feature: test it too.
-echo "== cargo test -p carina-imaging --features jpegls"
-cargo test -p carina-imaging --features jpegls --locked "$@"
 
-# ONNX Runtime (the `ort` feature of carina-detect, loaded at run time from
-# ORT_DYLIB_PATH): its parity tests, with the library the onnxruntime wheel
-# carries. A configured library that fails to load fails the tests.
-ortvenv="$root/target/ort-venv"
-if ! ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
-  echo "== installing onnxruntime (pip, into $ortvenv)"
-  rm -rf "$ortvenv"
-  python3 -m venv "$ortvenv"
-  "$ortvenv/bin/pip" install -q --disable-pip-version-check 'onnxruntime==1.32.*' \
-    || { echo "error: pip could not install onnxruntime for the ort parity tests" >&2; exit 1; }
-fi
-ORT_DYLIB_PATH=$(ls "$ortvenv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
-export ORT_DYLIB_PATH
-# --workspace keeps the workspace's feature set, so only carina-detect is rebuilt.
-echo "== cargo test --features carina-detect/ort --test parity (ORT_DYLIB_PATH=$ORT_DYLIB_PATH)"
-cargo test --workspace --features carina-detect/ort --locked --test parity "$@"
-unset ORT_DYLIB_PATH
 
 if [ -f tests-e2e/package.json ]; then
-  echo "== browser tests"
+  echo "== [${SECONDS}s] browser tests"
   (cd tests-e2e && npm test)
 fi
+
+echo "== [${SECONDS}s] all tests passed"

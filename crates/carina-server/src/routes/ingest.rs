@@ -280,45 +280,14 @@ pub async fn upload(
     user.require(Role::Radiologist)?;
     let files = files(&state, req).await?;
     let several = files.len() > 1;
-    // Check every file before storing any.
-    let mut ready = Vec::with_capacity(files.len());
-    for (name, bytes) in files {
-        if let Some(existing) = state.store.db.image_by_sha256(&sha256_hex(&bytes)).await? {
-            ready.push(Err(existing));
-            continue;
-        }
-        ready.push(Ok(prepare_blocking(
-            &state,
-            name,
-            bytes,
-            &user.user.username,
-        )
-        .await?));
-    }
-    let mut images = Vec::with_capacity(ready.len());
-    let mut created_ids = Vec::new();
-    let mut any_new = false;
-    for r in ready {
-        match r {
-            Err(existing) => images.push(existing),
-            Ok(p) => {
-                let (image, created) = state.store.add_image(&p.new, p.file, p.thumbnail).await?;
-                if created {
-                    tracing::info!(image_id = image.id, format = %image.meta.format, "image stored");
-                    created_ids.push(image.id);
-                }
-                any_new |= created;
-                images.push(image);
-            }
-        }
-    }
-    if any_new && state.config.predict_on_upload {
-        queue_predictions(&state, &mut images, &created_ids, &user.user.username).await;
-    }
-    let status = if any_new {
-        StatusCode::CREATED
-    } else {
+    let Ingested {
+        mut images,
+        created_ids,
+    } = ingest_files(&state, files, &user.user.username).await?;
+    let status = if created_ids.is_empty() {
         StatusCode::OK
+    } else {
+        StatusCode::CREATED
     };
     // An identical earlier upload answers with that image: as in the library,
     // without others' work on an image the caller reads blind.
@@ -334,6 +303,58 @@ pub async fn upload(
         UploadResult::One(ImageObject(images.remove(0)))
     };
     Ok((status, Json(result)).into_response())
+}
+
+/// What [`ingest_files`] stored or found.
+pub struct Ingested {
+    /// One per file, in order: the new image, or the stored one with the same content.
+    pub images: Vec<carina_store::Image>,
+    /// The ids of the images this call created.
+    pub created_ids: Vec<i64>,
+}
+
+/// The ingest every route into the library shares (upload; the DICOM node,
+/// STOW-RS and bulk ingest call it too): each file is checked (limits,
+/// decode, burned-in policy, de-identification, thumbnail) before any is
+/// stored, identical content (sha256) is reused, and new images get a
+/// prediction when `CARINA_PREDICT_ON_UPLOAD` is on. `user` is recorded as
+/// the images' creator. The first file refused refuses them all.
+pub async fn ingest_files(
+    state: &AppState,
+    files: Vec<(String, Bytes)>,
+    user: &str,
+) -> AppResult<Ingested> {
+    // Check every file before storing any.
+    let mut ready = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        if let Some(existing) = state.store.db.image_by_sha256(&sha256_hex(&bytes)).await? {
+            ready.push(Err(existing));
+            continue;
+        }
+        ready.push(Ok(prepare_blocking(state, name, bytes, user).await?));
+    }
+    let mut images = Vec::with_capacity(ready.len());
+    let mut created_ids = Vec::new();
+    for r in ready {
+        match r {
+            Err(existing) => images.push(existing),
+            Ok(p) => {
+                let (image, created) = state.store.add_image(&p.new, p.file, p.thumbnail).await?;
+                if created {
+                    tracing::info!(image_id = image.id, format = %image.meta.format, "image stored");
+                    created_ids.push(image.id);
+                }
+                images.push(image);
+            }
+        }
+    }
+    if !created_ids.is_empty() && state.config.predict_on_upload {
+        queue_predictions(state, &mut images, &created_ids, user).await;
+    }
+    Ok(Ingested {
+        images,
+        created_ids,
+    })
 }
 
 /// An image object as `blind::image_json` makes it.
