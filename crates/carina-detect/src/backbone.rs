@@ -179,7 +179,7 @@ impl EfficientNet {
     pub fn new(cfg: &EfficientDetConfig, device: &Device) -> Self {
         let shape = BackboneShape::new(&cfg.backbone);
         let with_se = cfg.backbone.kind == BackboneKind::EfficientNet;
-        let bn = |c: usize| batch_norm(c, cfg.bn_eps, cfg.bn_momentum, device);
+        let bn = |c: usize| batch_norm(c, cfg.bn_eps, cfg.backbone_bn_momentum, device);
         let conv = |i: usize, o: usize, k: usize| ConvSpec::new(i, o, k, Init::Backbone);
         let mut in_ch = shape.stem;
         let mut blocks = Vec::new();

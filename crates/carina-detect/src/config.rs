@@ -49,6 +49,12 @@ pub struct BackboneConfig {
     pub depth_multiplier: f64,
 }
 
+/// PyTorch's batch-norm momentum, which timm's EfficientNet keeps (configurations written
+/// before the backbone's momentum was its own field read as this).
+fn timm_bn_momentum() -> f64 {
+    0.1
+}
+
 /// Everything needed to build an EfficientDet and to pre- and post-process for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EfficientDetConfig {
@@ -74,7 +80,13 @@ pub struct EfficientDetConfig {
     /// Batch norm after the 1×1 channel-matching convolutions of the BiFPN resampling.
     pub apply_resample_bn: bool,
     pub bn_eps: f64,
+    /// Batch-norm momentum (PyTorch convention) of the BiFPN and the heads: effdet's
+    /// `norm_kwargs`, 0.01.
     pub bn_momentum: f64,
+    /// Batch-norm momentum of the backbone: timm builds effdet's EfficientNet with PyTorch's
+    /// default, 0.1 (effdet's reference training step shows both).
+    #[serde(default = "timm_bn_momentum")]
+    pub backbone_bn_momentum: f64,
     /// Per-channel normalisation of a [0, 1] RGB input.
     pub mean: [f32; 3],
     pub std: [f32; 3],
@@ -162,6 +174,7 @@ impl EfficientDetConfig {
             apply_resample_bn: true,
             bn_eps: 1e-3,
             bn_momentum: 0.01,
+            backbone_bn_momentum: 0.1,
             mean: if lite { [0.5; 3] } else { IMAGENET_MEAN },
             std: if lite { [0.5; 3] } else { IMAGENET_STD },
             max_detection_points: 5000,

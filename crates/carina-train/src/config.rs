@@ -18,9 +18,12 @@ pub struct TrainConfig {
     pub image_size: u32,
     /// Seeds weight initialisation, shuffling and augmentation: same seed, same run.
     pub seed: u64,
-    /// Batch-norm running-statistics momentum (PyTorch convention; effdet uses 0.01).
-    /// Short runs need a larger value for the statistics used at validation to settle.
-    pub bn_momentum: f64,
+    /// Batch-norm running-statistics momentum (PyTorch convention: `running = (1 − m)·running +
+    /// m·batch`) for every layer. Unset: effdet's, as its `DetBenchTrain` trains (its
+    /// reference training step, `../shared/fixtures/effdet-train`, shows it): 0.1 in the
+    /// backbone (timm's default) and 0.01 in the BiFPN and heads. Short runs may need a
+    /// larger value for the statistics used at validation to settle.
+    pub bn_momentum: Option<f64>,
     /// Optimiser steps (one step = `batch_size × accumulate` images).
     pub steps: u64,
     pub batch_size: usize,
@@ -60,6 +63,10 @@ pub struct OptimConfig {
     pub weight_decay: f64,
     /// Gradients are rescaled so their global L2 norm is at most this; 0 disables.
     pub clip_grad_norm: f64,
+    /// AdamW's `β₁, β₂` (PyTorch's defaults, as effdet uses them).
+    pub adam_betas: [f64; 2],
+    /// AdamW's `ε` (PyTorch's 1e-8; burn's own default is 1e-5).
+    pub adam_eps: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +133,7 @@ impl Default for TrainConfig {
             init: "scratch".into(),
             image_size: 0,
             seed: 42,
-            bn_momentum: 0.01,
+            bn_momentum: None,
             steps: 3000,
             batch_size: 4,
             accumulate: 1,
@@ -152,6 +159,8 @@ impl Default for OptimConfig {
             momentum: 0.9,
             weight_decay: 4e-5,
             clip_grad_norm: 10.0,
+            adam_betas: [0.9, 0.999],
+            adam_eps: 1e-8,
         }
     }
 }
@@ -278,7 +287,7 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&a.min_visible) {
             return bad("augment.min_visible must be in [0, 1]");
         }
-        if !(self.bn_momentum > 0.0 && self.bn_momentum <= 1.0) {
+        if self.bn_momentum.is_some_and(|m| !(m > 0.0 && m <= 1.0)) {
             return bad("bn_momentum must be in (0, 1]");
         }
         if !(0.0..1.0).contains(&self.loss.label_smoothing) {

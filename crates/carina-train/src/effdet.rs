@@ -83,7 +83,10 @@ pub fn build(
     if cfg.image_size != 0 {
         arch.image_size = cfg.image_size as usize;
     }
-    arch.bn_momentum = cfg.bn_momentum;
+    if let Some(m) = cfg.bn_momentum {
+        arch.bn_momentum = m;
+        arch.backbone_bn_momentum = m;
+    }
     device.seed(cfg.seed);
     let mut model = EfficientDet::new(&arch, device).map_err(model_err)?;
     match Init::parse(&cfg.init)? {

@@ -51,7 +51,8 @@ pub struct TrainSummary {
     pub best_dir: Option<PathBuf>,
 }
 
-fn build_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+/// The configured optimiser, as a run uses it.
+pub fn build_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let o = &cfg.optim;
     match o.optimizer {
         OptimizerKind::Sgd => SgdConfig::new()
@@ -64,7 +65,11 @@ fn build_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
                 penalty: o.weight_decay as f32,
             }))
             .init(),
+        // PyTorch's AdamW defaults, as effdet trains (burn's epsilon default is 1e-5).
         OptimizerKind::Adamw => AdamWConfig::new()
+            .with_beta_1(o.adam_betas[0] as f32)
+            .with_beta_2(o.adam_betas[1] as f32)
+            .with_epsilon(o.adam_eps as f32)
             .with_weight_decay(o.weight_decay as f32)
             .init(),
     }

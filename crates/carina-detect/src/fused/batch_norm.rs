@@ -13,8 +13,11 @@
 //!   per-channel sums `Σdz` and `Σdz·(x − μ)`, one pass writing `dx = k₁·dz + k₂·x + k₃`.
 //!
 //! The autodiff graph keeps only the input and four numbers per channel. The running
-//! statistics are updated exactly as `burn::nn::BatchNorm` does (biased batch variance,
-//! `running = (1 − momentum)·running + momentum·batch`).
+//! statistics are updated as PyTorch (and so effdet) does: `running = (1 − momentum)·running +
+//! momentum·batch`, with the batch variance Bessel-corrected (`n / (n − 1)`); burn's own
+//! `BatchNorm` keeps the biased one. Where the fused kernel does not apply in training (other
+//! backends, gradient checkpointing) the same batch norm is composed of tensor operations
+//! ([`composed_train`]), with its means taken one axis at a time.
 
 use super::{Route, contiguous, route, sigmoid};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -41,7 +44,11 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, silu: bool) -> Tensor<4> {
         && bn.gamma.val().dtype() == DType::F32
         && x.shape().num_elements() > 0;
     if !fused {
-        let y = bn.forward(x);
+        let y = if training {
+            composed_train(bn, x)
+        } else {
+            bn.forward(x)
+        };
         return if silu { super::silu(y) } else { y };
     }
     let device = x.device();
@@ -68,8 +75,54 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, silu: bool) -> Tensor<4> {
         running.update(value.detach());
     };
     update(&bn.running_mean, stats.mean.clone());
-    update(&bn.running_var, stats.var.clone());
+    let k = bessel(stats.count);
+    let var = stats.var.iter().map(|&v| (f64::from(v) * k) as f32);
+    update(&bn.running_var, var.collect());
     Tensor::from_primitive::<Autodiff<Flex>>(out)
+}
+
+/// Bessel's correction `n / (n − 1)` for a variance over `count` values. PyTorch updates the
+/// running variance with the corrected batch variance while normalising with the biased one,
+/// and effdet's checkpoints are made that way; burn's `BatchNorm` keeps the biased one.
+fn bessel(count: usize) -> f64 {
+    if count > 1 {
+        count as f64 / (count - 1) as f64
+    } else {
+        1.0
+    }
+}
+
+/// Mean over the batch and both spatial axes, `[N, C, H, W]` → `[1, C, 1, 1]`, one axis at a
+/// time: each sum covers at most one axis's length, so f32 rounding stays near that of
+/// a pairwise sum (a single reduction over all `N·H·W` values drifts by about 1e-5 on
+/// EfficientDet's large planes).
+fn channel_mean(x: Tensor<4>) -> Tensor<4> {
+    x.mean_dim(3).mean_dim(2).mean_dim(0)
+}
+
+/// Batch norm in training mode composed of tensor operations (any backend, autodiff
+/// through the batch statistics), with the running statistics updated as PyTorch does.
+fn composed_train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let mean = channel_mean(x.clone());
+    let centered = x - mean.clone();
+    let var = channel_mean(centered.clone().square());
+    let inv_std = var.clone().add_scalar(bn.epsilon).sqrt().recip();
+    let gamma = bn.gamma.val().reshape([1, c, 1, 1]);
+    let beta = bn.beta.val().reshape([1, c, 1, 1]);
+    let y = centered * inv_std * gamma + beta;
+    let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<4>| {
+        let device = batch.device();
+        let value = running
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - bn.momentum)
+            .add(batch.detach().reshape([c]).mul_scalar(bn.momentum));
+        running.update(value.detach());
+    };
+    update(&bn.running_mean, mean);
+    update(&bn.running_var, var.mul_scalar(bessel(n * h * w)));
+    y
 }
 
 /// Per-channel values of one forward pass.
@@ -81,6 +134,8 @@ struct Stats {
     inv_std: Vec<f32>,
     gamma: Vec<f32>,
     beta: Vec<f32>,
+    /// Values per channel (`N·H·W`).
+    count: usize,
 }
 
 impl Stats {
@@ -230,6 +285,7 @@ fn statistics(x: &FlexTensor, gamma: Vec<f32>, beta: Vec<f32>, epsilon: f64) -> 
         inv_std,
         gamma,
         beta,
+        count: n * plane,
     }
 }
 
@@ -369,15 +425,29 @@ mod tests {
 
     /// One forward and backward through a batch norm whose gamma and beta are not 1 and 0,
     /// on a strided view, with a loss that weights every output differently.
+    /// Which batch norm [`run`] takes.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Path {
+        /// [`batch_norm`] on flex autodiff: the fused kernel.
+        Fused,
+        /// [`batch_norm`] under gradient checkpointing: [`composed_train`].
+        Composed,
+        /// burn's `BatchNorm::forward` (biased running variance).
+        Burn,
+    }
+
     fn run(
-        fused: bool,
+        path: Path,
         silu: bool,
         x: &Tensor<4>,
         w: &Tensor<4>,
         g0: &Tensor<1>,
         b0: &Tensor<1>,
     ) -> Run {
-        let device = Device::flex().autodiff();
+        let device = match path {
+            Path::Composed => Device::flex().autodiff().gradient_checkpointing(),
+            _ => Device::flex().autodiff(),
+        };
         let c = x.dims()[1];
         let mut bn = BatchNormConfig::new(c)
             .with_epsilon(1e-3)
@@ -387,8 +457,11 @@ mod tests {
         bn.beta = Param::from_tensor(Tensor::from_data(b0.to_data(), &device));
         let xa = Tensor::<4>::from_data(x.to_data(), &device).require_grad();
         let v = xa.clone().permute([0, 1, 3, 2]);
-        let y = if fused {
+        let y = if path == Path::Fused {
             assert_eq!(route(&v), Route::AutodiffFlex, "the fused path is taken");
+            batch_norm(&bn, v, silu)
+        } else if path == Path::Composed {
+            assert_eq!(route(&v), Route::Composed, "the composed path is taken");
             batch_norm(&bn, v, silu)
         } else {
             let y = bn.forward(v);
@@ -402,8 +475,8 @@ mod tests {
             dx: values(xa.grad(&grads).unwrap()),
             dgamma: values(bn.gamma.val().grad(&grads).unwrap()),
             dbeta: values(bn.beta.val().grad(&grads).unwrap()),
-            running_mean: values(bn.running_mean.value()),
-            running_var: values(bn.running_var.value()),
+            running_mean: values(bn.running_mean.value_sync()),
+            running_var: values(bn.running_var.value_sync()),
         }
     }
 
@@ -414,19 +487,44 @@ mod tests {
         let w = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &plain);
         let g0 = Tensor::<1>::random([shape[1]], Distribution::Uniform(0.5, 1.5), &plain);
         let b0 = Tensor::<1>::random([shape[1]], Distribution::Uniform(-0.5, 0.5), &plain);
-        let f = run(true, silu, &x, &w, &g0, &b0);
-        let r = run(false, silu, &x, &w, &g0, &b0);
-        assert_close(&f.out, &r.out, 1e-4, 1e-5, "output");
-        assert_close(&f.running_mean, &r.running_mean, 1e-5, 1e-6, "running mean");
-        assert_close(&f.running_var, &r.running_var, 1e-4, 1e-6, "running var");
-        assert_close(&f.dbeta, &r.dbeta, 1e-4, 1e-3, "d beta");
-        assert_close(&f.dgamma, &r.dgamma, 1e-3, 1e-3, "d gamma");
-        let scale = r.dx.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert_close(&f.dx, &r.dx, 1e-3, 1e-4 * scale, "d x");
+        let f = run(Path::Fused, silu, &x, &w, &g0, &b0);
+        let r = run(Path::Burn, silu, &x, &w, &g0, &b0);
+        let composed = run(Path::Composed, silu, &x, &w, &g0, &b0);
+        // burn keeps the biased batch variance, `(1 − m)·1 + m·v`; PyTorch's (ours) is
+        // `(1 − m)·1 + m·v·n/(n − 1)`.
+        let (m, n) = (0.1f32, (shape[0] * shape[2] * shape[3]) as f32);
+        let corrected: Vec<f32> = r
+            .running_var
+            .iter()
+            .map(|r| (1.0 - m) + (r - (1.0 - m)) * n / (n - 1.0))
+            .collect();
+        for (got, what) in [(&f, "fused"), (&composed, "composed")] {
+            assert_close(&got.out, &r.out, 1e-4, 1e-5, &format!("{what}: output"));
+            let mean = &got.running_mean;
+            assert_close(
+                mean,
+                &r.running_mean,
+                1e-5,
+                1e-6,
+                &format!("{what}: running mean"),
+            );
+            let var = &got.running_var;
+            assert_close(var, &corrected, 1e-4, 1e-6, &format!("{what}: running var"));
+            assert_close(&got.dbeta, &r.dbeta, 1e-4, 1e-3, &format!("{what}: d beta"));
+            assert_close(
+                &got.dgamma,
+                &r.dgamma,
+                1e-3,
+                1e-3,
+                &format!("{what}: d gamma"),
+            );
+            let scale = r.dx.iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert_close(&got.dx, &r.dx, 1e-3, 1e-4 * scale, &format!("{what}: d x"));
+        }
     }
 
     #[test]
-    fn fused_batch_norm_matches_burns_forward_backward_and_running_statistics() {
+    fn fused_and_composed_batch_norm_match_burns_with_pytorchs_running_variance() {
         // Large planes (the parallel path) and tiny ones (grouped into tasks), with and
         // without SiLU after the normalisation.
         compare([2, 3, 70, 90], false);

@@ -167,6 +167,38 @@ pub fn model_tensors(model: &EfficientDet) -> Vec<(String, HostTensor)> {
     saver.out
 }
 
+/// A trainable parameter of the model under its effdet name, and its rank (1 or 4), so its
+/// gradient can be found (`GradientsParams::get::<RANK>(id)`) and compared by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedParam {
+    pub name: String,
+    pub id: burn::module::ParamId,
+    pub rank: usize,
+}
+
+/// Every trainable parameter of `model` (no running statistics) under effdet's names.
+pub fn named_params(model: &EfficientDet) -> Vec<NamedParam> {
+    struct Names(Vec<NamedParam>);
+    impl Visitor for Names {
+        fn visit(&mut self, name: &str, slot: Slot<'_>) {
+            let (id, rank) = match slot {
+                Slot::Param4(p) => (p.id, 4),
+                Slot::Param1(p) => (p.id, 1),
+                Slot::Buffer1(_) => return,
+            };
+            self.0.push(NamedParam {
+                name: name.to_string(),
+                id,
+                rank,
+            });
+        }
+    }
+    let mut copy = model.clone();
+    let mut names = Names(Vec::new());
+    walk_model(&mut names, &mut copy);
+    names.0
+}
+
 pub(crate) fn model_device(model: &EfficientDet) -> Device {
     model.backbone.conv_stem.weight.device()
 }

@@ -2,6 +2,8 @@
 //! model finds the boxes it was trained on, a paused run resumes exactly, and
 //! the saved folder loads in the detector.
 
+mod conv_grad;
+mod effdet_step;
 mod toy;
 
 use carina_train::config::{OptimizerKind, SelectBy};
@@ -21,7 +23,7 @@ fn small_config(steps: u64) -> TrainConfig {
         init: format!("imagenet-lite0:{}", shared_weights().display()),
         image_size: 128,
         // Few steps: let the batch-norm statistics used at validation catch up.
-        bn_momentum: 0.5,
+        bn_momentum: Some(0.5),
         steps,
         batch_size: 8,
         workers: 2,
