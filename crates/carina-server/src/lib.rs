@@ -32,6 +32,8 @@ pub mod render_cache;
 mod reporting;
 mod route_table;
 mod routes;
+pub mod sr_export;
+pub mod sr_import;
 pub mod state;
 pub mod sweep;
 pub mod worker;
@@ -86,6 +88,7 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::models::routes(max_upload))
         .merge(routes::preferences::routes())
         .merge(routes::reports::routes())
+        .merge(routes::sr::routes())
         .merge(routes::readings::routes())
         .merge(routes::agreement::routes())
         .method_not_allowed_fallback(method_not_allowed);

@@ -27,4 +27,6 @@ mod report_formats;
 mod reports;
 mod review;
 mod s3;
+mod sr;
+mod sr_external;
 mod throttle;
