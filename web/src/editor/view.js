@@ -66,6 +66,7 @@ function buildPage(app, state) {
     setStatus: (status) => ui.saver.setStatus(status),
     statusChanged: () => ui.worklist.showProgress(),
     toggleHelp: () => ui.help.toggle(),
+    srImported: () => ui.history.load(),
   });
   ui.labelPicker = createLabelPicker(state);
   ui.boxList = createBoxList(state);
