@@ -1,6 +1,7 @@
-// The image's boxes as a DICOM SR, out and in (docs/http-api.md,
-// docs/dicom-sr.md): "Export SR" downloads GET /images/{id}/sr (reviewed
-// boxes; with "+ proposals" the unreviewed ones too), "Import SR" posts a
+// The side panel's "DICOM SR" section: the image's boxes as a DICOM SR,
+// out and in (docs/http-api.md, docs/dicom-sr.md): "Export SR" downloads
+// GET /images/{id}/sr (reviewed boxes; with "+ proposals" the unreviewed
+// ones too), "Import SR" posts a
 // chosen .dcm file to POST /images/{id}/sr as a multipart `file` part. The
 // import saves on the server, so it needs a saved document: with unsaved
 // changes it asks to save first. Its answer is the new annotations.
@@ -14,9 +15,9 @@ import { h, toast } from '../dom.js';
 export function createSrTools(state, hooks) {
   const base = `/api/v1${state.idPath}/sr`;
   const file = `carina-image-${state.imageId}-sr.dcm`;
-  const exportLink = h('a', { href: base, download: file, id: 'sr-export', class: 'button small', title: 'Download the reviewed boxes as a DICOM SR (TID 1500)' }, 'Export SR');
+  const exportLink = h('a', { href: base, download: file, id: 'sr-export', class: 'small', title: 'Download the reviewed boxes as a DICOM SR (TID 1500)' }, 'Export SR');
   const exportAll = h('a', { href: `${base}?include=proposals`, download: file, id: 'sr-export-all', class: 'small', title: 'The SR with the unreviewed model proposals too' }, '+ proposals');
-  if (!state.canEdit) return { nodes: [h('span', { class: 'group' }, exportLink, exportAll)] };
+  if (!state.canEdit) return { el: h('div', { class: 'sr-tools', id: 'sr-tools' }, exportLink, ' ', exportAll) };
 
   const picker = h('input', { type: 'file', accept: '.dcm,application/dicom', id: 'sr-import-file', hidden: true });
   const importBtn = h('button', { type: 'button', id: 'sr-import', class: 'small', title: 'Add or restore boxes from a DICOM SR (TID 1500)', onclick: () => {
@@ -43,5 +44,5 @@ export function createSrTools(state, hooks) {
       importBtn.disabled = false;
     }
   });
-  return { nodes: [h('span', { class: 'group' }, exportLink, exportAll, importBtn, picker)] };
+  return { el: h('div', { class: 'sr-tools', id: 'sr-tools' }, exportLink, ' ', exportAll, ' ', importBtn, picker) };
 }

@@ -1,13 +1,12 @@
 // The image page's toolbar, left to right: back to the library, the image's
 // name and burned-in badge; the left button's tool (Box, W/L, Pan); window
 // presets, invert, fit, 1:1 and the W/L and zoom read-outs; then the
-// document's controls: Export / Import SR (dicomsr.js), undo / redo, "No finding", the review status, Save
+// document's controls: undo / redo, "No finding", the review status, Save
 // and what the save state is; the help button.
 import { h, toast } from '../dom.js';
 import { burnedInBadge } from '../burned.js';
 import { PRESETS } from './viewport.js';
 import { libraryFilter } from './worklist.js';
-import { createSrTools } from './dicomsr.js';
 
 export const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
 
@@ -127,19 +126,17 @@ function documentTools(state, actions) {
 
 /**
  * The toolbar of `state`'s image over `viewer`. `actions`: save(),
- * setStatus(status) (a promise), statusChanged(), toggleHelp(),
- * srImported() (an SR import changed the server's annotations).
+ * setStatus(status) (a promise), statusChanged(), toggleHelp().
  * `refresh()` follows the document (the page calls it on every change).
  */
 export function createToolbar(state, viewer, actions) {
   const title = imageTitle(state.imageId);
   const view = viewTools(state, viewer);
   const docTools = documentTools(state, actions);
-  const sr = createSrTools(state, { imported: () => actions.srImported() });
   const el = h('div', { class: 'editor-toolbar' },
     ...title.nodes, ...view.nodes,
     h('span', { class: 'spacer' }),
-    ...sr.nodes, ...docTools.nodes,
+    ...docTools.nodes,
     button('help-btn', '?', 'Keyboard shortcuts (?)', () => actions.toggleHelp()));
   return {
     el,
