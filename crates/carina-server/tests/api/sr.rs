@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 both_backends!(
     sr_round_trip_restores_boxes,
+    sr_custom_labels_and_codes,
     sr_refusals,
     sr_blind_reader_and_roles
 );
@@ -423,4 +424,66 @@ async fn sr_blind_reader_and_roles(app: TestApp) {
     let r = post_sr(&app, &viewer, id, sr).await;
     assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "forbidden");
     get_sr(&app, &viewer, id, "").await;
+}
+
+async fn sr_custom_labels_and_codes(app: TestApp) {
+    let (admin, rad, _) = app.team().await;
+    let r = app
+        .req(Method::POST, "/api/v1/labels", Some(&admin))
+        .json(&json!({"name": "Rib fracture", "color": "#aa5500"}))
+        .send()
+        .await
+        .unwrap();
+    let label = ok_json(r, StatusCode::CREATED).await;
+    let class_id = label["id"].as_i64().unwrap();
+    let id = app.upload_ok(&rad, "chest.png", png(200, 160, 9)).await["id"]
+        .as_i64()
+        .unwrap();
+    let saved = put_boxes(
+        &app,
+        &rad,
+        id,
+        0,
+        json!([{"class_id": class_id, "bbox": [30.5, 40.25, 90.75, 100.125]}]),
+    )
+    .await;
+    // The custom label goes out as a 99CARINA code named after it...
+    let sr = get_sr(&app, &rad, id, "").await;
+    let report = parse(&sr);
+    let finding = &report.boxes[0].finding;
+    assert_eq!(finding.scheme, "99CARINA");
+    assert_eq!(finding.meaning, "Rib fracture");
+    assert_eq!(
+        finding.value,
+        carina_sr::codes::custom_code_value("Rib fracture")
+    );
+    // ... and comes back to the same label.
+    put_boxes(
+        &app,
+        &rad,
+        id,
+        saved["version"].as_i64().unwrap(),
+        json!([]),
+    )
+    .await;
+    let done = ok_json(post_sr(&app, &rad, id, sr.clone()).await, StatusCode::OK).await;
+    let b = &done["annotations"]["boxes"][0];
+    assert_eq!(b["class_id"], class_id);
+    assert!(near(b, [30.5, 40.25, 90.75, 100.125]), "{b}");
+    // A 99CARINA code whose value is not derived from its meaning is not
+    // Carina's: refused by code, the message names it.
+    let value = finding.value.as_bytes();
+    let pos = sr.windows(value.len()).position(|w| w == value).unwrap();
+    let mut forged = sr.clone();
+    forged[pos..pos + value.len()].copy_from_slice(b"LFFFFFFFFFFFFFFF");
+    let r = post_sr(&app, &rad, id, forged).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_finding", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("LFFFFFFFFFFFFFFF"),
+        "{body}"
+    );
 }
