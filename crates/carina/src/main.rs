@@ -45,6 +45,9 @@ enum Command {
     Export(cmd::export::ExportCommand),
     /// Accounts on the database directly: create-user, set-role, reset-password.
     Admin(cmd::admin::Admin),
+    /// Bulk ingest of a folder (DICOM, PNG, JPEG; DICOMDIR-aware) into the local store or a
+    /// running server; exit status 3 when a file was refused, 130 when interrupted.
+    Ingest(cmd::ingest::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
@@ -65,8 +68,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let done = match cli.command {
         Command::Labels => cmd::labels::run(),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Eval(c) => cmd::eval::run(c),
@@ -77,5 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(a) => cmd::worker::run(a),
         Command::Export(c) => cmd::export::run(c),
         Command::Admin(a) => cmd::admin::run(a),
-    }
+        // The one command with an exit status of its own (see its docs).
+        Command::Ingest(a) => return cmd::ingest::run(a),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
