@@ -52,10 +52,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Bulk ingest reports per file itself (progress bar, summary): the
+    // server's per-image log lines would only break the bar.
+    let quiet = matches!(
+        cli.command,
+        Command::Ingest(_) | Command::Bench(cmd::bench::BenchCommand::Ingest(_))
+    );
+    let default_filter = if quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CARINA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -162,12 +162,14 @@ fn print_summary(dir: &Path, t: &Tally) {
     for (why, n) in &t.skipped {
         println!("    {n:>8}  {why}");
     }
-    println!(
-        "  {:.1} s, {:.1} images stored/s, {:.1} files/s",
-        t.elapsed.as_secs_f64(),
-        t.stored as f64 / secs,
-        done as f64 / secs
-    );
+    if done > 0 {
+        println!(
+            "  {:.1} s, {:.1} images stored/s, {:.1} files/s",
+            t.elapsed.as_secs_f64(),
+            t.stored as f64 / secs,
+            done as f64 / secs
+        );
+    }
     if t.interrupted {
         println!(
             "interrupted: {} file(s) not attempted; run the same command again to go on (what is stored is skipped by its sha256)",

@@ -50,10 +50,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let mut cpu = 0.0;
     let tally = runtime.block_on(async {
         let target = Arc::new(Target::local(config, "bench".into()).await?);
         let found = walk::walk(&input)?;
         let (_tx, stop) = tokio::sync::watch::channel(false);
+        let cpu_before = cpu_seconds();
         let tally = send_all(
             target.clone(),
             found.items,
@@ -63,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             true,
         )
         .await;
+        cpu = cpu_seconds().zip(cpu_before).map_or(0.0, |(a, b)| a - b);
         if let Ok(t) = Arc::try_unwrap(target) {
             t.close().await;
         }
@@ -84,12 +87,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.count,
         size = args.size
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "  {secs:.2} s, {:.1} images/s on {} CPU core(s)",
+        "  {secs:.2} s, {:.1} images/s on {cores} CPU core(s)",
         args.count as f64 / secs,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if cpu > 0.0 {
+        // On a shared machine the wall-clock rate depends on the neighbours;
+        // the process's CPU time per image does not.
+        let per_image = cpu / args.count as f64;
+        println!(
+            "  CPU time {cpu:.2} s: {:.1} ms per image, so at most {:.0} images/s on {cores} idle core(s)",
+            per_image * 1e3,
+            cores as f64 / per_image
+        );
+    }
     Ok(())
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc`), if readable.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name in parentheses: state is field 3,
+    // utime and stime fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// 8-bit gray copies of the images under `dir`, `size` square.

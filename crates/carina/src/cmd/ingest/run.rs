@@ -46,7 +46,7 @@ impl Progress {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} {elapsed} {per_sec} {msg}",
+                    "{bar:30} {pos}/{len} {elapsed} {msg}",
                 )
                 .expect("valid template"),
             );
@@ -64,7 +64,7 @@ impl Progress {
     fn update(&mut self, t: &Tally, quiet: bool) {
         let done = t.stored + t.already + t.refused.len();
         let msg = format!(
-            "stored {} · already there {} · refused {}",
+            "stored {} · already {} · refused {}",
             t.stored,
             t.already,
             t.refused.len()
