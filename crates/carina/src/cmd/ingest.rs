@@ -83,9 +83,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Ok(t) = Arc::try_unwrap(target) {
             t.close().await;
         }
-        tally
+        anyhow::Ok(tally)
     })?;
     print_summary(&args.dir, &tally);
+    if let Some(e) = tally.fatal {
+        return Err(e.context(
+            "the run stopped; what is stored stays, run the same command again to go on",
+        ));
+    }
     Ok(if tally.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if !tally.refused.is_empty() {

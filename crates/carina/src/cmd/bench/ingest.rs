@@ -69,8 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Ok(t) = Arc::try_unwrap(target) {
             t.close().await;
         }
-        tally
+        anyhow::Ok(tally)
     })?;
+    if let Some(e) = tally.fatal {
+        return Err(e);
+    }
     if tally.stored != args.count {
         bail!(
             "stored {} of {} images (already there {}, refused {}: {:?})",

@@ -23,6 +23,8 @@ pub struct Tally {
     /// Files not attempted because the run was interrupted.
     pub not_attempted: usize,
     pub interrupted: bool,
+    /// The error that stopped the run (server gone, token refused), if any.
+    pub fatal: Option<anyhow::Error>,
     pub elapsed: Duration,
 }
 
@@ -45,10 +47,8 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} {elapsed} {msg}",
-                )
-                .expect("valid template"),
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+                    .expect("valid template"),
             );
             bar
         });
@@ -100,7 +100,8 @@ impl Progress {
 }
 
 /// Sends `items` to `target` with `jobs` in flight; `stop` turning true
-/// (Ctrl-C) stops sending new files. `Err` is a fatal error of the target.
+/// (Ctrl-C) stops sending new files, and so does a fatal error of the
+/// target (kept in [`Tally::fatal`]).
 pub async fn send_all(
     target: Arc<Target>,
     items: Vec<Item>,
@@ -108,14 +109,13 @@ pub async fn send_all(
     mut tally: Tally,
     mut stop: watch::Receiver<bool>,
     quiet: bool,
-) -> anyhow::Result<Tally> {
+) -> Tally {
     let start = Instant::now();
     let mut progress = Progress::new(items.len(), quiet);
     let mut queue = items.into_iter();
     let mut set: JoinSet<(String, anyhow::Result<Outcome>)> = JoinSet::new();
-    let mut fatal = None;
     loop {
-        while set.len() < jobs.max(1) && !tally.interrupted && fatal.is_none() {
+        while set.len() < jobs.max(1) && !tally.interrupted && tally.fatal.is_none() {
             let Some(item) = queue.next() else { break };
             set.spawn(one(target.clone(), item));
         }
@@ -136,7 +136,7 @@ pub async fn send_all(
                         tally.refused.push((rel, why));
                     }
                     Err(e) => {
-                        fatal.get_or_insert(e);
+                        tally.fatal.get_or_insert(e);
                     }
                 }
                 progress.update(&tally, quiet);
@@ -155,10 +155,7 @@ pub async fn send_all(
     progress.finish();
     tally.not_attempted = queue.count();
     tally.elapsed = start.elapsed();
-    match fatal {
-        Some(e) => Err(e),
-        None => Ok(tally),
-    }
+    tally
 }
 
 /// Reads one file (refusing it unread when it is over the target's limit) and sends it.
