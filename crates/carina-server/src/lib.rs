@@ -40,6 +40,8 @@ pub mod worker;
 
 pub use config::{BurnedInPolicy, Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
 pub use route_table::route_table;
+// The one ingest of every route into the library, for `carina ingest`'s local mode.
+pub use routes::ingest::{Ingested, ingest_files};
 pub use state::AppState;
 
 use axum::Router;

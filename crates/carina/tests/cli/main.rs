@@ -8,6 +8,7 @@ mod eval_model;
 mod export;
 mod export_db;
 mod hostile;
+mod ingest;
 mod labels;
 mod predict;
 mod procs;
