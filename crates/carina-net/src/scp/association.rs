@@ -260,7 +260,7 @@ impl Session<'_> {
                     .response(dimse::C_STORE_RSP, dimse::STATUS_SUCCESS, None)
             }
             Err(r) => {
-                tracing::warn!(calling_ae = %self.calling, status = r.status, comment = %r.comment, "C-STORE refused");
+                tracing::warn!(calling_ae = %self.calling, status = %format_args!("{:#06X}", r.status), comment = %r.comment, "C-STORE refused");
                 p.command
                     .response(dimse::C_STORE_RSP, r.status, Some(r.comment))
             }

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod dataset;
+mod dicom;
 mod eval;
 mod eval_model;
 mod export;
