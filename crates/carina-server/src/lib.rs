@@ -84,6 +84,7 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::burned_in::routes())
         .merge(routes::annotations::routes())
         .merge(routes::predictions::routes())
+        .merge(routes::send::routes())
         .merge(routes::models::routes(max_upload))
         .merge(routes::preferences::routes())
         .merge(routes::reports::routes())

@@ -4,6 +4,7 @@
 //! cannot hold a colon, so the two never collide).
 
 pub mod peers;
+pub mod sr;
 
 use crate::error::AppError;
 use crate::state::AppState;

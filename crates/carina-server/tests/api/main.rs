@@ -27,4 +27,5 @@ mod report_formats;
 mod reports;
 mod review;
 mod s3;
+mod send;
 mod throttle;
