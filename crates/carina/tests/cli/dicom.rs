@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 
 const CR: &str = "1.2.840.10008.5.1.4.1.1.1";
 
-struct Node {
-    proc: Proc,
-    port: u16,
+pub struct Node {
+    pub proc: Proc,
+    pub port: u16,
     token: String,
     client: reqwest::Client,
 }
 
 /// `carina serve` with a DICOM node on a free port, and an admin token.
-async fn start(data: &Path, log: &Path, env: &[(&str, &str)]) -> Node {
+pub async fn start(data: &Path, log: &Path, env: &[(&str, &str)]) -> Node {
     let mut all = vec![
         ("CARINA_DICOM_BIND", "127.0.0.1:0"),
         ("CARINA_BUNDLED_MODEL", "false"),
@@ -53,15 +53,16 @@ async fn start(data: &Path, log: &Path, env: &[(&str, &str)]) -> Node {
 }
 
 impl Node {
-    async fn get(&self, path: &str) -> reqwest::Response {
+    /// A request to the HTTP API with the admin's token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .get(format!("{}{path}", self.proc.base))
+            .request(method, format!("{}{path}", self.proc.base))
             .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
     }
-    async fn images(&self) -> Vec<Value> {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.req(reqwest::Method::GET, path).send().await.unwrap()
+    }
+    pub async fn images(&self) -> Vec<Value> {
         let r = self.get("/api/v1/images?per_page=100").await;
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
@@ -106,7 +107,7 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn sample(name: &str) -> PathBuf {
+pub fn sample(name: &str) -> PathBuf {
     crate::shared_dir().join("data/samples/dicom").join(name)
 }
 

@@ -10,6 +10,7 @@ mod export;
 mod export_db;
 mod hostile;
 mod labels;
+mod orthanc;
 mod predict;
 mod procs;
 mod serve;
