@@ -130,6 +130,8 @@ pub struct Config {
     pub dicom_peers: crate::dicom::peers::DicomPeers,
     /// The DICOM node's ACSE and DIMSE timeouts, in seconds (also the SCU's read timeout).
     pub dicom_timeout_secs: u64,
+    /// A peer (of `dicom_peers`, with an address) each signed report's SR goes to.
+    pub dicom_send_on_sign: Option<String>,
 }
 
 /// See [`Config::burned_in`].
@@ -211,6 +213,7 @@ impl Default for Config {
             dicom_ae: "CARINA".into(),
             dicom_peers: Default::default(),
             dicom_timeout_secs: 30,
+            dicom_send_on_sign: None,
         }
     }
 }
@@ -347,6 +350,9 @@ impl Config {
                 self.dicom_bind = Some(value.trim().to_string()).filter(|v| !v.is_empty())
             }
             "CARINA_DICOM_TIMEOUT_SECS" => self.dicom_timeout_secs = number()?.clamp(1, 3600),
+            "CARINA_DICOM_SEND_ON_SIGN" => {
+                self.dicom_send_on_sign = Some(value.trim().to_string()).filter(|v| !v.is_empty())
+            }
             "CARINA_DICOM_AE" => self.dicom_ae = value.to_string(),
             "CARINA_DICOM_PEERS" => {
                 self.dicom_peers = crate::dicom::peers::DicomPeers::parse(value).map_err(err)?

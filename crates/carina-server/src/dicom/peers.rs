@@ -104,6 +104,20 @@ pub fn check(config: &mut crate::Config) -> Result<(), crate::ConfigError> {
     let invalid = |setting, message| crate::ConfigError::Invalid { setting, message };
     config.dicom_ae = carina_net::check_ae_title(&config.dicom_ae)
         .map_err(|m| invalid("CARINA_DICOM_AE (dicom_ae)", m))?;
+    if let Some(ae) = &config.dicom_send_on_sign {
+        let known = config
+            .dicom_peers
+            .get(ae)
+            .is_some_and(|p| p.address.is_some());
+        if !known {
+            return Err(invalid(
+                "CARINA_DICOM_SEND_ON_SIGN (dicom_send_on_sign)",
+                format!(
+                    "{ae:?} is not a peer with an address in CARINA_DICOM_PEERS (AETITLE@host:port)"
+                ),
+            ));
+        }
+    }
     if let Some(bind) = &config.dicom_bind {
         check_bind(bind).map_err(|m| invalid("CARINA_DICOM_BIND (dicom_bind)", m))?;
     }
@@ -145,11 +159,18 @@ mod tests {
         let c = crate::Config::load(None, env("CARINA_DICOM_PEERS", "A@h:1,B")).unwrap();
         assert_eq!(c.dicom_peers.0.len(), 2);
         assert_eq!(c.dicom_ae, "CARINA");
+        let env2 = [
+            ("CARINA_DICOM_PEERS".to_string(), "PACS@h:104".to_string()),
+            ("CARINA_DICOM_SEND_ON_SIGN".to_string(), "PACS".to_string()),
+        ];
+        let c = crate::Config::load(None, env2).unwrap();
+        assert_eq!(c.dicom_send_on_sign.as_deref(), Some("PACS"));
         for (k, v) in [
             ("CARINA_DICOM_PEERS", "A@h"),
             ("CARINA_DICOM_AE", "A\\B"),
             ("CARINA_DICOM_AE", " "),
             ("CARINA_DICOM_BIND", "11112"),
+            ("CARINA_DICOM_SEND_ON_SIGN", "PACS"),
         ] {
             let e = crate::Config::load(None, env(k, v))
                 .unwrap_err()

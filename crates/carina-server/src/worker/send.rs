@@ -73,6 +73,24 @@ pub async fn enqueue_send(
         .await
 }
 
+/// `CARINA_DICOM_SEND_ON_SIGN`: queues the SR of each image of a report
+/// just signed to that peer. A failure to queue is logged, not an error of
+/// the signing: the report is signed either way and can be sent by hand.
+pub async fn on_signed(state: &AppState, image_ids: &[i64], user: &str) {
+    let Some(destination) = &state.config.dicom_send_on_sign else {
+        return;
+    };
+    for &image_id in image_ids {
+        let req = SendRequest {
+            destination: destination.clone(),
+            what: SendWhat::Sr,
+        };
+        if let Err(e) = enqueue_send(state, image_id, &req, user).await {
+            tracing::warn!(image_id, error = %e, "cannot queue the signed report's SR");
+        }
+    }
+}
+
 /// Runs a claimed send job.
 pub async fn send_job(state: &AppState, worker: &str, job: &Job) -> Result<(), JobError> {
     let req: SendRequest = serde_json::from_value(job.payload.clone()).map_err(|e| {

@@ -52,6 +52,7 @@ async fn send_jobs(backend: Backend) {
         c.dicom_peers = DicomPeers::parse(&peers).unwrap();
         c.dicom_ae = "CARINA-TEST".into();
         c.job_max_attempts = 2;
+        c.dicom_send_on_sign = Some("PACS".into());
     };
     run_with(backend, tweak, move |app| scenario(app, pacs)).await
 }
@@ -176,6 +177,38 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
     let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", &rad).await;
     assert_eq!(jobs["jobs"].as_array().unwrap().len(), 3);
     assert_eq!(pacs.0.lock().unwrap().len(), 3);
+
+    // CARINA_DICOM_SEND_ON_SIGN: signing a report queues its image's SR to PACS.
+    let r = app
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{id}/reports"),
+            Some(&rad),
+        )
+        .json(&json!({"impression": "Nodule, right lower zone."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let report: Value = r.json().await.unwrap();
+    let path = format!("/api/v1/reports/{}/sign", report["id"]);
+    let r = app
+        .req(Method::POST, &path, Some(&rad))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", &rad).await;
+    let newest = &jobs["jobs"][0];
+    assert_eq!(
+        newest["payload"],
+        json!({"destination": "PACS", "what": "sr"})
+    );
+    let job = wait(&app, &rad, newest["id"].as_i64().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let got = pacs.0.lock().unwrap();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].1.sop_class_uid, carina_sr::COMPREHENSIVE_3D_SR);
 }
 
 /// Polls the job until it is done or failed.
