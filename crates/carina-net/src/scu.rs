@@ -194,18 +194,7 @@ async fn store_one(
     config: &ScuConfig,
     name: &str,
 ) -> Result<u16, SendError> {
-    let accepted = assoc
-        .presentation_contexts()
-        .iter()
-        .find(|pc| {
-            pc.reason == PresentationContextResultReason::Acceptance
-                && crate::trim_uid(&pc.abstract_syntax) == split.sop_class_uid
-                && proposal(&split.transfer_syntax)
-                    .iter()
-                    .any(|t| t == crate::trim_uid(&pc.transfer_syntax))
-        })
-        .map(|pc| (pc.id, crate::trim_uid(&pc.transfer_syntax).to_string()));
-    let Some((pc_id, ts)) = accepted else {
+    let Some((pc_id, ts)) = accepted_context(assoc, split) else {
         return Err(SendError::NotAccepted {
             peer: name.to_string(),
             sop_class: split.sop_class_uid.clone(),
@@ -282,6 +271,25 @@ async fn store_one(
             comment: rsp.error_comment,
         })
     }
+}
+
+/// The accepted context for `split`'s SOP class in one of the transfer
+/// syntaxes proposed for it: its id and transfer syntax.
+fn accepted_context(
+    assoc: &AsyncClientAssociation<TcpStream>,
+    split: &Split<'_>,
+) -> Option<(u8, String)> {
+    assoc
+        .presentation_contexts()
+        .iter()
+        .find(|pc| {
+            pc.reason == PresentationContextResultReason::Acceptance
+                && crate::trim_uid(&pc.abstract_syntax) == split.sop_class_uid
+                && proposal(&split.transfer_syntax)
+                    .iter()
+                    .any(|t| t == crate::trim_uid(&pc.transfer_syntax))
+        })
+        .map(|pc| (pc.id, crate::trim_uid(&pc.transfer_syntax).to_string()))
 }
 
 /// The data set re-encoded from one uncompressed little-endian syntax to the other.

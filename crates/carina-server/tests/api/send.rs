@@ -75,22 +75,37 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let send = |body: Value, who| {
-        app.req(
-            Method::POST,
-            &format!("/api/v1/images/{id}/send"),
-            Some(who),
-        )
-        .json(&body)
-        .send()
-    };
+    sr_and_image_arrive(&app, &rad, id, &pacs).await;
+    refusals(&app, &rad, &viewer, id).await;
+    down_peer_fails_after_retries(&app, &rad, id, &pacs).await;
+    sent_on_sign(&app, &rad, id, &pacs).await;
+}
 
+fn send<'a>(
+    app: &'a TestApp,
+    id: i64,
+    body: Value,
+    who: &'a Session,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + 'a {
+    app.req(
+        Method::POST,
+        &format!("/api/v1/images/{id}/send"),
+        Some(who),
+    )
+    .json(&body)
+    .send()
+}
+
+/// The SR (the default), then the image and the SR, to PACS.
+async fn sr_and_image_arrive(app: &TestApp, rad: &Session, id: i64, pacs: &Pacs) {
     // The SR (the default) to PACS.
-    let r = send(json!({"destination": "PACS"}), &rad).await.unwrap();
+    let r = send(app, id, json!({"destination": "PACS"}), rad)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["job"]["kind"], "send");
-    let job = wait(&app, &rad, job["job"]["id"].as_i64().unwrap()).await;
+    let job = wait(app, rad, job["job"]["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["result"]["destination"], "PACS");
     assert_eq!(job["result"]["sent"][0]["what"], "sr");
@@ -109,16 +124,16 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
             sr.sop_instance_uid.as_str()
         );
     }
-    let (_, shown) = app.get_json(&format!("/api/v1/images/{id}"), &rad).await;
+    let (_, shown) = app.get_json(&format!("/api/v1/images/{id}"), rad).await;
     assert_eq!(shown["send_job_id"], job["id"]);
     assert_eq!(shown["send_status"], "done");
 
     // Both: the stored (de-identified) image and the SR, which references it.
-    let r = send(json!({"destination": "PACS", "what": "both"}), &rad)
+    let r = send(app, id, json!({"destination": "PACS", "what": "both"}), rad)
         .await
         .unwrap();
     let job: Value = r.json().await.unwrap();
-    let job = wait(&app, &rad, job["job"]["id"].as_i64().unwrap()).await;
+    let job = wait(app, rad, job["job"]["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "done", "{job}");
     {
         let got = pacs.0.lock().unwrap();
@@ -133,38 +148,53 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
         let raw = sample("dicom/siim_cr_jpeg_baseline.dcm");
         assert_ne!(img.part10, raw, "the stored, de-identified file is sent");
     }
+}
 
-    // Refusals: unknown or address-less destinations, a bad `what`, a viewer.
-    let r = send(json!({"destination": "NOWHERE"}), &rad).await.unwrap();
+/// Unknown or address-less destinations, a bad `what`, a viewer, no such image.
+async fn refusals(app: &TestApp, rad: &Session, viewer: &Session, id: i64) {
+    let r = send(app, id, json!({"destination": "NOWHERE"}), rad)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let text = r.text().await.unwrap();
     assert!(
         text.contains("NOWHERE") && text.contains("CARINA_DICOM_PEERS"),
         "{text}"
     );
-    let r = send(json!({"destination": "CALLER"}), &rad).await.unwrap();
+    let r = send(app, id, json!({"destination": "CALLER"}), rad)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("no address"));
-    let r = send(json!({"destination": "PACS", "what": "pdf"}), &rad)
+    let r = send(app, id, json!({"destination": "PACS", "what": "pdf"}), rad)
         .await
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
-    let r = send(json!({"destination": "PACS"}), &viewer).await.unwrap();
+    let r = send(app, id, json!({"destination": "PACS"}), viewer)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = app
-        .req(Method::POST, "/api/v1/images/424242/send", Some(&rad))
+        .req(Method::POST, "/api/v1/images/424242/send", Some(rad))
         .json(&json!({"destination": "PACS"}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
 
-    // A peer that is down: retried, then failed with the reason.
-    let r = send(json!({"destination": "DOWN", "what": "image"}), &rad)
-        .await
-        .unwrap();
+/// A peer that is down: retried, then failed with the reason.
+async fn down_peer_fails_after_retries(app: &TestApp, rad: &Session, id: i64, pacs: &Pacs) {
+    let r = send(
+        app,
+        id,
+        json!({"destination": "DOWN", "what": "image"}),
+        rad,
+    )
+    .await
+    .unwrap();
     let job: Value = r.json().await.unwrap();
-    let job = wait(&app, &rad, job["job"]["id"].as_i64().unwrap()).await;
+    let job = wait(app, rad, job["job"]["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(job["attempts"], 2);
     let err = job["last_error"].as_str().unwrap();
@@ -172,18 +202,20 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
         err.contains("DOWN@127.0.0.1") && err.contains("association"),
         "{err}"
     );
-    let (_, shown) = app.get_json(&format!("/api/v1/images/{id}"), &rad).await;
+    let (_, shown) = app.get_json(&format!("/api/v1/images/{id}"), rad).await;
     assert_eq!(shown["send_status"], "failed");
-    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", &rad).await;
+    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", rad).await;
     assert_eq!(jobs["jobs"].as_array().unwrap().len(), 3);
     assert_eq!(pacs.0.lock().unwrap().len(), 3);
+}
 
-    // CARINA_DICOM_SEND_ON_SIGN: signing a report queues its image's SR to PACS.
+/// CARINA_DICOM_SEND_ON_SIGN: signing a report queues its image's SR to PACS.
+async fn sent_on_sign(app: &TestApp, rad: &Session, id: i64, pacs: &Pacs) {
     let r = app
         .req(
             Method::POST,
             &format!("/api/v1/images/{id}/reports"),
-            Some(&rad),
+            Some(rad),
         )
         .json(&json!({"impression": "Nodule, right lower zone."}))
         .send()
@@ -193,18 +225,18 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
     let report: Value = r.json().await.unwrap();
     let path = format!("/api/v1/reports/{}/sign", report["id"]);
     let r = app
-        .req(Method::POST, &path, Some(&rad))
+        .req(Method::POST, &path, Some(rad))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", &rad).await;
+    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", rad).await;
     let newest = &jobs["jobs"][0];
     assert_eq!(
         newest["payload"],
         json!({"destination": "PACS", "what": "sr"})
     );
-    let job = wait(&app, &rad, newest["id"].as_i64().unwrap()).await;
+    let job = wait(app, rad, newest["id"].as_i64().unwrap()).await;
     assert_eq!(job["status"], "done", "{job}");
     let got = pacs.0.lock().unwrap();
     assert_eq!(got.len(), 4);
