@@ -86,6 +86,7 @@ impl Modify for Security {
         routes::predictions::run,
         routes::predictions::jobs,
         routes::predictions::job,
+        routes::send::send,
         routes::models::list,
         routes::models::upload,
         routes::models::train,

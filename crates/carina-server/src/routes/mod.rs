@@ -16,5 +16,6 @@ pub mod readings;
 pub mod report_types;
 pub mod reports;
 pub mod sr;
+pub mod send;
 pub mod tokens;
 pub mod users;

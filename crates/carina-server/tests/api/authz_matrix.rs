@@ -211,6 +211,13 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::None,
         [401, 403, 202, 403, 202],
     ),
+    (
+        "POST",
+        "/api/v1/images/{img}/send",
+        Body::Json(r#"{"destination": "NOWHERE", "what": "sr"}"#),
+        // No peer is configured: an unknown destination.
+        [401, 403, 422, 403, 422],
+    ),
     ("GET", "/api/v1/jobs", Body::None, [401, 200, 200, 200, 200]),
     (
         "GET",

@@ -29,4 +29,5 @@ mod review;
 mod s3;
 mod sr;
 mod sr_external;
+mod send;
 mod throttle;

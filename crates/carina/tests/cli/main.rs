@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod dataset;
+mod dicom;
 mod eval;
 mod eval_model;
 mod export;
@@ -10,6 +11,7 @@ mod export_db;
 mod hostile;
 mod ingest;
 mod labels;
+mod orthanc;
 mod predict;
 mod procs;
 mod serve;
