@@ -20,6 +20,9 @@ command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 # dcmtk's dsrdump reads Carina's DICOM SR in carina-sr's tests.
 command -v dsrdump >/dev/null 2>&1 || need_apt+=(dcmtk)
+# Orthanc, a real PACS for the DICOM node's tests (carina-testkit starts it
+# on loopback ports with a config of its own; the package's service is not used).
+command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || need_apt+=(orthanc)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== [${SECONDS}s] installing ${need_apt[*]} (apt-get)"

@@ -121,6 +121,17 @@ pub struct Config {
     /// must exceed the longest upload (object written → row committed) and
     /// the clock difference between the hosts and the object store.
     pub sweep_grace_secs: u64,
+    /// `HOST:PORT` of the DICOM node (C-ECHO and C-STORE SCP); unset: none.
+    pub dicom_bind: Option<String>,
+    /// The DICOM node's AE title (`CARINA_DICOM_AE`).
+    pub dicom_ae: String,
+    /// Known DICOM nodes (`AETITLE@host:port` or `AETITLE`); when any is
+    /// set, associations from other calling AE titles are rejected.
+    pub dicom_peers: crate::dicom::peers::DicomPeers,
+    /// The DICOM node's ACSE and DIMSE timeouts, in seconds (also the SCU's read timeout).
+    pub dicom_timeout_secs: u64,
+    /// A peer (of `dicom_peers`, with an address) each signed report's SR goes to.
+    pub dicom_send_on_sign: Option<String>,
 }
 
 /// See [`Config::burned_in`].
@@ -198,6 +209,11 @@ impl Default for Config {
             burned_in: BurnedInPolicy::Flag,
             sweep_minutes: 60,
             sweep_grace_secs: 3600,
+            dicom_bind: None,
+            dicom_ae: "CARINA".into(),
+            dicom_peers: Default::default(),
+            dicom_timeout_secs: 30,
+            dicom_send_on_sign: None,
         }
     }
 }
@@ -216,6 +232,11 @@ pub enum ConfigError {
     },
     #[error("{var}: {message}")]
     Env { var: String, message: String },
+    #[error("{setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
 }
 
 impl Config {
@@ -240,6 +261,7 @@ impl Config {
         for (var, value) in env {
             config.apply_env(&var, &value)?;
         }
+        crate::dicom::peers::check(&mut config)?;
         Ok(config)
     }
 
@@ -323,6 +345,17 @@ impl Config {
                     "refuse" => BurnedInPolicy::Refuse,
                     _ => return Err(err("expected flag or refuse".into())),
                 }
+            }
+            "CARINA_DICOM_BIND" => {
+                self.dicom_bind = Some(value.trim().to_string()).filter(|v| !v.is_empty())
+            }
+            "CARINA_DICOM_TIMEOUT_SECS" => self.dicom_timeout_secs = number()?.clamp(1, 3600),
+            "CARINA_DICOM_SEND_ON_SIGN" => {
+                self.dicom_send_on_sign = Some(value.trim().to_string()).filter(|v| !v.is_empty())
+            }
+            "CARINA_DICOM_AE" => self.dicom_ae = value.to_string(),
+            "CARINA_DICOM_PEERS" => {
+                self.dicom_peers = crate::dicom::peers::DicomPeers::parse(value).map_err(err)?
             }
             // Other CARINA_* variables belong to other commands (CARINA_LOG, CARINA_CONFIG, ...).
             _ => {}

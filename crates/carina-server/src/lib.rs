@@ -25,6 +25,7 @@ pub mod blind;
 mod bundled;
 pub mod config;
 pub mod decode_budget;
+pub mod dicom;
 pub mod error;
 pub mod extract;
 mod openapi;
@@ -32,12 +33,16 @@ pub mod render_cache;
 mod reporting;
 mod route_table;
 mod routes;
+pub mod sr_export;
+pub mod sr_import;
 pub mod state;
 pub mod sweep;
 pub mod worker;
 
 pub use config::{BurnedInPolicy, Config, ConfigError, FilenamePolicy, Secret, WorkerMode};
 pub use route_table::route_table;
+// The one ingest of every route into the library, for `carina ingest`'s local mode.
+pub use routes::ingest::{Ingested, ingest_files};
 pub use state::AppState;
 
 use axum::Router;
@@ -83,9 +88,11 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::burned_in::routes())
         .merge(routes::annotations::routes())
         .merge(routes::predictions::routes())
+        .merge(routes::send::routes())
         .merge(routes::models::routes(max_upload))
         .merge(routes::preferences::routes())
         .merge(routes::reports::routes())
+        .merge(routes::sr::routes())
         .merge(routes::readings::routes())
         .merge(routes::agreement::routes())
         .method_not_allowed_fallback(method_not_allowed);
@@ -173,6 +180,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    dicom: Option<carina_net::Scp>,
     state: AppState,
 }
 
@@ -185,7 +193,17 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
-        Ok(Self { listener, state })
+        let dicom = dicom::bind(&state).await?;
+        Ok(Self {
+            listener,
+            dicom,
+            state,
+        })
+    }
+
+    /// The DICOM node's address, when `dicom_bind` is set.
+    pub fn dicom_addr(&self) -> Option<SocketAddr> {
+        self.dicom.as_ref().map(|d| d.local_addr())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -208,6 +226,15 @@ impl Application {
         let worker = (self.state.config.worker == WorkerMode::Inprocess)
             .then(|| worker::spawn_loops(&self.state, "inprocess", 1, &stop_rx));
         let sweeper = sweep::spawn(&self.state, stop_rx.clone());
+        let dicom = self.dicom.map(|scp| {
+            let handler = Arc::new(dicom::Ingest {
+                state: self.state.clone(),
+            });
+            let mut stop = stop_rx.clone();
+            tokio::spawn(scp.run(handler, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }))
+        });
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -215,6 +242,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         let _ = stop_tx.send(true);
+        if let Some(d) = dicom {
+            let _ = d.await;
+        }
         for w in worker.into_iter().flatten() {
             let _ = w.await;
         }

@@ -57,9 +57,11 @@
 //! ```
 
 pub mod codes;
+mod image_ref;
 mod items;
 mod read;
 mod read_group;
+mod report;
 mod tree;
 mod uid;
 mod write;
@@ -69,7 +71,9 @@ use std::time::SystemTime;
 use carina_core::{BBox, BoxStatus, Provenance};
 
 pub use codes::{Code, FINDING_CODES, FindingCode, code_for_label, label_for_code};
+pub use image_ref::{SR_STORAGE_CLASSES, image_ref_from_dicom, is_sr, media_storage_sop_class};
 pub use read::{ReadLimits, read_measurement_report, read_measurement_report_with};
+pub use report::{COMPREHENSIVE_SR, ReportSr, ReportSrFinding, report_sr_uid, write_report_sr};
 pub use uid::{is_valid_uid, tracking_uid};
 pub use write::{CARINA_MANUFACTURER, COMPREHENSIVE_3D_SR, MAX_BOXES, write_measurement_report};
 

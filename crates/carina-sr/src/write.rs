@@ -44,9 +44,9 @@ const IMPLEMENTATION_VERSION: &str = "CARINA_010";
 /// Most boxes one SR holds (about 5.5 MB, within the reader's 8 MiB).
 pub const MAX_BOXES: usize = 2_000;
 
-const CONTAINS: &str = "CONTAINS";
-const OBS: &str = "HAS OBS CONTEXT";
-const MOD: &str = "HAS CONCEPT MOD";
+pub(crate) const CONTAINS: &str = "CONTAINS";
+pub(crate) const OBS: &str = "HAS OBS CONTEXT";
+pub(crate) const MOD: &str = "HAS CONCEPT MOD";
 
 /// Write `boxes` on `image` as a TID 1500 Measurement Report (Comprehensive
 /// 3D SR, explicit VR little endian, UTF-8). Boxes are written in the order
@@ -79,7 +79,7 @@ pub fn write_measurement_report(
     put_series_and_equipment(&mut o, image, doc);
     put_document_general(&mut o, image, &date, &time);
     put_content(&mut o, groups);
-    encode(o, sop_uid)
+    encode(o, COMPREHENSIVE_3D_SR, sop_uid)
 }
 
 /// The image reference and the boxes checked; one planar ROI group per box.
@@ -99,7 +99,7 @@ fn check_and_group(image: &SrImageRef, boxes: &[SrBox]) -> Result<Vec<Obj>, SrEr
 }
 
 /// The creation time in seconds, and as DICOM DA and TM.
-fn creation_stamp(doc: &SrDocument) -> Result<(u64, String, String), SrError> {
+pub(crate) fn creation_stamp(doc: &SrDocument) -> Result<(u64, String, String), SrError> {
     let secs = doc
         .created
         .duration_since(UNIX_EPOCH)
@@ -142,7 +142,7 @@ fn sop_instance_uid(
 }
 
 /// Patient and general study modules, copied from the image.
-fn put_patient_and_study(o: &mut Obj, image: &SrImageRef) {
+pub(crate) fn put_patient_and_study(o: &mut Obj, image: &SrImageRef) {
     put(o, tags::PATIENT_NAME, VR::PN, image.patient_name.as_str());
     put(o, tags::PATIENT_ID, VR::LO, image.patient_id.as_str());
     put(
@@ -256,12 +256,12 @@ fn put_content(o: &mut Obj, groups: Vec<Obj>) {
 }
 
 /// The Part 10 file, explicit VR little endian.
-fn encode(o: Obj, sop_uid: String) -> Result<Vec<u8>, SrError> {
+pub(crate) fn encode(o: Obj, sop_class: &str, sop_uid: String) -> Result<Vec<u8>, SrError> {
     let file = o
         .with_meta(
             FileMetaTableBuilder::new()
                 .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
-                .media_storage_sop_class_uid(COMPREHENSIVE_3D_SR)
+                .media_storage_sop_class_uid(sop_class)
                 .media_storage_sop_instance_uid(sop_uid)
                 .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
                 .implementation_version_name(IMPLEMENTATION_VERSION),
@@ -294,7 +294,7 @@ fn all_ascii(image: &SrImageRef, boxes: &[SrBox]) -> bool {
             .all(|s| opt(s).is_ascii())
 }
 
-fn invalid(m: String) -> SrError {
+pub(crate) fn invalid(m: String) -> SrError {
     SrError::InvalidInput(m)
 }
 
@@ -304,14 +304,14 @@ fn opt(v: &Option<String>) -> &str {
 
 /// 1..=`max` characters, none of them a control character or a backslash
 /// (the DICOM value separator).
-fn valid_text(s: &str, max: usize) -> bool {
+pub(crate) fn valid_text(s: &str, max: usize) -> bool {
     let n = s.chars().count();
     (1..=max).contains(&n) && !s.chars().any(|c| c.is_control() || c == '\\')
 }
 
 /// The image's attributes against their VRs (the message names the
 /// attribute, never its value).
-fn check_image(i: &SrImageRef) -> Result<(), SrError> {
+pub(crate) fn check_image(i: &SrImageRef) -> Result<(), SrError> {
     for (what, uid) in [
         ("SOP Class UID", &i.sop_class_uid),
         ("SOP Instance UID", &i.sop_instance_uid),
@@ -389,7 +389,7 @@ fn evidence(image: &SrImageRef) -> Obj {
 }
 
 /// Coding Scheme Identification of `99CARINA`.
-fn carina_scheme() -> Obj {
+pub(crate) fn carina_scheme() -> Obj {
     let mut s = Obj::new_empty();
     put(
         &mut s,
@@ -428,7 +428,7 @@ fn device_observer(uid: &str, name: &str, model_name: &str) -> Vec<Obj> {
 }
 
 /// TID 1002/1003: a person observer.
-fn person_observer(name: &str) -> Result<Vec<Obj>, String> {
+pub(crate) fn person_observer(name: &str) -> Result<Vec<Obj>, String> {
     if !valid_text(name, 64) {
         return Err(
             "a person observer's name must be 1 to 64 characters without a backslash".into(),

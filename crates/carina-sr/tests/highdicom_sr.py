@@ -10,6 +10,16 @@
         Writes a TID 1500 SR with highdicom's API about a made-up image: a
         rectangle as an open 4-point POLYLINE (Pneumothorax), a CIRCLE
         (Mass), and a group without a region. Prints what it wrote as JSON.
+
+    python highdicom_sr.py write-on IMAGE_PATH SR_PATH
+        Writes a TID 1500 SR with highdicom's API about the DICOM image at
+        IMAGE_PATH (as a viewer would about an image Carina serves): one
+        rectangle as an open 4-point POLYLINE, Pneumothorax.
+
+    python highdicom_sr.py read-report SR_PATH
+        Reads a report SR (TID 2000) with highdicom.sr.srread and prints, as
+        JSON, its SOP class, title, verification, the finding codes, the
+        impression texts and the referenced SOP instance UIDs.
 """
 
 import json
@@ -127,5 +137,75 @@ def write(path):
     }))
 
 
+def write_on(image_path, path):
+    import pydicom
+
+    img = pydicom.dcmread(image_path, stop_before_pixels=True)
+    source = hd.sr.SourceImageForRegion.from_source_image(img)
+    rect = np.array([[10.5, 20.25], [50.75, 20.25], [50.75, 60.0], [10.5, 60.0]])
+    group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="viewer rectangle"),
+        referenced_region=hd.sr.ImageRegion(
+            graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=rect, source_image=source
+        ),
+        finding_type=codes.SCT.Pneumothorax,
+    )
+    observer = hd.sr.ObservationContext(
+        observer_person_context=hd.sr.ObserverContext(
+            observer_type=codes.DCM.Person,
+            observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name="Viewer^User"),
+        )
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=observer,
+        procedure_reported=codes.LN.CTUnspecifiedBodyRegion,
+        imaging_measurements=[group],
+    )
+    sr = hd.sr.Comprehensive3DSR(
+        evidence=[img],
+        content=report,
+        series_number=1,
+        series_instance_uid=hd.UID(),
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="Some Viewer",
+    )
+    sr.save_as(path)
+    print(json.dumps({"bbox": [10.5, 20.25, 50.75, 60.0], "label": "Pneumothorax"}))
+
+
+def read_report(path):
+    sr = hd.sr.srread(path)
+    findings, texts, refs = [], [], []
+
+    def walk(items):
+        for it in items:
+            name = it.ConceptNameCodeSequence[0].CodeValue if "ConceptNameCodeSequence" in it else ""
+            if it.ValueType == "CODE" and name == "121071":
+                c = it.ConceptCodeSequence[0]
+                findings.append({"scheme": c.CodingSchemeDesignator, "value": c.CodeValue, "meaning": c.CodeMeaning})
+            if it.ValueType == "TEXT":
+                texts.append({"name": name, "value": str(it.TextValue)})
+            if it.ValueType == "IMAGE":
+                refs.append(str(it.ReferencedSOPSequence[0].ReferencedSOPInstanceUID))
+            if "ContentSequence" in it:
+                walk(it.ContentSequence)
+
+    walk(sr.ContentSequence)
+    print(json.dumps({
+        "sop_class_uid": str(sr.SOPClassUID),
+        "title": sr.ConceptNameCodeSequence[0].CodeMeaning,
+        "verification": str(sr.VerificationFlag),
+        "verifier": str(sr.VerifyingObserverSequence[0].VerifyingObserverName),
+        "findings": findings,
+        "texts": texts,
+        "image_refs": refs,
+    }))
+
+
 if __name__ == "__main__":
-    {"read": read, "write": write}[sys.argv[1]](sys.argv[2])
+    mode = sys.argv[1]
+    if mode == "write-on":
+        write_on(sys.argv[2], sys.argv[3])
+    else:
+        {"read": read, "write": write, "read-report": read_report}[mode](sys.argv[2])

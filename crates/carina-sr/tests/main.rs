@@ -3,6 +3,7 @@
 
 mod external;
 mod refuse;
+mod report;
 mod roundtrip;
 
 use std::time::{Duration, UNIX_EPOCH};

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 pub enum JobKind {
     Predict,
     Train,
+    /// C-STORE of an image and/or its SR to a DICOM peer.
+    Send,
 }
 
 impl JobKind {
@@ -26,12 +28,14 @@ impl JobKind {
         match self {
             JobKind::Predict => "predict",
             JobKind::Train => "train",
+            JobKind::Send => "send",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "predict" => Some(JobKind::Predict),
             "train" => Some(JobKind::Train),
+            "send" => Some(JobKind::Send),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@
 //! [`dicom`] writes DICOM bytes by hand for tests of hostile files.
 
 pub mod dicom;
+pub mod orthanc;
 
 use sqlx::Connection;
 

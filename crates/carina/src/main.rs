@@ -45,19 +45,29 @@ enum Command {
     Export(cmd::export::ExportCommand),
     /// Accounts on the database directly: create-user, set-role, reset-password.
     Admin(cmd::admin::Admin),
+    /// Bulk ingest of a folder (DICOM, PNG, JPEG; DICOMDIR-aware) into the local store or a
+    /// running server; exit status 3 when a file was refused, 130 when interrupted.
+    Ingest(cmd::ingest::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Bulk ingest reports per file itself (progress bar, summary): the
+    // server's per-image log lines would only break the bar.
+    let quiet = matches!(
+        cli.command,
+        Command::Ingest(_) | Command::Bench(cmd::bench::BenchCommand::Ingest(_))
+    );
+    let default_filter = if quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CARINA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(1)
@@ -65,8 +75,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let done = match cli.command {
         Command::Labels => cmd::labels::run(),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Eval(c) => cmd::eval::run(c),
@@ -77,5 +87,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(a) => cmd::worker::run(a),
         Command::Export(c) => cmd::export::run(c),
         Command::Admin(a) => cmd::admin::run(a),
-    }
+        // The one command with an exit status of its own (see its docs).
+        Command::Ingest(a) => return cmd::ingest::run(a),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

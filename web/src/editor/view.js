@@ -16,6 +16,7 @@ import { takePrefetched } from './worklist.js';
 import { createHelpOverlay } from './shortcuts.js';
 import { createReview } from './review.js';
 import { createToolbar } from './toolbar.js';
+import { createSrTools } from './dicomsr.js';
 import { createSaver } from './save.js';
 import { createBoxList } from './boxlist.js';
 import { createLabelPicker, getLabels } from './labelpicker.js';
@@ -67,6 +68,7 @@ function buildPage(app, state) {
     statusChanged: () => ui.worklist.showProgress(),
     toggleHelp: () => ui.help.toggle(),
   });
+  ui.srTools = createSrTools(state, { imported: () => ui.history.load() });
   ui.labelPicker = createLabelPicker(state);
   ui.boxList = createBoxList(state);
   ui.reviewSlot = h('div', { id: 'review-slot' });
@@ -81,6 +83,7 @@ function buildPage(app, state) {
           h('h3', {}, 'Model suggestions'), ui.reviewSlot,
           h('h3', {}, 'Label ', h('span', { class: 'muted small' }, '(keys 1–9)')), ui.labelPicker.el,
           h('h3', {}, 'Boxes'), ui.boxList.el,
+          h('h3', {}, 'DICOM SR'), ui.srTools.el,
           h('h3', {}, 'History'), ui.history.el)),
       ui.help.el),
   );

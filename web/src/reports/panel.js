@@ -36,7 +36,9 @@ function reportLinks(report) {
   return h('div', { class: 'report-links' },
     h('a', { href: report.links.html, target: '_blank', rel: 'noopener', id: 'report-html' }, 'View HTML'), ' · ',
     h('a', { href: report.links.pdf, download: `carina-report-${report.id}.pdf`, id: 'report-pdf' }, 'Download PDF'), ' · ',
-    h('a', { href: report.links.fhir, target: '_blank', rel: 'noopener', id: 'report-fhir' }, 'FHIR'));
+    h('a', { href: report.links.fhir, target: '_blank', rel: 'noopener', id: 'report-fhir' }, 'FHIR'),
+    // A signed report is also a DICOM SR (GET /reports/{id}/sr; a draft is a 409).
+    report.status === 'draft' ? null : [' · ', h('a', { href: `/api/v1/reports/${report.id}/sr`, download: `carina-report-${report.id}-sr.dcm`, id: 'report-sr' }, 'DICOM SR')]);
 }
 
 /**

@@ -194,6 +194,10 @@ pub struct ImageSchema {
     /// The newest predict job of this image
     prediction_job_id: Option<i64>,
     prediction_status: Option<JobStatusSchema>,
+    /// The newest send job (C-STORE to a DICOM peer) of this image; its
+    /// result or last_error is the outcome
+    send_job_id: Option<i64>,
+    send_status: Option<JobStatusSchema>,
     annotation_version: Option<i64>,
     #[schema(format = DateTime)]
     created_at: String,
@@ -242,6 +246,8 @@ fn fields_of_image(i: carina_store::Image) {
         display_name: _,
         prediction_job_id: _,
         prediction_status: _,
+        send_job_id: _,
+        send_status: _,
         annotation_version: _,
         created_at: _,
         created_by: _,

@@ -17,6 +17,7 @@ pub struct BBoxSchema([f64; 4]);
 pub enum JobKindSchema {
     Predict,
     Train,
+    Send,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -208,7 +208,7 @@ async fn jobs(
         None => None,
         Some(s) => Some(
             JobKind::parse(s)
-                .ok_or_else(|| AppError::bad_request("kind must be predict or train"))?,
+                .ok_or_else(|| AppError::bad_request("kind must be predict, train or send"))?,
         ),
     };
     let q = JobQuery {

@@ -545,6 +545,7 @@ async fn sign(
         .map_err(|e| AppError::unprocessable(e.to_string()))?;
     let signed = state.store.db.sign_report(id, &user.user.username).await?;
     tracing::info!(report_id = id, "report signed");
+    crate::worker::send::on_signed(&state, &signed.image_ids, &user.user.username).await;
     let domain = domain_report(&signed, None)?;
     Ok(Json(report_json(&signed, &domain)))
 }

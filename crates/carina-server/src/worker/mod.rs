@@ -11,10 +11,12 @@
 
 pub(crate) mod detectors;
 mod predict;
+pub mod send;
 pub mod train;
 
 pub use detectors::DetectorCache;
 pub use predict::{enqueue_predict, predict_job};
+pub use send::{enqueue_send, send_job};
 pub use train::{enqueue_train, train_job};
 
 use crate::state::AppState;
@@ -56,9 +58,9 @@ pub async fn run(state: AppState, id: String, stop: watch::Receiver<bool>) {
     run_kind(state, id, None, stop).await
 }
 
-/// Starts the loops a process runs: `predict_loops` for predictions and one
+/// Starts the loops a process runs: `predict_loops` for predictions, one
 /// for training, so that a fine-tuning run (minutes of CPU) never holds up
-/// the suggestions of new uploads.
+/// the suggestions of new uploads, and one for sending to DICOM peers.
 pub fn spawn_loops(
     state: &AppState,
     name: &str,
@@ -79,6 +81,13 @@ pub fn spawn_loops(
         state.clone(),
         worker_id(&format!("{name}-train")),
         Some(JobKind::Train),
+        stop.clone(),
+    )));
+    // Sending waits on the network: a loop of its own.
+    loops.push(tokio::spawn(run_kind(
+        state.clone(),
+        worker_id(&format!("{name}-send")),
+        Some(JobKind::Send),
         stop.clone(),
     )));
     if predict_loops > 0 {
@@ -134,7 +143,7 @@ pub async fn run_kind(
         tokio::select! {
             // The signal is for predictions (a single permit: it must wake a
             // loop that claims them); a training loop just polls.
-            _ = state.job_signal.notified(), if kind != Some(JobKind::Train) => {}
+            _ = state.job_signal.notified(), if matches!(kind, None | Some(JobKind::Predict)) => {}
             _ = tokio::time::sleep(poll) => {}
             // A dropped sender means nobody can stop us any more: stop now.
             changed = stop.changed() => {
@@ -169,6 +178,7 @@ pub async fn run_one(state: &AppState, worker: &str, job: Job) {
     let outcome = match job.kind {
         JobKind::Predict => predict_job(state, worker, &job).await,
         JobKind::Train => train_job(state, worker, &job).await,
+        JobKind::Send => send_job(state, worker, &job).await,
     };
     heartbeat.abort();
     match outcome {

@@ -182,6 +182,19 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
     ),
     (
         "GET",
+        "/api/v1/images/{img}/sr",
+        Body::None,
+        [401, 200, 200, 403, 200],
+    ),
+    // No SR in the body: past the role and blind checks, a 415.
+    (
+        "POST",
+        "/api/v1/images/{img}/sr",
+        Body::None,
+        [401, 403, 415, 403, 415],
+    ),
+    (
+        "GET",
         "/api/v1/images/{img}/history",
         Body::None,
         [401, 200, 200, 403, 200],
@@ -197,6 +210,13 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         "/api/v1/images/{img}/predictions",
         Body::None,
         [401, 403, 202, 403, 202],
+    ),
+    (
+        "POST",
+        "/api/v1/images/{img}/send",
+        Body::Json(r#"{"destination": "NOWHERE", "what": "sr"}"#),
+        // No peer is configured: an unknown destination.
+        [401, 403, 422, 403, 422],
     ),
     ("GET", "/api/v1/jobs", Body::None, [401, 200, 200, 200, 200]),
     (
@@ -314,6 +334,13 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         "/api/v1/reports/{rep}/amend",
         Body::None,
         [401, 403, 201, 404, 409],
+    ),
+    // Signed by the row above.
+    (
+        "GET",
+        "/api/v1/reports/{rep}/sr",
+        Body::None,
+        [401, 200, 200, 404, 200],
     ),
     (
         "POST",

@@ -100,6 +100,10 @@ pub struct Image {
     /// library show it; poll `GET /jobs/{id}` until it is done or failed).
     pub prediction_job_id: Option<i64>,
     pub prediction_status: Option<crate::jobs::JobStatus>,
+    /// The newest send job (C-STORE to a DICOM peer) of this image and its
+    /// status; the job holds the outcome or the last error.
+    pub send_job_id: Option<i64>,
+    pub send_status: Option<crate::jobs::JobStatus>,
     pub annotation_version: i64,
     pub created_at: Timestamp,
     pub created_by: String,
@@ -209,6 +213,8 @@ const IMAGE_COLUMNS: &str = "i.id, i.sha256, i.object_key, i.thumbnail_key, i.fo
     (SELECT COUNT(*) FROM images c WHERE c.study_pseudonym = i.study_pseudonym) AS study_image_count, \
     (SELECT MAX(j.id) FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict') AS prediction_job_id, \
     (SELECT j.status FROM jobs j WHERE j.image_id = i.id AND j.kind = 'predict' ORDER BY j.id DESC LIMIT 1) AS prediction_status, \
+    (SELECT MAX(j.id) FROM jobs j WHERE j.image_id = i.id AND j.kind = 'send') AS send_job_id, \
+    (SELECT j.status FROM jobs j WHERE j.image_id = i.id AND j.kind = 'send' ORDER BY j.id DESC LIMIT 1) AS send_status, \
     i.created_at, i.created_by, i.updated_at, i.updated_by \
     FROM images i JOIN annotation_states a ON a.image_id = i.id";
 
@@ -247,6 +253,8 @@ struct ImageRow {
     pub study_image_count: i64,
     pub prediction_job_id: Option<i64>,
     pub prediction_status: Option<String>,
+    pub send_job_id: Option<i64>,
+    pub send_status: Option<String>,
     pub created_at: i64,
     pub created_by: String,
     pub updated_at: i64,
@@ -303,6 +311,11 @@ impl TryFrom<ImageRow> for Image {
             prediction_job_id: r.prediction_job_id,
             prediction_status: r
                 .prediction_status
+                .as_deref()
+                .and_then(crate::jobs::JobStatus::parse),
+            send_job_id: r.send_job_id,
+            send_status: r
+                .send_status
                 .as_deref()
                 .and_then(crate::jobs::JobStatus::parse),
             annotation_version: r.annotation_version,

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 pub mod detect;
 pub mod eval;
+pub mod ingest;
 pub mod train;
 
 #[derive(Subcommand)]
@@ -17,6 +18,9 @@ pub enum BenchCommand {
     /// EfficientDet-D0 forward speed on every available engine, against effdet (PyTorch) and
     /// onnxruntime from Python where installed.
     Detect(detect::Args),
+    /// `carina ingest` into a fresh local SQLite store, prediction off, on generated distinct
+    /// PNG/DICOM images: images per second.
+    Ingest(ingest::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -24,5 +28,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Eval(a) => eval::run(a),
         BenchCommand::Train(a) => train::run(a),
         BenchCommand::Detect(a) => detect::run(a),
+        BenchCommand::Ingest(a) => ingest::run(a),
     }
 }

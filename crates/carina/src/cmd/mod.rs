@@ -5,6 +5,7 @@ pub mod bench;
 pub mod dataset;
 pub mod eval;
 pub mod export;
+pub mod ingest;
 pub mod labels;
 pub mod predict;
 pub mod serve;

@@ -3,12 +3,15 @@
 mod admin;
 mod bench;
 mod dataset;
+mod dicom;
 mod eval;
 mod eval_model;
 mod export;
 mod export_db;
 mod hostile;
+mod ingest;
 mod labels;
+mod orthanc;
 mod predict;
 mod procs;
 mod serve;
