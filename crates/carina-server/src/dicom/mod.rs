@@ -1,10 +1,11 @@
 //! The DICOM node of `carina serve` (carina-net's SCP): each received
 //! instance goes through the upload's ingest, created by a system account
 //! named after the calling AE title (`dicom:ORTHANC`: usernames of people
-//! cannot hold a colon, so the two never collide).
+//! cannot hold a colon, so the two never collide); an SR instance is
+//! imported as boxes on the image it references (`sr_import`), by the same
+//! account.
 
 pub mod peers;
-pub mod sr;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -51,8 +52,25 @@ pub struct Ingest {
 impl StoreHandler for Ingest {
     async fn store(&self, calling_ae: &str, instance: ReceivedInstance) -> Result<(), Refusal> {
         let user = system_user(calling_ae);
+        let bytes: bytes::Bytes = instance.part10.into();
+        // An SR about a stored image is imported as boxes, as POST /images/{id}/sr does.
+        if crate::sr_import::is_sr(&bytes) {
+            return match crate::sr_import::import_sr(&self.state, bytes, &user, None, None).await {
+                Ok(done) => {
+                    tracing::info!(
+                        image_id = done.image_id,
+                        restored = done.restored,
+                        added = done.added,
+                        calling_ae,
+                        "DICOM SR imported"
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(refusal(e)),
+            };
+        }
         let name = format!("{}.dcm", instance.sop_instance_uid);
-        let files = vec![(name, instance.part10.into())];
+        let files = vec![(name, bytes)];
         match crate::routes::ingest::ingest_files(&self.state, files, &user).await {
             Ok(done) => {
                 for image in &done.images {

@@ -15,7 +15,7 @@ pub mod reading_types;
 pub mod readings;
 pub mod report_types;
 pub mod reports;
-pub mod sr;
 pub mod send;
+pub mod sr;
 pub mod tokens;
 pub mod users;

@@ -117,9 +117,16 @@ pub async fn send_job(state: &AppState, worker: &str, job: &Job) -> Result<(), J
         files.push(("image", bytes.to_vec()));
     }
     if matches!(req.what, SendWhat::Sr | SendWhat::Both) {
-        let sr = crate::dicom::sr::measurement_report(state, &image)
+        // The same SR as GET /images/{id}/sr: the reviewed boxes.
+        let sr = crate::sr_export::image_sr(state, &image, false)
             .await
-            .map_err(|e| JobError::permanent(e.to_string()))?;
+            .map_err(|e| {
+                if e.status.is_server_error() {
+                    JobError::retry(e.message)
+                } else {
+                    JobError::permanent(e.message)
+                }
+            })?;
         files.push(("sr", sr));
     }
     let config = ScuConfig {

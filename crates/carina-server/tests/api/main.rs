@@ -27,7 +27,7 @@ mod report_formats;
 mod reports;
 mod review;
 mod s3;
+mod send;
 mod sr;
 mod sr_external;
-mod send;
 mod throttle;
