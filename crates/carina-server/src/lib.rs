@@ -25,6 +25,7 @@ pub mod blind;
 mod bundled;
 pub mod config;
 pub mod decode_budget;
+pub mod dicom_ids;
 pub mod error;
 pub mod extract;
 mod openapi;
@@ -88,10 +89,12 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::reports::routes())
         .merge(routes::readings::routes())
         .merge(routes::agreement::routes())
+        .merge(routes::studies::routes())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::openapi))
+        .nest("/dicom-web", routes::dicomweb::routes(max_upload))
 }
 
 async fn method_not_allowed() -> error::AppError {
@@ -208,6 +211,7 @@ impl Application {
         let worker = (self.state.config.worker == WorkerMode::Inprocess)
             .then(|| worker::spawn_loops(&self.state, "inprocess", 1, &stop_rx));
         let sweeper = sweep::spawn(&self.state, stop_rx.clone());
+        let backfill = dicom_ids::spawn_backfill(&self.state);
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -219,6 +223,7 @@ impl Application {
             let _ = w.await;
         }
         sweeper.abort();
+        backfill.abort();
         self.state.store.db.close().await;
         Ok(())
     }

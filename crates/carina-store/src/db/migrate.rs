@@ -61,6 +61,15 @@ macro_rules! steps {
                 "display",
                 include_str!(concat!("../../migrations/", $backend, "/0007_display.sql")),
             ),
+            (
+                8,
+                "dicom_ids",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0008_dicom_ids.sql"
+                )),
+            ),
         ]
     };
 }
