@@ -42,7 +42,7 @@ fn attribute(
         DicomValue::Sequence(seq) => Some(Value::Array(seq.items().iter().map(dataset).collect())),
         DicomValue::PixelSequence(_) => None,
         DicomValue::Primitive(p) if p.multiplicity() == 0 => None,
-        DicomValue::Primitive(p) => return primitive(vr, &vr_name, p),
+        DicomValue::Primitive(p) => return primitive(vr, vr_name, p),
     };
     match values {
         Some(Value::Array(a)) if !a.is_empty() => json!({"vr": vr_name, "Value": a}),

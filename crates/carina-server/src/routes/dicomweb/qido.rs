@@ -162,10 +162,10 @@ impl Search {
 }
 
 /// Groups of instances sharing `key`, in order of first appearance.
-fn group_by<'a>(
-    instances: &'a [DicomInstance],
+fn group_by(
+    instances: &[DicomInstance],
     key: impl Fn(&DicomInstance) -> &str,
-) -> Vec<Vec<&'a DicomInstance>> {
+) -> Vec<Vec<&DicomInstance>> {
     let mut groups: Vec<Vec<&DicomInstance>> = Vec::new();
     for i in instances {
         match groups.iter_mut().find(|g| key(g[0]) == key(i)) {
