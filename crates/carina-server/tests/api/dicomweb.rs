@@ -82,89 +82,8 @@ async fn qido_search(app: TestApp) {
     assert_eq!(rg1["00080061"]["Value"], json!(["CR"]));
     assert_eq!(rg1["00080020"], json!({"vr": "DA"}), "the date is emptied");
 
-    // Query keys.
-    let pid = images[0]["patient_pseudonym"].as_str().unwrap();
-    for (query, n) in [
-        (format!("PatientID={pid}"), 1),
-        (format!("00100020={pid}"), 1),
-        ("PatientID=P-*".to_string(), 2),
-        ("PatientID=nobody".to_string(), 0),
-        (format!("StudyInstanceUID={study_uid}"), 1),
-        ("ModalitiesInStudy=CR".to_string(), 2),
-        ("ModalitiesInStudy=MR".to_string(), 0),
-        ("StudyDate=20040826".to_string(), 0),
-        ("limit=1".to_string(), 1),
-        ("offset=1".to_string(), 1),
-        ("offset=2".to_string(), 0),
-        ("includefield=all&fuzzymatching=false".to_string(), 2),
-    ] {
-        let (status, found) = app
-            .get_json(&format!("/dicom-web/studies?{query}"), &viewer)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{query}: {found}");
-        assert_eq!(found.as_array().unwrap().len(), n, "{query}: {found}");
-    }
-    for query in [
-        "PatientName=X",
-        "limit=-1",
-        "StudyDate=2004-08-26",
-        "offset=x",
-    ] {
-        let r = get(&app, &format!("/dicom-web/studies?{query}"), &viewer, None).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
-        let body: Value = r.json().await.unwrap();
-        assert!(body["error"]["message"].is_string(), "{query}: {body}");
-    }
-    let r = get(&app, "/dicom-web/studies", &viewer, Some("text/html")).await;
-    assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
-    // A client's list of types, JSON among them.
-    let r = get(
-        &app,
-        "/dicom-web/studies",
-        &viewer,
-        Some("application/dicom+json, application/json"),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-
-    // Series and instances.
-    let (_, series) = app
-        .get_json(&format!("/dicom-web/studies/{study_uid}/series"), &viewer)
-        .await;
-    let series = series.as_array().unwrap();
-    assert!(!series.is_empty());
-    let series_uid = value(&series[0], "0020000E").as_str().unwrap().to_string();
-    assert!(series_uid.starts_with("2.25."));
-    assert_eq!(value(&series[0], "00080060"), "CR");
-    let (_, instances) = app
-        .get_json(
-            &format!("/dicom-web/studies/{study_uid}/instances"),
-            &viewer,
-        )
-        .await;
-    assert_eq!(instances.as_array().unwrap().len(), 3, "{instances}");
-    let (_, in_series) = app
-        .get_json(
-            &format!("/dicom-web/studies/{study_uid}/series/{series_uid}/instances"),
-            &viewer,
-        )
-        .await;
-    let first = &in_series[0];
-    assert!(
-        value(first, "00080018")
-            .as_str()
-            .unwrap()
-            .starts_with("2.25.")
-    );
-    assert_eq!(value(first, "00280010"), &images[0]["height"]);
-    assert_eq!(value(first, "00280011"), &images[0]["width"]);
-    assert_eq!(value(first, "00080016"), "1.2.840.10008.5.1.4.1.1.1");
-    let (_, none) = app
-        .get_json("/dicom-web/studies/1.2.3/series", &viewer)
-        .await;
-    assert_eq!(none, json!([]));
-    let r = get(&app, "/dicom-web/studies/not-a-uid/series", &viewer, None).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    query_keys(&app, &viewer, &images, &study_uid).await;
+    series_and_instances(&app, &viewer, &images, &study_uid).await;
 
     // A script's API token reads too.
     let r = app
@@ -192,6 +111,93 @@ async fn qido_search(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// QIDO-RS query keys, and the Accept header.
+async fn query_keys(app: &TestApp, viewer: &Session, images: &[Value], study_uid: &str) {
+    // Query keys.
+    let pid = images[0]["patient_pseudonym"].as_str().unwrap();
+    for (query, n) in [
+        (format!("PatientID={pid}"), 1),
+        (format!("00100020={pid}"), 1),
+        ("PatientID=P-*".to_string(), 2),
+        ("PatientID=nobody".to_string(), 0),
+        (format!("StudyInstanceUID={study_uid}"), 1),
+        ("ModalitiesInStudy=CR".to_string(), 2),
+        ("ModalitiesInStudy=MR".to_string(), 0),
+        ("StudyDate=20040826".to_string(), 0),
+        ("limit=1".to_string(), 1),
+        ("offset=1".to_string(), 1),
+        ("offset=2".to_string(), 0),
+        ("includefield=all&fuzzymatching=false".to_string(), 2),
+    ] {
+        let (status, found) = app
+            .get_json(&format!("/dicom-web/studies?{query}"), viewer)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {found}");
+        assert_eq!(found.as_array().unwrap().len(), n, "{query}: {found}");
+    }
+    for query in [
+        "PatientName=X",
+        "limit=-1",
+        "StudyDate=2004-08-26",
+        "offset=x",
+    ] {
+        let r = get(app, &format!("/dicom-web/studies?{query}"), viewer, None).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"]["message"].is_string(), "{query}: {body}");
+    }
+    let r = get(app, "/dicom-web/studies", viewer, Some("text/html")).await;
+    assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
+    // A client's list of types, JSON among them.
+    let r = get(
+        app,
+        "/dicom-web/studies",
+        viewer,
+        Some("application/dicom+json, application/json"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// QIDO-RS below a study.
+async fn series_and_instances(app: &TestApp, viewer: &Session, images: &[Value], study_uid: &str) {
+    // Series and instances.
+    let (_, series) = app
+        .get_json(&format!("/dicom-web/studies/{study_uid}/series"), viewer)
+        .await;
+    let series = series.as_array().unwrap();
+    assert!(!series.is_empty());
+    let series_uid = value(&series[0], "0020000E").as_str().unwrap().to_string();
+    assert!(series_uid.starts_with("2.25."));
+    assert_eq!(value(&series[0], "00080060"), "CR");
+    let (_, instances) = app
+        .get_json(&format!("/dicom-web/studies/{study_uid}/instances"), viewer)
+        .await;
+    assert_eq!(instances.as_array().unwrap().len(), 3, "{instances}");
+    let (_, in_series) = app
+        .get_json(
+            &format!("/dicom-web/studies/{study_uid}/series/{series_uid}/instances"),
+            viewer,
+        )
+        .await;
+    let first = &in_series[0];
+    assert!(
+        value(first, "00080018")
+            .as_str()
+            .unwrap()
+            .starts_with("2.25.")
+    );
+    assert_eq!(value(first, "00280010"), &images[0]["height"]);
+    assert_eq!(value(first, "00280011"), &images[0]["width"]);
+    assert_eq!(value(first, "00080016"), "1.2.840.10008.5.1.4.1.1.1");
+    let (_, none) = app
+        .get_json("/dicom-web/studies/1.2.3/series", viewer)
+        .await;
+    assert_eq!(none, json!([]));
+    let r = get(app, "/dicom-web/studies/not-a-uid/series", viewer, None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 /// The parts of a `multipart/related` reply, with their Content-Type.
@@ -252,11 +258,53 @@ async fn wado_retrieve(app: TestApp) {
     let sop = value(first, "00080018").as_str().unwrap().to_string();
     let base = format!("/dicom-web/studies/{study}/series/{series}/instances/{sop}");
 
+    let ids = Ids {
+        study: &study,
+        series: &series,
+        sop: &sop,
+        base: &base,
+    };
+    retrievals(&app, &viewer, &images, &ids).await;
+    metadata(&app, &viewer, &images, &ids).await;
+    rendered(&app, &viewer, &images, &ids).await;
+
+    // Unknown UIDs are 404, malformed ones 400.
+    for path in [
+        format!("/dicom-web/studies/{study}/series/{series}/instances/1.2.3"),
+        format!("/dicom-web/studies/1.2.3/series/{series}"),
+        "/dicom-web/studies/1.2.3".to_string(),
+        "/dicom-web/studies/1.2.3/metadata".to_string(),
+        format!("/dicom-web/studies/1.2.3/series/{series}/instances/{sop}/rendered"),
+    ] {
+        let r = get(&app, &path, &viewer, None).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = get(&app, "/dicom-web/studies/1.2.x", &viewer, None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The UIDs of the instance the WADO-RS checks use, and its path.
+#[derive(Clone, Copy)]
+struct Ids<'a> {
+    study: &'a str,
+    series: &'a str,
+    sop: &'a str,
+    base: &'a str,
+}
+
+/// WADO-RS retrieval: framing, transfer syntaxes, Accept.
+async fn retrievals(app: &TestApp, viewer: &Session, images: &[Value], ids: &Ids<'_>) {
+    let Ids {
+        study,
+        series,
+        base,
+        ..
+    } = *ids;
     // One instance: the stored file, as the image's file route serves it.
     let r = get(
-        &app,
-        &base,
-        &viewer,
+        app,
+        base,
+        viewer,
         Some("multipart/related; type=\"application/dicom\""),
     )
     .await;
@@ -276,7 +324,7 @@ async fn wado_retrieve(app: TestApp) {
         .req(
             Method::GET,
             &format!("/api/v1/images/{}/file", images[0]["id"]),
-            Some(&viewer),
+            Some(viewer),
         )
         .send()
         .await
@@ -287,13 +335,13 @@ async fn wado_retrieve(app: TestApp) {
     assert_eq!(got[0].1, file.to_vec());
     assert_no_original(&String::from_utf8_lossy(&got[0].1));
     // The study: three instances; the series.
-    let r = get(&app, &format!("/dicom-web/studies/{study}"), &viewer, None).await;
+    let r = get(app, &format!("/dicom-web/studies/{study}"), viewer, None).await;
     let ct = r.headers()["content-type"].to_str().unwrap().to_string();
     assert_eq!(parts(&ct, &r.bytes().await.unwrap()).len(), 3);
     let r = get(
-        &app,
+        app,
         &format!("/dicom-web/studies/{study}/series/{series}"),
-        &viewer,
+        viewer,
         None,
     )
     .await;
@@ -302,45 +350,54 @@ async fn wado_retrieve(app: TestApp) {
     // the one it is in, or any, is served.
     let j2k = "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1";
     let r = get(
-        &app,
+        app,
         &format!("/dicom-web/studies/{study}"),
-        &viewer,
+        viewer,
         Some(j2k),
     )
     .await;
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
-    let r = get(&app, &base, &viewer, Some(j2k)).await;
+    let r = get(app, base, viewer, Some(j2k)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let any = "multipart/related; type=\"application/dicom\"; transfer-syntax=*";
     let r = get(
-        &app,
+        app,
         &format!("/dicom-web/studies/{study}"),
-        &viewer,
+        viewer,
         Some(any),
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = get(&app, &base, &viewer, Some("application/pdf")).await;
+    let r = get(app, base, viewer, Some("application/pdf")).await;
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
     let r = get(
-        &app,
-        &base,
-        &viewer,
+        app,
+        base,
+        viewer,
         Some("multipart/related; type=\"image/jpeg\""),
     )
     .await;
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
+}
 
+/// WADO-RS metadata.
+async fn metadata(app: &TestApp, viewer: &Session, images: &[Value], ids: &Ids<'_>) {
+    let Ids {
+        study,
+        series,
+        sop,
+        base,
+    } = *ids;
     // Metadata: DICOM JSON without pixels, de-identified.
-    let r = get(&app, &format!("{base}/metadata"), &viewer, None).await;
+    let r = get(app, &format!("{base}/metadata"), viewer, None).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/dicom+json");
     let text = r.text().await.unwrap();
     assert_no_original(&text);
     let meta: Value = serde_json::from_str(&text).unwrap();
     let ds = &meta[0];
-    assert_eq!(value(ds, "00080018"), sop.as_str());
-    assert_eq!(value(ds, "0020000D"), study.as_str());
+    assert_eq!(value(ds, "00080018"), sop);
+    assert_eq!(value(ds, "0020000D"), study);
     assert_eq!(
         ds["00100010"]["Value"][0]["Alphabetic"],
         images[0]["patient_pseudonym"]
@@ -349,39 +406,37 @@ async fn wado_retrieve(app: TestApp) {
     assert!(ds.get("7FE00010").is_none(), "no pixel data");
     assert_eq!(value(ds, "00120062"), "YES", "Patient Identity Removed");
     let (_, study_meta) = app
-        .get_json(&format!("/dicom-web/studies/{study}/metadata"), &viewer)
+        .get_json(&format!("/dicom-web/studies/{study}/metadata"), viewer)
         .await;
     assert_eq!(study_meta.as_array().unwrap().len(), 3);
     let (_, series_meta) = app
         .get_json(
             &format!("/dicom-web/studies/{study}/series/{series}/metadata"),
-            &viewer,
+            viewer,
         )
         .await;
     assert!(!series_meta.as_array().unwrap().is_empty());
+}
 
+/// WADO-RS rendered.
+async fn rendered(app: &TestApp, viewer: &Session, images: &[Value], ids: &Ids<'_>) {
+    let Ids { base, .. } = *ids;
     // Rendered: JPEG by default, PNG when asked, the stored window.
-    let r = get(&app, &format!("{base}/rendered"), &viewer, None).await;
+    let r = get(app, &format!("{base}/rendered"), viewer, None).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/jpeg");
     let jpeg = r.bytes().await.unwrap();
     assert!(jpeg.starts_with(&[0xFF, 0xD8]));
     let decoded = image::load_from_memory(&jpeg).unwrap();
     assert_eq!(decoded.width() as i64, images[0]["width"].as_i64().unwrap());
-    let r = get(
-        &app,
-        &format!("{base}/rendered"),
-        &viewer,
-        Some("image/png"),
-    )
-    .await;
+    let r = get(app, &format!("{base}/rendered"), viewer, Some("image/png")).await;
     assert_eq!(r.headers()["content-type"], "image/png");
     let png_bytes = r.bytes().await.unwrap();
     let render = app
         .req(
             Method::GET,
             &format!("/api/v1/images/{}/render", images[0]["id"]),
-            Some(&viewer),
+            Some(viewer),
         )
         .send()
         .await
@@ -394,37 +449,23 @@ async fn wado_retrieve(app: TestApp) {
         "the stored window, as the editor renders it"
     );
     let r = get(
-        &app,
+        app,
         &format!("{base}/rendered"),
-        &viewer,
+        viewer,
         Some("application/pdf"),
     )
     .await;
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
-    let r = get(&app, &format!("{base}/rendered?window=1,0"), &viewer, None).await;
+    let r = get(app, &format!("{base}/rendered?window=1,0"), viewer, None).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = get(
-        &app,
+        app,
         &format!("{base}/rendered?window=2000,4000,linear"),
-        &viewer,
+        viewer,
         None,
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-
-    // Unknown UIDs are 404, malformed ones 400.
-    for path in [
-        format!("/dicom-web/studies/{study}/series/{series}/instances/1.2.3"),
-        format!("/dicom-web/studies/1.2.3/series/{series}"),
-        "/dicom-web/studies/1.2.3".to_string(),
-        "/dicom-web/studies/1.2.3/metadata".to_string(),
-        format!("/dicom-web/studies/1.2.3/series/{series}/instances/{sop}/rendered"),
-    ] {
-        let r = get(&app, &path, &viewer, None).await;
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
-    }
-    let r = get(&app, "/dicom-web/studies/1.2.x", &viewer, None).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 /// A STOW-RS body of `parts` framed by `boundary`.
