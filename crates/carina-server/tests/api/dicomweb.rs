@@ -8,6 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 both_backends!(qido_search, wado_retrieve, stow_store);
+crate::both_backends_with!(stow_over_the_limit, |c: &mut carina_server::Config| {
+    c.max_upload_mb = 1
+});
 
 /// The original (identifying) values of the shared samples: names, patient
 /// ids, and the roots of their study, series and instance UIDs (the file
@@ -588,4 +591,53 @@ async fn stow_store(app: TestApp) {
     // Refused before the body is read: a small one, so the send completes.
     let (status, _, _) = stow(&app, &viewer, ct, stow_body("stow-boundary", &[b"x"])).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A STOW-RS body over the upload limit is a 413, declared or streamed,
+/// and stores nothing. Driven through the router without a socket: a server
+/// that stops reading an oversize body may reset the connection before a
+/// client reads the answer.
+async fn stow_over_the_limit(app: TestApp) {
+    use tower::ServiceExt;
+    let (_, rad, _) = app.team().await;
+    let ct = "multipart/related; type=\"application/dicom\"; boundary=b";
+    let small = sample("dicom/siim_cr_jpeg_baseline.dcm");
+    let j2k = sample("dicom/RG1_J2KI.dcm");
+    let big = stow_body("b", &[&small, &j2k, &j2k]);
+    assert!(big.len() > 1024 * 1024);
+    let request = |body: axum::body::Body, len: Option<usize>| {
+        let mut b = axum::http::Request::builder()
+            .method("POST")
+            .uri("/dicom-web/studies")
+            .header("content-type", ct)
+            .header("cookie", format!("carina_session={}", rad.cookie))
+            .header("x-csrf-token", &rad.csrf);
+        if let Some(n) = len {
+            b = b.header("content-length", n);
+        }
+        b.body(body).unwrap()
+    };
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.chunks(65536).map(|c| Ok(c.to_vec())).collect();
+    let streamed = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+    for req in [
+        request(axum::body::Body::from(big.clone()), Some(big.len())),
+        request(streamed, None),
+    ] {
+        let res = carina_server::build_router(app.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("CARINA_MAX_UPLOAD_MB"), "{body}");
+    }
+    assert!(app.objects().await.is_empty());
+    // Under the limit, stored, over the socket too.
+    let (status, _, _) = stow(&app, &rad, ct, stow_body("b", &[&small])).await;
+    assert_eq!(status, StatusCode::OK);
 }
