@@ -81,6 +81,19 @@ fi
 export CARINA_TEST_HIGHDICOM_PYTHON="$hdvenv/bin/python"
 echo "== [${SECONDS}s] highdicom for tests at $CARINA_TEST_HIGHDICOM_PYTHON"
 
+# The dicomweb-client package (with pydicom) runs QIDO, WADO and STOW against
+# a running Carina (crates/carina-server/tests/api/dicomweb_client.rs).
+dwvenv="$root/target/dicomweb-venv"
+if ! "$dwvenv/bin/python" -c 'import dicomweb_client' >/dev/null 2>&1; then
+  echo "== [${SECONDS}s] installing dicomweb-client (pip, into $dwvenv)"
+  rm -rf "$dwvenv"
+  python3 -m venv "$dwvenv"
+  "$dwvenv/bin/pip" install -q --disable-pip-version-check 'dicomweb-client==0.60.*' \
+    || { echo "error: pip could not install dicomweb-client for the DICOMweb tests" >&2; exit 1; }
+fi
+export CARINA_TEST_DICOMWEB_PYTHON="$dwvenv/bin/python"
+echo "== [${SECONDS}s] dicomweb-client for tests at $CARINA_TEST_DICOMWEB_PYTHON"
+
 # ONNX Runtime (the `ort` feature, loaded at run time from ORT_DYLIB_PATH):
 # the library the onnxruntime wheel carries, for the ort parity tests. A
 # configured library that fails to load fails the tests.

@@ -42,7 +42,8 @@ function filterForm({ q, status, study, assigned }) {
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); apply(); } },
     search, statusSel,
     h('label', { class: 'small', title: 'Images you read blind' }, assignedBox, ' assigned to me'),
-    studyChip, h('button', { type: 'submit' }, 'Search'));
+    studyChip, h('button', { type: 'submit' }, 'Search'),
+    h('a', { href: '#/studies', id: 'by-study', class: 'small', title: 'Images grouped by study' }, 'by study'));
   statusSel.addEventListener('change', apply);
   assignedBox.addEventListener('change', apply);
   return form;

@@ -7,6 +7,7 @@ import { session, setUser, onUserChange, setRouter, navigate, mayLeave, clearLea
 import { h } from './dom.js';
 import { renderLogin } from './login.js';
 import { renderLibrary } from './library.js';
+import { renderStudies } from './studies.js';
 import { renderReports } from './reports/list.js';
 import { renderMyReadings } from './readings/mine.js';
 import { adminNav, renderAdmin } from './admin/index.js';
@@ -15,6 +16,7 @@ import { prefetchedMeta } from './editor/worklist.js';
 // Top-bar links: {hash, label, id, show(user)}; each page module adds its own.
 const NAV = [
   { hash: '#/images', label: 'Images', id: 'nav-images', show: (u) => !!u },
+  { hash: '#/studies', label: 'Studies', id: 'nav-studies', show: (u) => !!u },
   { hash: '#/reports', label: 'Reports', id: 'nav-reports', show: (u) => !!u },
   { hash: '#/readings', label: 'My readings', id: 'nav-readings', show: (u) => !!u },
   { hash: '#/models', label: 'Models', id: 'nav-models', show: (u) => !!u },
@@ -97,6 +99,10 @@ async function route() {
   }
   if (path === '/reports') {
     cleanup = await renderReports(app, params);
+    return;
+  }
+  if (path === '/studies') {
+    renderStudies(app, params);
     return;
   }
   if (path === '/readings') {

@@ -77,7 +77,7 @@ mod types;
 mod uid;
 pub mod window;
 
-pub use decode::{Probe, decode, decode_cost, probe, sniff};
+pub use decode::{Probe, decode, decode_cost, probe, read_dicom, sniff};
 #[doc(hidden)]
 pub use deid::fixture as deid_fixture;
 pub use deid::{

@@ -26,6 +26,7 @@ mod bundled;
 pub mod config;
 pub mod decode_budget;
 pub mod dicom;
+pub mod dicom_ids;
 pub mod error;
 pub mod extract;
 mod openapi;
@@ -95,10 +96,12 @@ fn app_routes(max_upload: usize) -> Router<AppState> {
         .merge(routes::sr::routes())
         .merge(routes::readings::routes())
         .merge(routes::agreement::routes())
+        .merge(routes::studies::routes())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::openapi))
+        .nest("/dicom-web", routes::dicomweb::routes(max_upload))
 }
 
 async fn method_not_allowed() -> error::AppError {
@@ -235,6 +238,7 @@ impl Application {
                 let _ = stop.wait_for(|s| *s).await;
             }))
         });
+        let backfill = dicom_ids::spawn_backfill(&self.state);
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -249,6 +253,7 @@ impl Application {
             let _ = w.await;
         }
         sweeper.abort();
+        backfill.abort();
         self.state.store.db.close().await;
         Ok(())
     }

@@ -63,7 +63,10 @@ pub use carina_core::findings::{Label, LabelSet};
 pub use db::Database;
 pub use error::{Result, StoreError};
 pub use export::{ExportFilter, ExportedBox, ExportedImage};
-pub use images::{Image, ImageMeta, ImageQuery, ImageStatus, NewImage, burned_in_flagged};
+pub use images::{
+    DicomIds, DicomInstance, Image, ImageMeta, ImageQuery, ImageStatus, NewImage, StudyQuery,
+    StudySummary, burned_in_flagged,
+};
 pub use jobs::{Completion, Job, JobKind, JobQuery, JobStatus, NewJob, PredictionResult};
 pub use objects::{ObjectInfo, ObjectStorage};
 pub use readings::{Assignment, ConsensusBox, Reading, ReadingBox, ReadingStatus};

@@ -163,6 +163,7 @@ async fn sweep_exercise(objects: ObjectStorage) {
         },
         original_filename: "image.png".into(),
         created_by: "ann".into(),
+        dicom: Default::default(),
     };
     let (image, _) = store
         .add_image(

@@ -8,6 +8,17 @@ mod source;
 
 pub(crate) use dicom::{read_object, read_object_with};
 
+/// The data set of a DICOM file (file meta and every element, pixel data
+/// included) as dicom-rs reads it, after the same structural pre-scan as
+/// [`decode`] under `limits` (nesting depth, declared lengths, inflated
+/// size): for callers that serve a stored file's attributes (DICOMweb).
+pub fn read_dicom(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<dicom_object::DefaultDicomObject, ImagingError> {
+    read_object_with(bytes, limits)
+}
+
 use crate::types::SampleShape;
 use crate::{Decoded, Format, ImagingError, Limits};
 

@@ -114,6 +114,19 @@ impl Modify for Security {
         routes::readings::consensus,
         routes::agreement::for_image,
         routes::agreement::for_project,
+        routes::studies::list,
+        routes::dicomweb::qido::search_studies,
+        routes::dicomweb::qido::search_series,
+        routes::dicomweb::qido::search_instances,
+        routes::dicomweb::qido::search_series_instances,
+        routes::dicomweb::wado::doc::retrieve_study,
+        routes::dicomweb::wado::doc::retrieve_series,
+        routes::dicomweb::wado::doc::retrieve_instance,
+        routes::dicomweb::wado::doc::study_metadata,
+        routes::dicomweb::wado::doc::series_metadata,
+        routes::dicomweb::wado::doc::instance_metadata,
+        routes::dicomweb::wado::rendered,
+        routes::dicomweb::stow::store,
     )
 )]
 struct ApiDoc;

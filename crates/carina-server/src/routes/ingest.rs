@@ -201,6 +201,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
         .map_err(|e| imaging_error(&name, e))?;
     let m = &shown.meta;
     let original_filename = stored_filename(state.config.filename_policy(), &name, &sha256);
+    let dicom = crate::dicom_ids::read(&served, &state.config.stored_limits());
     Ok(Prepared {
         new: NewImage {
             sha256,
@@ -221,6 +222,7 @@ fn prepare(state: &AppState, name: String, bytes: Bytes, user: &str) -> AppResul
             },
             original_filename,
             created_by: user.to_string(),
+            dicom,
         },
         file: served,
         thumbnail: thumb.into(),

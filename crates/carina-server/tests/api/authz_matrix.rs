@@ -459,4 +459,85 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         Body::None,
         [200, 200, 200, 200, 200],
     ),
+    (
+        "GET",
+        "/api/v1/studies",
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    // DICOMweb serves the stored files' pixels and attributes, nobody's
+    // work: the blind reader reads it as anyone. 424242 is no stored UID.
+    (
+        "GET",
+        "/dicom-web/studies",
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    // Not multipart/related: 400 for those who may store.
+    (
+        "POST",
+        "/dicom-web/studies",
+        Body::None,
+        [401, 403, 400, 400, 400],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/metadata",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series",
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/instances",
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242/metadata",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242/instances",
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242/instances/424242",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242/instances/424242/metadata",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/dicom-web/studies/424242/series/424242/instances/424242/rendered",
+        Body::None,
+        [401, 404, 404, 404, 404],
+    ),
 ];

@@ -70,6 +70,15 @@ macro_rules! steps {
                     "/0008_dicom_send.sql"
                 )),
             ),
+            (
+                9,
+                "dicom_ids",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $backend,
+                    "/0009_dicom_ids.sql"
+                )),
+            ),
         ]
     };
 }

@@ -10,8 +10,11 @@ use crate::error::{Result, StoreError};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+mod dicom;
 mod list;
 mod write;
+
+pub use dicom::{DicomIds, DicomInstance, StudyQuery, StudySummary};
 
 /// Review state of an image in the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +180,9 @@ pub struct NewImage {
     pub meta: ImageMeta,
     pub original_filename: String,
     pub created_by: String,
+    /// UIDs and numbers of the served file, for DICOMweb (all `None` for a
+    /// file that says none).
+    pub dicom: DicomIds,
 }
 
 /// Filters and paging for the image list.

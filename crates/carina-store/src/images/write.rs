@@ -22,8 +22,11 @@ impl Database {
             "INSERT INTO images (sha256, object_key, thumbnail_key, format, width, height, bits_stored, \
              photometric, window_center, window_width, pixel_spacing_row, pixel_spacing_col, modality, \
              study_pseudonym, patient_pseudonym, original_filename, status, created_at, created_by, \
-             updated_at, updated_by, burned_in_annotation, view_position) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, 'new', $17, $18, $17, $18, $19, $20) RETURNING id",
+             updated_at, updated_by, burned_in_annotation, view_position, study_instance_uid, \
+             series_instance_uid, sop_instance_uid, sop_class_uid, series_number, instance_number, \
+             study_date) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, 'new', $17, $18, $17, $18, $19, $20, $21, $22, \
+             $23, $24, $25, $26, $27) RETURNING id",
         )
         .bind(&new.sha256)
         .bind(object_key)
@@ -45,6 +48,13 @@ impl Database {
         .bind(&new.created_by)
         .bind(&m.burned_in_annotation)
         .bind(&m.view_position)
+        .bind(&new.dicom.study_instance_uid)
+        .bind(&new.dicom.series_instance_uid)
+        .bind(&new.dicom.sop_instance_uid)
+        .bind(&new.dicom.sop_class_uid)
+        .bind(new.dicom.series_number)
+        .bind(new.dicom.instance_number)
+        .bind(&new.dicom.study_date)
         .scalar_one(&mut tx)
         .await
         .map_err(|e| unique_as(e, "an image with the same content exists"))?;
@@ -239,7 +249,9 @@ async fn set_file(
          pixel_spacing_row = $11, pixel_spacing_col = $12, modality = $13, study_pseudonym = $14, \
          patient_pseudonym = $15, original_filename = $16, updated_at = $17, updated_by = $18, \
          burned_in_annotation = $20, burned_in_confirmed_by = NULL, burned_in_confirmed_at = NULL, \
-         view_position = $21 WHERE id = $19",
+         view_position = $21, study_instance_uid = $22, series_instance_uid = $23, \
+         sop_instance_uid = $24, sop_class_uid = $25, series_number = $26, instance_number = $27, \
+         study_date = $28 WHERE id = $19",
     )
     .bind(&new.sha256)
     .bind(object_key)
@@ -262,6 +274,13 @@ async fn set_file(
     .bind(id)
     .bind(&m.burned_in_annotation)
     .bind(&m.view_position)
+    .bind(&new.dicom.study_instance_uid)
+    .bind(&new.dicom.series_instance_uid)
+    .bind(&new.dicom.sop_instance_uid)
+    .bind(&new.dicom.sop_class_uid)
+    .bind(new.dicom.series_number)
+    .bind(new.dicom.instance_number)
+    .bind(&new.dicom.study_date)
     .execute(&mut *tx)
     .await
     .map_err(|e| unique_as(e, "another image has the same content"))?;
