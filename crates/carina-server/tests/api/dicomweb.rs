@@ -30,7 +30,7 @@ fn assert_no_original(text: &str) {
 }
 
 /// The first value of attribute `tag` of a DICOM JSON data set.
-fn value<'a>(ds: &'a Value, tag: &str) -> &'a Value {
+pub fn value<'a>(ds: &'a Value, tag: &str) -> &'a Value {
     &ds[tag]["Value"][0]
 }
 
@@ -472,7 +472,7 @@ async fn rendered(app: &TestApp, viewer: &Session, images: &[Value], ids: &Ids<'
 }
 
 /// A STOW-RS body of `parts` framed by `boundary`.
-fn stow_body(boundary: &str, parts: &[&[u8]]) -> Vec<u8> {
+pub fn stow_body(boundary: &str, parts: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for p in parts {
         out.extend_from_slice(
@@ -485,7 +485,7 @@ fn stow_body(boundary: &str, parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-async fn stow(
+pub async fn stow(
     app: &TestApp,
     s: &Session,
     content_type: &str,

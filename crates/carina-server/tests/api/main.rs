@@ -14,6 +14,7 @@ mod blind;
 mod conformance;
 mod dicomweb;
 mod dicomweb_client;
+mod dicomweb_sr;
 mod display;
 mod images;
 mod labels;

@@ -116,7 +116,7 @@ pub async fn served_ref(app: &TestApp, s: &Session, id: i64) -> carina_sr::SrIma
     carina_sr::image_ref_from_dicom(&r.bytes().await.unwrap()).unwrap()
 }
 
-fn near(b: &Value, want: [f64; 4]) -> bool {
+pub fn near(b: &Value, want: [f64; 4]) -> bool {
     let got: Vec<f64> = b["bbox"]
         .as_array()
         .unwrap()
@@ -274,7 +274,7 @@ async fn sr_round_trip_restores_boxes(app: TestApp) {
 }
 
 /// An SR Carina did not write about `image`, with one box of `label`.
-fn sr_about(image: &carina_sr::SrImageRef, label: &str) -> Vec<u8> {
+pub fn sr_about(image: &carina_sr::SrImageRef, label: &str) -> Vec<u8> {
     let b = SrBox {
         box_id: "1".into(),
         label: label.into(),

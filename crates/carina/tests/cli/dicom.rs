@@ -81,7 +81,7 @@ impl Node {
             ],
         )
     }
-    fn storescu(&self, aet: &str, flags: &[&str], files: &[&Path]) -> Output {
+    pub fn storescu(&self, aet: &str, flags: &[&str], files: &[&Path]) -> Output {
         let port = self.port.to_string();
         let mut args: Vec<&str> = vec!["-v", "-aet", aet, "-aec", "CARINA"];
         args.extend_from_slice(flags);
@@ -92,14 +92,14 @@ impl Node {
     }
 }
 
-fn dcmtk(tool: &str, args: &[&str]) -> Output {
+pub fn dcmtk(tool: &str, args: &[&str]) -> Output {
     Process::new(tool)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{tool} (dcmtk, installed by scripts/test.sh): {e}"))
 }
 
-fn text(out: &Output) -> String {
+pub fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

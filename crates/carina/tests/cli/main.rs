@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod dataset;
 mod dicom;
+mod dicom_sr;
 mod eval;
 mod eval_model;
 mod export;

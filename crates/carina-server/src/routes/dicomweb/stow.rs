@@ -110,13 +110,8 @@ async fn store_part(
         return match crate::sr_import::import_sr(state, body.clone(), user, None, None).await {
             Ok(_) => Ok(named_uids(state, &body)),
             Err(e) => {
-                let reason = if e.status.is_server_error() {
-                    PROCESSING_FAILURE
-                } else {
-                    CANNOT_UNDERSTAND
-                };
                 let uids = named_uids(state, &body);
-                Err(failed(reason, format!("part {n}: {}", e.message), uids))
+                Err(failed(reason(&e), format!("part {n}: {}", e.message), uids))
             }
         };
     }
@@ -134,15 +129,19 @@ async fn store_part(
             Ok((ids.sop_class_uid, ids.sop_instance_uid))
         }
         Err(e) => {
-            let reason = match e.status {
-                StatusCode::PAYLOAD_TOO_LARGE => OUT_OF_RESOURCES,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => SOP_CLASS_NOT_SUPPORTED,
-                s if s.is_server_error() => PROCESSING_FAILURE,
-                _ => CANNOT_UNDERSTAND,
-            };
             let uids = named_uids(state, &body);
-            Err(failed(reason, format!("part {n}: {}", e.message), uids))
+            Err(failed(reason(&e), format!("part {n}: {}", e.message), uids))
         }
+    }
+}
+
+/// The PS3.18 failure reason of an ingest's or an SR import's refusal.
+fn reason(e: &AppError) -> u16 {
+    match e.status {
+        StatusCode::PAYLOAD_TOO_LARGE => OUT_OF_RESOURCES,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => SOP_CLASS_NOT_SUPPORTED,
+        s if s.is_server_error() => PROCESSING_FAILURE,
+        _ => CANNOT_UNDERSTAND,
     }
 }
 
