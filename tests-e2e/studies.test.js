@@ -1,6 +1,8 @@
 // Issue 15, studies: the library by study lists one row per DICOM study with
 // its images side by side (the RG1 samples are one study), its rolled-up
-// status; opening a study shows the library of its images.
+// status; opening a study shows the library of its images; "Start report" on
+// a study drafts one report over its images and opens it in the report panel,
+// and the study row then shows the report's state.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -70,6 +72,38 @@ describe('studies in the library', () => {
     const ids = (await cards.evaluateAll((els) => els.map((e) => Number(e.dataset.id)))).sort((a, b) => a - b);
     assert.deepEqual(ids, RG1.map((n) => uploaded[n].id).sort((a, b) => a - b));
     assert.ok(await page.locator('#study-filter').isVisible());
+  });
+
+  it('starts a report from a study: one draft over both images, opened', async () => {
+    const { page } = admin;
+    const study = uploaded[RG1[0]].study_pseudonym;
+    const ids = RG1.map((n) => uploaded[n].id);
+    await page.goto(server.url + '/#/studies');
+    const row = page.locator(`.study-row[data-study="${study}"]`);
+    await row.locator('.start-report').click();
+    await page.waitForURL(new RegExp(`#/images/${ids[0]}$`));
+    await page.locator('#report-status').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('#report-status').innerText(), 'draft');
+    const shown = await page.locator('#report-images a').evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
+    assert.deepEqual(shown, ids);
+    // The names come in place of the ids: no bare "image N".
+    await page.waitForFunction(() => ![...document.querySelectorAll('#report-images a')].some((a) => /^image \d+$/.test(a.textContent)));
+    await shot(page, 'studies-report-started');
+    // One report, over the study's two images.
+    const res = await admin.context.request.get(`${server.url}/api/v1/reports`);
+    const { reports } = await res.json();
+    assert.equal(reports.length, 1);
+    assert.deepEqual(reports[0].image_ids, ids);
+    assert.equal(reports[0].study_pseudonym, study);
+    // The study row shows the report's state, and opens it; the other study has none.
+    await page.goto(server.url + '/#/studies');
+    const state = row.locator('.report-state');
+    await state.waitFor();
+    assert.equal(await state.innerText(), 'report draft');
+    await page.locator(`.study-row[data-study="${uploaded[OTHER].study_pseudonym}"] .start-report`).waitFor();
+    await state.click();
+    await page.waitForURL(new RegExp(`#/images/${ids[0]}$`));
+    await page.locator('#report-images').waitFor({ timeout: 60_000 });
   });
 
   it('a search narrows the studies', async () => {

@@ -7,6 +7,7 @@ import { session, navigate } from './app.js';
 import { burnedInBadge, burnedInFlagged } from './burned.js';
 import { imageName, forgetImageName } from './names.js';
 import { openAssignDialog, openLabelDialog } from './admin/assign.js';
+import { studyReportControl } from './reports/study.js';
 
 const PER_PAGE = 24;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
@@ -42,7 +43,8 @@ function filterForm({ q, status, study, assigned }) {
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); apply(); } },
     search, statusSel,
     h('label', { class: 'small', title: 'Images you read blind' }, assignedBox, ' assigned to me'),
-    studyChip, h('button', { type: 'submit' }, 'Search'),
+    studyChip, study ? studyReportControl({ study_pseudonym: study }) : null,
+    h('button', { type: 'submit' }, 'Search'),
     h('a', { href: '#/studies', id: 'by-study', class: 'small', title: 'Images grouped by study' }, 'by study'));
   statusSel.addEventListener('change', apply);
   assignedBox.addEventListener('change', apply);

@@ -1,11 +1,13 @@
 // The library by study (#/studies): one row per DICOM study (GET /studies),
 // with the study's images side by side (a PA and its lateral together), its
-// rolled-up status, and a link that opens the study: the library filtered to
-// its images (#/images?study=…).
+// rolled-up status, its report's state or "Start report" (reports/study.js),
+// and a link that opens the study: the library filtered to its images
+// (#/images?study=…).
 import { get } from './api.js';
 import { h } from './dom.js';
 import { navigate } from './app.js';
 import { imageName } from './names.js';
+import { studyReportControl } from './reports/study.js';
 
 const PER_PAGE = 20;
 const STATUS_NAMES = { new: 'new', in_review: 'in review', done: 'done' };
@@ -46,7 +48,8 @@ function studyRow(study) {
         `P-${shortPatient} · study …${study.study_pseudonym.slice(-6)}`),
       status,
       h('span', { class: 'small' }, `${study.image_ids.length} image(s) · ${study.modalities.join(', ') || '—'}`),
-      typeof study.study_date_offset === 'number' ? h('span', { class: 'small muted' }, `day ${study.study_date_offset}`) : null),
+      typeof study.study_date_offset === 'number' ? h('span', { class: 'small muted' }, `day ${study.study_date_offset}`) : null,
+      studyReportControl(study)),
     images);
   // The views (PA, lateral) come with the images' metadata.
   get(`/images?study=${encodeURIComponent(study.study_pseudonym)}&per_page=50`).then((data) => {

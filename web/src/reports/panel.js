@@ -6,6 +6,7 @@ import { api, get } from '../api.js';
 import { h, toast, fmtTime } from '../dom.js';
 import { session } from '../app.js';
 import { confirmDialog } from '../dialog.js';
+import { imageNameById } from '../names.js';
 
 function foundBy(f) {
   const s = f.found_by;
@@ -30,6 +31,18 @@ function findingsBlock(report) {
     h('td', {}, foundBy(f)), h('td', {}, f.confidence === null ? '—' : f.confidence.toFixed(2))));
   return h('div', { class: 'table-scroll' }, h('table', { class: 'grid findings', id: 'report-findings' },
     h('thead', {}, h('tr', {}, ...['#', 'Finding', 'Location', 'Size', 'Found by', 'Conf.'].map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)));
+}
+
+/** A report over several images (a study's) names each, linking to it. */
+function reportImages(report) {
+  if (report.image_ids.length < 2) return null;
+  const links = report.image_ids.map((id) => {
+    const a = h('a', { href: `#/images/${encodeURIComponent(id)}`, dataset: { id: String(id) } }, `image ${id}`);
+    imageNameById(get, id).then((n) => { a.textContent = n; });
+    return a;
+  });
+  return h('p', { class: 'small', id: 'report-images' }, `Over ${links.length} images: `,
+    ...links.flatMap((a, i) => (i ? [', ', a] : [a])));
 }
 
 function reportLinks(report) {
@@ -144,6 +157,7 @@ export function mountReportPanel(container, imageId) {
     panel.append(
       h('div', { class: 'small' }, h('span', { id: 'report-status', class: `badge status-${report.status}` }, report.status),
         ` #${report.id} v${report.version}`, report.signed_by ? ` · signed by ${report.signed_by}, ${fmtTime(report.signed_at)}` : ''),
+      reportImages(report),
       h('p', { class: 'muted small' }, report.disclaimer),
       findingsBlock(report),
       impression,
