@@ -72,6 +72,8 @@ describe('studies in the library', () => {
     const ids = (await cards.evaluateAll((els) => els.map((e) => Number(e.dataset.id)))).sort((a, b) => a - b);
     assert.deepEqual(ids, RG1.map((n) => uploaded[n].id).sort((a, b) => a - b));
     assert.ok(await page.locator('#study-filter').isVisible());
+    // The study's library offers its report too (none yet).
+    await page.locator('.filters .study-report .start-report').waitFor();
   });
 
   it('starts a report from a study: one draft over both images, opened', async () => {
@@ -80,7 +82,11 @@ describe('studies in the library', () => {
     const ids = RG1.map((n) => uploaded[n].id);
     await page.goto(server.url + '/#/studies');
     const row = page.locator(`.study-row[data-study="${study}"]`);
-    await row.locator('.start-report').click();
+    // Open the study, start its report there.
+    await row.locator('.start-report').waitFor();
+    await row.locator('.study-open').click();
+    await page.waitForURL(/#\/images\?study=/);
+    await page.locator('.filters .start-report').click();
     await page.waitForURL(new RegExp(`#/images/${ids[0]}$`));
     await page.locator('#report-status').waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('#report-status').innerText(), 'draft');
@@ -100,6 +106,7 @@ describe('studies in the library', () => {
     const state = row.locator('.report-state');
     await state.waitFor();
     assert.equal(await state.innerText(), 'report draft');
+    await shot(page, 'studies-report-state');
     await page.locator(`.study-row[data-study="${uploaded[OTHER].study_pseudonym}"] .start-report`).waitFor();
     await state.click();
     await page.waitForURL(new RegExp(`#/images/${ids[0]}$`));
