@@ -17,7 +17,7 @@ fn pdf() -> Vec<u8> {
 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n\
 trailer<</Root 1 0 R>>\n%%EOF\n"
         .to_vec();
-    if p.len() % 2 == 0 {
+    if p.len().is_multiple_of(2) {
         p.push(b'\n');
     }
     p
