@@ -260,3 +260,16 @@ pub async fn image_facts(state: &AppState, r: &StoredReport) -> AppResult<ImageF
     }
     Ok(ImageFacts { modality, names })
 }
+
+/// The PDF of a stored report version, as `GET /reports/{id}.pdf` serves
+/// it and the send job encapsulates it: rendered from the stored version
+/// (deterministic: the same version gives the same bytes).
+pub async fn report_pdf(state: &AppState, r: &StoredReport) -> AppResult<Vec<u8>> {
+    let facts = image_facts(state, r).await?;
+    let domain = domain_report(r, Some(&facts))?;
+    let images = report_images(state, r).await?;
+    tokio::task::spawn_blocking(move || carina_report::render_pdf(&domain, &images))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}

@@ -5,7 +5,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use carina_core::BoxStatus;
 use carina_sr::{SrBox, SrDocument, SrImageRef};
-use carina_store::{Image, StoredBox};
+use carina_store::{Image, StoredBox, StoredReport};
 use std::time::SystemTime;
 
 /// Carina's version, written as the SRs' Software Versions.
@@ -80,7 +80,6 @@ pub async fn report_sr(
     user: &crate::auth::CurrentUser,
     id: i64,
 ) -> AppResult<Vec<u8>> {
-    use carina_core::report_status::ReportStatus;
     let r = state
         .store
         .db
@@ -93,9 +92,20 @@ pub async fn report_sr(
     {
         return Err(AppError::not_found("report"));
     }
+    report_sr_of(state, &r).await
+}
+
+/// A signed report's images that still exist: their ids and references.
+/// 409 for a draft, 422 when every image is gone.
+async fn signed_report_images(
+    state: &AppState,
+    r: &StoredReport,
+) -> AppResult<(Vec<String>, Vec<SrImageRef>)> {
+    use carina_core::report_status::ReportStatus;
+    let id = r.id;
     if r.status == ReportStatus::Draft {
         return Err(AppError::conflict(format!(
-            "report {id} is a draft: only a signed report becomes a DICOM SR"
+            "report {id} is a draft: only a signed report becomes a DICOM object"
         )));
     }
     let mut ids = Vec::new();
@@ -108,9 +118,22 @@ pub async fn report_sr(
     }
     if images.is_empty() {
         return Err(AppError::unprocessable(format!(
-            "every image of report {id} has been deleted: an SR needs an image to reference"
+            "every image of report {id} has been deleted: a DICOM report needs an image to reference"
         )));
     }
+    Ok((ids, images))
+}
+
+/// When the report was signed (its last change for an unsigned one).
+fn signed_at(r: &StoredReport) -> SystemTime {
+    let ms = r.signed_at.map_or(r.updated_at.0, |t| t.0).max(0) as u64;
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+}
+
+/// The SR of a signed report (no access check: the caller made it).
+pub async fn report_sr_of(state: &AppState, r: &StoredReport) -> AppResult<Vec<u8>> {
+    let id = r.id;
+    let (ids, images) = signed_report_images(state, r).await?;
     let findings: Vec<carina_report::ReportFinding> =
         serde_json::from_value(r.findings.clone()).map_err(AppError::internal)?;
     let findings = findings
@@ -130,7 +153,6 @@ pub async fn report_sr(
             })
         })
         .collect();
-    let signed_ms = r.signed_at.map_or(r.updated_at.0, |t| t.0).max(0) as u64;
     let input = carina_sr::ReportSr {
         report_id: crate::reporting::fhir_id(r.id),
         amends: r.supersedes.map(crate::reporting::fhir_id),
@@ -139,10 +161,30 @@ pub async fn report_sr(
         impression: r.impression.clone(),
         no_finding: r.no_finding,
         signer: r.signed_by.clone().unwrap_or_else(|| r.author.clone()),
-        signed_at: std::time::UNIX_EPOCH + std::time::Duration::from_millis(signed_ms),
+        signed_at: signed_at(r),
         software_version: SOFTWARE_VERSION.to_string(),
     };
     tokio::task::spawn_blocking(move || carina_sr::write_report_sr(&input))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| AppError::unprocessable(format!("report {id}: {e}")))
+}
+
+/// A signed report's PDF (`GET /reports/{id}.pdf`'s bytes) as an
+/// Encapsulated PDF instance on the study of its first image.
+pub async fn report_pdf_of(state: &AppState, r: &StoredReport) -> AppResult<Vec<u8>> {
+    let id = r.id;
+    let (_, images) = signed_report_images(state, r).await?;
+    let pdf = crate::reporting::report_pdf(state, r).await?;
+    let input = carina_sr::ReportPdf {
+        report_id: crate::reporting::fhir_id(r.id),
+        images,
+        title: format!("Carina radiology report {id}, version {}", r.version),
+        pdf,
+        signed_at: signed_at(r),
+        software_version: SOFTWARE_VERSION.to_string(),
+    };
+    tokio::task::spawn_blocking(move || carina_sr::write_encapsulated_pdf(&input))
         .await
         .map_err(AppError::internal)?
         .map_err(|e| AppError::unprocessable(format!("report {id}: {e}")))

@@ -59,6 +59,7 @@
 pub mod codes;
 mod image_ref;
 mod items;
+mod pdf;
 mod read;
 mod read_group;
 mod report;
@@ -72,6 +73,7 @@ use carina_core::{BBox, BoxStatus, Provenance};
 
 pub use codes::{Code, FINDING_CODES, FindingCode, code_for_label, label_for_code};
 pub use image_ref::{SR_STORAGE_CLASSES, image_ref_from_dicom, is_sr, media_storage_sop_class};
+pub use pdf::{ENCAPSULATED_PDF, MAX_PDF_BYTES, ReportPdf, report_pdf_uid, write_encapsulated_pdf};
 pub use read::{ReadLimits, read_measurement_report, read_measurement_report_with};
 pub use report::{COMPREHENSIVE_SR, ReportSr, ReportSrFinding, report_sr_uid, write_report_sr};
 pub use uid::{is_valid_uid, tracking_uid};

@@ -40,7 +40,7 @@ use crate::{SrDocument, SrError, SrImageRef};
 /// The SOP class of a report SR: Comprehensive SR Storage.
 pub const COMPREHENSIVE_SR: &str = uids::COMPREHENSIVE_SR_STORAGE;
 
-const DIAGNOSTIC_IMAGING_REPORT: C = ("LN", "18748-4", "Diagnostic imaging report");
+pub(crate) const DIAGNOSTIC_IMAGING_REPORT: C = ("LN", "18748-4", "Diagnostic imaging report");
 const FINDINGS: C = ("DCM", "121070", "Findings");
 const IMPRESSIONS: C = ("DCM", "121072", "Impressions");
 const IMPRESSION: C = ("DCM", "121073", "Impression");

@@ -1,6 +1,7 @@
 //! Black-box tests of carina-sr: round trips, refusals, and external readers
 //! (dcmtk's `dsrdump`, highdicom).
 
+mod encapsulated;
 mod external;
 mod refuse;
 mod report;

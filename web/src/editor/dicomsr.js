@@ -4,9 +4,11 @@
 // ones too), "Import SR" posts a
 // chosen .dcm file to POST /images/{id}/sr as a multipart `file` part. The
 // import saves on the server, so it needs a saved document: with unsaved
-// changes it asks to save first. Its answer is the new annotations.
+// changes it asks to save first. Its answer is the new annotations. Below
+// them, for radiologists, "Send to PACS" (dicomsend.js).
 import { uploadFiles } from '../api.js';
 import { h, toast } from '../dom.js';
+import { createSendTools } from './dicomsend.js';
 
 /**
  * @param {import('./state.js').EditorState} state
@@ -44,5 +46,9 @@ export function createSrTools(state, hooks) {
       importBtn.disabled = false;
     }
   });
-  return { el: h('div', { class: 'sr-tools', id: 'sr-tools' }, exportLink, ' ', exportAll, ' ', importBtn, picker) };
+  const send = createSendTools(state);
+  return {
+    el: h('div', { class: 'sr-tools', id: 'sr-tools' }, exportLink, ' ', exportAll, ' ', importBtn, picker, send.el),
+    destroy: send.destroy,
+  };
 }

@@ -213,6 +213,7 @@ export async function renderEditor(app, imageId, known = null) {
   const cleanup = () => {
     state.destroyed = true;
     detach();
+    if (ui.srTools.destroy) ui.srTools.destroy();
     if (ui.overlay) ui.overlay.destroy();
     if (state.review) state.review.destroy();
     ui.viewer.destroy();

@@ -87,6 +87,7 @@ impl Modify for Security {
         routes::predictions::jobs,
         routes::predictions::job,
         routes::send::send,
+        routes::send::peers,
         routes::models::list,
         routes::models::upload,
         routes::models::train,

@@ -362,27 +362,28 @@ async fn show(
         format = Format::Json;
     }
     let stored = load(&state, id, &user).await?;
+    let name = format!("carina-report-{id}-v{}", stored.version);
+    if format == Format::Pdf {
+        let pdf = crate::reporting::report_pdf(&state, &stored).await?;
+        let disposition = format!("attachment; filename=\"{name}.pdf\"");
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            pdf,
+        )
+            .into_response());
+    }
     let facts = image_facts(&state, &stored).await?;
     let domain = domain_report(&stored, Some(&facts))?;
     if format == Format::Json {
         return Ok(Json(report_json(&stored, &domain)).into_response());
     }
     let images = report_images(&state, &stored).await?;
-    let name = format!("carina-report-{id}-v{}", stored.version);
     let rendered =
         tokio::task::spawn_blocking(move || -> Result<Response, carina_report::ReportError> {
             Ok(match format {
-                Format::Pdf => (
-                    [
-                        (header::CONTENT_TYPE, "application/pdf".to_string()),
-                        (
-                            header::CONTENT_DISPOSITION,
-                            format!("attachment; filename=\"{name}.pdf\""),
-                        ),
-                    ],
-                    carina_report::render_pdf(&domain, &images)?,
-                )
-                    .into_response(),
                 Format::Fhir => {
                     let pdf = carina_report::render_pdf(&domain, &images)?;
                     let fhir = carina_report::to_fhir(&domain, Some(&pdf));
@@ -545,7 +546,7 @@ async fn sign(
         .map_err(|e| AppError::unprocessable(e.to_string()))?;
     let signed = state.store.db.sign_report(id, &user.user.username).await?;
     tracing::info!(report_id = id, "report signed");
-    crate::worker::send::on_signed(&state, &signed.image_ids, &user.user.username).await;
+    crate::worker::send::on_signed(&state, id, &signed.image_ids, &user.user.username).await;
     let domain = domain_report(&signed, None)?;
     Ok(Json(report_json(&signed, &domain)))
 }

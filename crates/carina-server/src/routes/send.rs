@@ -1,5 +1,6 @@
 //! `POST /images/{id}/send`: C-STORE the image and/or its boxes as an SR
-//! to a configured DICOM peer, as a background job (`worker::send`).
+//! to a configured DICOM peer, as a background job (`worker::send`);
+//! `GET /dicom/peers`: where the editor may send.
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
@@ -11,13 +12,15 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use carina_store::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/images/{id}/send", post(send))
+    Router::new()
+        .route("/images/{id}/send", post(send))
+        .route("/dicom/peers", get(peers))
 }
 
 /// What to send where.
@@ -64,8 +67,58 @@ pub async fn send(
     let peer = peer(&state, &body.destination).map_err(AppError::unprocessable)?;
     let req = SendRequest {
         destination: peer.ae_title,
-        what: body.what,
+        what: body.what.into(),
     };
     let job = enqueue_send(&state, id, &req, &user.user.username).await?;
     Ok((StatusCode::ACCEPTED, Json(JobQueued { job })).into_response())
+}
+
+/// A peer Carina may send to.
+#[derive(Serialize, ToSchema)]
+pub struct PeerOut {
+    /// Its AE title, the `destination` of `POST /images/{id}/send`
+    ae_title: String,
+}
+
+/// Where Carina may send.
+#[derive(Serialize, ToSchema)]
+pub struct PeersOut {
+    /// The peers of `CARINA_DICOM_PEERS` that have an address, in the
+    /// configured order (AE titles only: host and port are the
+    /// administrator's configuration)
+    peers: Vec<PeerOut>,
+    /// `CARINA_DICOM_SEND_ON_SIGN`: the peer each signed report is sent to,
+    /// if any
+    send_on_sign: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/dicom/peers",
+    operation_id = "dicom_peers",
+    tag = "images",
+    summary = "The DICOM peers Carina may send to (AE titles)",
+    description = "Role: radiologist. The peers configured with an address in CARINA_DICOM_PEERS, by AE title only (no host or port), and the peer signed reports go to (CARINA_DICOM_SEND_ON_SIGN). An empty list when none is configured.",
+    responses(
+        (status = 200, description = "OK", body = PeersOut),
+        (status = 401, response = crate::openapi::bodies::ApiError),
+        (status = 403, response = crate::openapi::bodies::ApiError),
+    ),
+)]
+pub async fn peers(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<PeersOut>> {
+    user.require(Role::Radiologist)?;
+    let c = &state.config;
+    let peers = c
+        .dicom_peers
+        .0
+        .iter()
+        .filter(|p| p.address.is_some())
+        .map(|p| PeerOut {
+            ae_title: p.ae_title.clone(),
+        })
+        .collect();
+    Ok(Json(PeersOut {
+        peers,
+        send_on_sign: c.dicom_send_on_sign.clone(),
+    }))
 }

@@ -1,5 +1,6 @@
-//! Send jobs: C-STORE an image and/or its boxes as an SR to a configured
-//! DICOM peer (carina-net's SCU), retried with the queue's back-off; the
+//! Send jobs: C-STORE an image and/or its boxes as an SR, or a signed
+//! report's SR and Encapsulated PDF, to a configured DICOM peer
+//! (carina-net's SCU), retried with the queue's back-off; the
 //! outcome (each object's SOP instance UID and the peer's status) is the
 //! job's result, its last error what the peer or the network said.
 
@@ -24,11 +25,39 @@ pub enum SendWhat {
     Both,
 }
 
-/// A send job's payload.
+/// What one send job sends: an image's objects, or a signed report's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "lowercase")]
+pub enum SendObjects {
+    /// The image's reviewed boxes as a TID 1500 SR.
+    Sr,
+    /// The stored (de-identified) image.
+    Image,
+    Both,
+    /// A signed report: its SR (TID 2000) and its PDF as an Encapsulated
+    /// PDF (`CARINA_DICOM_SEND_ON_SIGN`).
+    Report {
+        report_id: i64,
+    },
+}
+
+impl From<SendWhat> for SendObjects {
+    fn from(w: SendWhat) -> Self {
+        match w {
+            SendWhat::Sr => SendObjects::Sr,
+            SendWhat::Image => SendObjects::Image,
+            SendWhat::Both => SendObjects::Both,
+        }
+    }
+}
+
+/// A send job's payload: `{destination, what}`, and `report_id` when
+/// `what` is `report`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendRequest {
     pub destination: String,
-    pub what: SendWhat,
+    #[serde(flatten)]
+    pub what: SendObjects,
 }
 
 /// The configured peer named `ae_title`, if Carina may send to it.
@@ -59,13 +88,22 @@ pub async fn enqueue_send(
     req: &SendRequest,
     user: &str,
 ) -> Result<Job, StoreError> {
+    enqueue(state, Some(image_id), req, user).await
+}
+
+async fn enqueue(
+    state: &AppState,
+    image_id: Option<i64>,
+    req: &SendRequest,
+    user: &str,
+) -> Result<Job, StoreError> {
     state
         .store
         .db
         .enqueue_job(&NewJob {
             kind: JobKind::Send,
             payload: serde_json::to_value(req).map_err(|e| StoreError::Invalid(e.to_string()))?,
-            image_id: Some(image_id),
+            image_id,
             model_id: None,
             max_attempts: i64::from(state.config.job_max_attempts),
             created_by: user.to_string(),
@@ -73,21 +111,24 @@ pub async fn enqueue_send(
         .await
 }
 
-/// `CARINA_DICOM_SEND_ON_SIGN`: queues the SR of each image of a report
-/// just signed to that peer. A failure to queue is logged, not an error of
-/// the signing: the report is signed either way and can be sent by hand.
-pub async fn on_signed(state: &AppState, image_ids: &[i64], user: &str) {
+/// `CARINA_DICOM_SEND_ON_SIGN`: queues one job sending the report just
+/// signed (its SR and its PDF) to that peer, on the report's first image
+/// (so the image shows it, and blind reading hides it as it hides the
+/// report). The images' own measurement SRs are not sent: they follow the
+/// boxes, which may change after signing, while what is signed is the
+/// report. A failure to queue is logged, not an error of the signing: the
+/// report is signed either way.
+pub async fn on_signed(state: &AppState, report_id: i64, image_ids: &[i64], user: &str) {
     let Some(destination) = &state.config.dicom_send_on_sign else {
         return;
     };
-    for &image_id in image_ids {
-        let req = SendRequest {
-            destination: destination.clone(),
-            what: SendWhat::Sr,
-        };
-        if let Err(e) = enqueue_send(state, image_id, &req, user).await {
-            tracing::warn!(image_id, error = %e, "cannot queue the signed report's SR");
-        }
+    let req = SendRequest {
+        destination: destination.clone(),
+        what: SendObjects::Report { report_id },
+    };
+    let image_id = image_ids.first().copied();
+    if let Err(e) = enqueue(state, image_id, &req, user).await {
+        tracing::warn!(report_id, error = %e, "cannot queue the signed report's send");
     }
 }
 
@@ -97,38 +138,10 @@ pub async fn send_job(state: &AppState, worker: &str, job: &Job) -> Result<(), J
         JobError::permanent(format!("the job's payload is not a send request: {e}"))
     })?;
     let peer = peer(state, &req.destination).map_err(JobError::permanent)?;
-    let image_id = job
-        .image_id
-        .ok_or_else(|| JobError::permanent("the job names no image"))?;
-    let image = state
-        .store
-        .db
-        .image(image_id)
-        .await
-        .map_err(|e| JobError::retry(format!("store: {e}")))?
-        .ok_or_else(|| JobError::permanent("the image was deleted"))?;
-    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
-    if matches!(req.what, SendWhat::Image | SendWhat::Both) {
-        let bytes = state
-            .store
-            .image_file(&image)
-            .await
-            .map_err(|e| JobError::retry(format!("store: {e}")))?;
-        files.push(("image", bytes.to_vec()));
-    }
-    if matches!(req.what, SendWhat::Sr | SendWhat::Both) {
-        // The same SR as GET /images/{id}/sr: the reviewed boxes.
-        let sr = crate::sr_export::image_sr(state, &image, false)
-            .await
-            .map_err(|e| {
-                if e.status.is_server_error() {
-                    JobError::retry(e.message)
-                } else {
-                    JobError::permanent(e.message)
-                }
-            })?;
-        files.push(("sr", sr));
-    }
+    let files = match req.what {
+        SendObjects::Report { report_id } => report_files(state, report_id).await?,
+        what => image_files(state, job, what).await?,
+    };
     let config = ScuConfig {
         read_timeout: Duration::from_secs(state.config.dicom_timeout_secs),
         ..ScuConfig::new(state.config.dicom_ae.clone())
@@ -159,8 +172,11 @@ pub async fn send_job(state: &AppState, worker: &str, job: &Job) -> Result<(), J
             JobError::retry(message)
         });
     }
-    tracing::info!(job = job.id, image_id, destination = %peer.ae_title, objects = sent.len(), "sent by C-STORE");
-    let result = json!({"destination": peer.ae_title, "sent": sent});
+    tracing::info!(job = job.id, destination = %peer.ae_title, objects = sent.len(), "sent by C-STORE");
+    let mut result = json!({"destination": peer.ae_title, "sent": sent});
+    if let SendObjects::Report { report_id } = req.what {
+        result["report_id"] = report_id.into();
+    }
     match state.store.db.finish_job(job.id, worker, &result).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(JobError::permanent(
@@ -168,4 +184,68 @@ pub async fn send_job(state: &AppState, worker: &str, job: &Job) -> Result<(), J
         )),
         Err(e) => Err(JobError::retry(format!("store: {e}"))),
     }
+}
+
+/// A store or build error: retried when the server is at fault.
+fn job_error(e: crate::error::AppError) -> JobError {
+    if e.status.is_server_error() {
+        JobError::retry(e.message)
+    } else {
+        JobError::permanent(e.message)
+    }
+}
+
+/// The image and/or its boxes' SR (the same SR as `GET /images/{id}/sr`).
+async fn image_files(
+    state: &AppState,
+    job: &Job,
+    what: SendObjects,
+) -> Result<Vec<(&'static str, Vec<u8>)>, JobError> {
+    let image_id = job
+        .image_id
+        .ok_or_else(|| JobError::permanent("the job names no image"))?;
+    let image = state
+        .store
+        .db
+        .image(image_id)
+        .await
+        .map_err(|e| JobError::retry(format!("store: {e}")))?
+        .ok_or_else(|| JobError::permanent("the image was deleted"))?;
+    let mut files = Vec::new();
+    if matches!(what, SendObjects::Image | SendObjects::Both) {
+        let bytes = state
+            .store
+            .image_file(&image)
+            .await
+            .map_err(|e| JobError::retry(format!("store: {e}")))?;
+        files.push(("image", bytes.to_vec()));
+    }
+    if matches!(what, SendObjects::Sr | SendObjects::Both) {
+        let sr = crate::sr_export::image_sr(state, &image, false)
+            .await
+            .map_err(job_error)?;
+        files.push(("sr", sr));
+    }
+    Ok(files)
+}
+
+/// A signed report's SR (TID 2000) and its PDF as an Encapsulated PDF.
+async fn report_files(
+    state: &AppState,
+    report_id: i64,
+) -> Result<Vec<(&'static str, Vec<u8>)>, JobError> {
+    let report = state
+        .store
+        .db
+        .report(report_id)
+        .await
+        .map_err(|e| JobError::retry(format!("store: {e}")))?
+        .ok_or_else(|| JobError::permanent(format!("report {report_id} does not exist")))?;
+    let sr = crate::sr_export::report_sr_of(state, &report)
+        .await
+        .map_err(job_error)?;
+    let pdf = crate::sr_export::report_pdf_of(state, &report)
+        .await
+        .map_err(job_error)?;
+    Ok(vec![("report_sr", sr), ("report_pdf", pdf)])
 }

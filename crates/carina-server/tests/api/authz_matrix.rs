@@ -218,6 +218,12 @@ pub const MATRIX: &[(&str, &str, Body, [u16; 5])] = &[
         // No peer is configured: an unknown destination.
         [401, 403, 422, 403, 422],
     ),
+    (
+        "GET",
+        "/api/v1/dicom/peers",
+        Body::None,
+        [401, 403, 200, 200, 200],
+    ),
     ("GET", "/api/v1/jobs", Body::None, [401, 200, 200, 200, 200]),
     (
         "GET",

@@ -31,6 +31,7 @@ mod reports;
 mod review;
 mod s3;
 mod send;
+mod send_on_sign;
 mod sr;
 mod sr_external;
 mod studies;

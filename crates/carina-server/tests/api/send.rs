@@ -1,7 +1,7 @@
 //! `POST /images/{id}/send`: a send job C-STOREs the SR of the reviewed
 //! boxes and/or the image to a real SCP (carina-net's, on loopback), the
 //! outcome shows on the job and the image; unknown destinations are 422, an
-//! unreachable peer fails the job after its retries.
+//! unreachable peer fails the job after its retries; `GET /dicom/peers`.
 
 use crate::helpers::*;
 use carina_net::{ReceivedInstance, Refusal, Scp, ScpConfig, StoreHandler};
@@ -52,7 +52,6 @@ async fn send_jobs(backend: Backend) {
         c.dicom_peers = DicomPeers::parse(&peers).unwrap();
         c.dicom_ae = "CARINA-TEST".into();
         c.job_max_attempts = 2;
-        c.dicom_send_on_sign = Some("PACS".into());
     };
     run_with(backend, tweak, move |app| scenario(app, pacs)).await
 }
@@ -75,10 +74,22 @@ async fn scenario(app: TestApp, pacs: Arc<Pacs>) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    peers_listed(&app, &rad, &viewer).await;
     sr_and_image_arrive(&app, &rad, id, &pacs).await;
     refusals(&app, &rad, &viewer, id).await;
     down_peer_fails_after_retries(&app, &rad, id, &pacs).await;
-    sent_on_sign(&app, &rad, id, &pacs).await;
+}
+
+/// `GET /dicom/peers`: the peers with an address, by AE title only.
+async fn peers_listed(app: &TestApp, rad: &Session, viewer: &Session) {
+    let (status, peers) = app.get_json("/api/v1/dicom/peers", rad).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        peers,
+        json!({"peers": [{"ae_title": "PACS"}, {"ae_title": "DOWN"}], "send_on_sign": null})
+    );
+    let (status, _) = app.get_json("/api/v1/dicom/peers", viewer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 fn send<'a>(
@@ -209,42 +220,8 @@ async fn down_peer_fails_after_retries(app: &TestApp, rad: &Session, id: i64, pa
     assert_eq!(pacs.0.lock().unwrap().len(), 3);
 }
 
-/// CARINA_DICOM_SEND_ON_SIGN: signing a report queues its image's SR to PACS.
-async fn sent_on_sign(app: &TestApp, rad: &Session, id: i64, pacs: &Pacs) {
-    let r = app
-        .req(
-            Method::POST,
-            &format!("/api/v1/images/{id}/reports"),
-            Some(rad),
-        )
-        .json(&json!({"impression": "Nodule, right lower zone."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let report: Value = r.json().await.unwrap();
-    let path = format!("/api/v1/reports/{}/sign", report["id"]);
-    let r = app
-        .req(Method::POST, &path, Some(rad))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let (_, jobs) = app.get_json("/api/v1/jobs?kind=send", rad).await;
-    let newest = &jobs["jobs"][0];
-    assert_eq!(
-        newest["payload"],
-        json!({"destination": "PACS", "what": "sr"})
-    );
-    let job = wait(app, rad, newest["id"].as_i64().unwrap()).await;
-    assert_eq!(job["status"], "done", "{job}");
-    let got = pacs.0.lock().unwrap();
-    assert_eq!(got.len(), 4);
-    assert_eq!(got[3].1.sop_class_uid, carina_sr::COMPREHENSIVE_3D_SR);
-}
-
 /// Polls the job until it is done or failed.
-async fn wait(app: &TestApp, s: &Session, id: i64) -> Value {
+pub async fn wait(app: &TestApp, s: &Session, id: i64) -> Value {
     let start = Instant::now();
     loop {
         let (status, job) = app.get_json(&format!("/api/v1/jobs/{id}"), s).await;
