@@ -423,8 +423,6 @@ mod tests {
         running_var: Vec<f32>,
     }
 
-    /// One forward and backward through a batch norm whose gamma and beta are not 1 and 0,
-    /// on a strided view, with a loss that weights every output differently.
     /// Which batch norm [`run`] takes.
     #[derive(Clone, Copy, PartialEq)]
     enum Path {
@@ -436,6 +434,8 @@ mod tests {
         Burn,
     }
 
+    /// One forward and backward through a batch norm whose gamma and beta are not 1 and 0,
+    /// on a strided view, with a loss that weights every output differently.
     fn run(
         path: Path,
         silu: bool,
