@@ -23,6 +23,8 @@ command -v dsrdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 # Orthanc, a real PACS for the DICOM node's tests (carina-testkit starts it
 # on loopback ports with a config of its own; the package's service is not used).
 command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || need_apt+=(orthanc)
+# Its DICOMweb plugin, as a DICOMweb client of Carina in the Orthanc tests.
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need_apt+=(orthanc-dicomweb)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== [${SECONDS}s] installing ${need_apt[*]} (apt-get)"

@@ -61,7 +61,33 @@ impl Orthanc {
 
     /// Starts Orthanc (AE title `ORTHANC`) on `(http_port, dicom_port)` and
     /// waits until its REST API answers.
-    pub fn start((http_port, dicom_port): (u16, u16), modalities: &[Modality<'_>]) -> Orthanc {
+    pub fn start(ports: (u16, u16), modalities: &[Modality<'_>]) -> Orthanc {
+        Self::start_with(ports, modalities, serde_json::Value::Null)
+    }
+
+    /// Debian's DICOMweb plugin (`orthanc-dicomweb`), when installed; under
+    /// `CI` it must be (scripts/test.sh installs it).
+    pub fn dicomweb_plugin() -> Option<PathBuf> {
+        let path = PathBuf::from("/usr/share/orthanc/plugins/libOrthancDicomWeb.so");
+        if path.exists() {
+            return Some(path);
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but Orthanc's DICOMweb plugin is not installed (orthanc-dicomweb)"
+        );
+        eprintln!("note: orthanc-dicomweb is not installed; skipping the test");
+        None
+    }
+
+    /// [`Orthanc::start`] with the DICOMweb plugin and `servers` as its
+    /// `DicomWeb.Servers` (remote DICOMweb servers Orthanc may query, retrieve
+    /// from and store to); `Null` starts Orthanc without plugins.
+    pub fn start_with(
+        (http_port, dicom_port): (u16, u16),
+        modalities: &[Modality<'_>],
+        servers: serde_json::Value,
+    ) -> Orthanc {
         let bin = binary().expect("Orthanc::ports checked the binary");
         let dir = tempfile::Builder::new()
             .prefix("carina-orthanc")
@@ -85,6 +111,12 @@ impl Orthanc {
             "Plugins": [],
             "StableAge": 1,
         });
+        let mut config = config;
+        if !servers.is_null() {
+            let plugin = Self::dicomweb_plugin().expect("the DICOMweb plugin is installed");
+            config["Plugins"] = serde_json::json!([plugin]);
+            config["DicomWeb"] = serde_json::json!({"Enable": true, "Servers": servers});
+        }
         let config_path = dir.path().join("orthanc.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let log = std::fs::File::create(dir.path().join("orthanc.log")).unwrap();

@@ -53,6 +53,11 @@ pub async fn start(data: &Path, log: &Path, env: &[(&str, &str)]) -> Node {
 }
 
 impl Node {
+    /// The admin's API token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// A request to the HTTP API with the admin's token.
     pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client

@@ -1,7 +1,9 @@
 //! Carina's DICOM node with a real PACS (Debian's Orthanc, started by
 //! carina-testkit on loopback ports): Orthanc pushes an instance to Carina
 //! (`POST /modalities/carina/store`), and Carina sends an image's SR to
-//! Orthanc, which then holds it.
+//! Orthanc, which then holds it; with Orthanc's DICOMweb plugin, Orthanc
+//! stores into Carina by STOW-RS, searches it by QIDO-RS and retrieves the
+//! de-identified study by WADO-RS.
 
 use crate::dicom::{sample, start};
 use carina_testkit::orthanc::Orthanc;
@@ -99,4 +101,81 @@ async fn orthanc_pushes_to_carina_and_holds_the_sr_carina_sends() {
     assert_eq!(held[0]["Modality"], "SR");
     let (_, stats) = orthanc.get("/statistics");
     assert_eq!(stats["CountInstances"], 2, "the radiograph and the SR");
+}
+
+/// Orthanc's DICOMweb plugin (`orthanc-dicomweb`) as a client of Carina's
+/// `/dicom-web`, with a Bearer token: STOW-RS of an instance Orthanc holds,
+/// QIDO-RS of the studies, WADO-RS of the study back into Orthanc, which then
+/// holds Carina's de-identified copy beside the original.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orthancs_dicomweb_plugin_stores_searches_and_retrieves() {
+    let Some(ports) = Orthanc::ports() else {
+        return;
+    };
+    if Orthanc::dicomweb_plugin().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(&dir.path().join("data"), &dir.path().join("serve.log"), &[]).await;
+    let servers = json!({"carina": {
+        "Url": format!("{}/dicom-web/", node.proc.base),
+        "HttpHeaders": {"Authorization": format!("Bearer {}", node.token())},
+    }});
+    let orthanc = Orthanc::start_with(ports, &[], servers);
+
+    // STOW-RS: Orthanc sends an instance it holds to Carina.
+    let file = std::fs::read(sample("siim_cr_jpeg_baseline.dcm")).unwrap();
+    let (status, added) = orthanc.post("/instances", &file);
+    assert_eq!(status, 200, "{added}");
+    let original = added["ID"].as_str().unwrap().to_string();
+    let (_, tags) = orthanc.get(&format!("/instances/{original}/simplified-tags"));
+    let body = json!({"Resources": [original]}).to_string();
+    let (status, stowed) = orthanc.post("/dicom-web/servers/carina/stow", body.as_bytes());
+    let serve_log = || std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+    assert_eq!(status, 200, "{stowed}\n{}\n{}", orthanc.log(), serve_log());
+    let images = node.images().await;
+    assert_eq!(images.len(), 1, "{images:?}");
+
+    // QIDO-RS: the study Carina lists is the de-identified one.
+    let body = json!({"Uri": "/studies"}).to_string();
+    let (status, studies) = orthanc.post("/dicom-web/servers/carina/get", body.as_bytes());
+    assert_eq!(status, 200, "{studies}\n{}", orthanc.log());
+    let studies = studies
+        .as_array()
+        .expect("a QIDO-RS answer is a JSON array");
+    assert_eq!(studies.len(), 1, "{studies:?}");
+    let uid = studies[0]["0020000D"]["Value"][0]
+        .as_str()
+        .expect("StudyInstanceUID")
+        .to_string();
+    assert_ne!(
+        uid,
+        tags["StudyInstanceUID"].as_str().unwrap(),
+        "pseudonymised"
+    );
+
+    // WADO-RS: Orthanc retrieves that study and now holds both copies.
+    let body = json!({"Resources": [{"Study": uid}]}).to_string();
+    let (status, got) = orthanc.post("/dicom-web/servers/carina/retrieve", body.as_bytes());
+    assert_eq!(status, 200, "{got}\n{}", orthanc.log());
+    let (_, stats) = orthanc.get("/statistics");
+    assert_eq!(stats["CountInstances"], 2, "the original and Carina's copy");
+    let (_, ids) = orthanc.get("/instances");
+    let copy: Vec<Value> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i.as_str() != Some(original.as_str()))
+        .map(|i| {
+            let path = format!("/instances/{}/simplified-tags", i.as_str().unwrap());
+            orthanc.get(&path).1
+        })
+        .collect();
+    assert_eq!(copy.len(), 1);
+    assert_eq!(copy[0]["StudyInstanceUID"], uid.as_str());
+    assert_ne!(
+        copy[0]["PatientName"], tags["PatientName"],
+        "no original name"
+    );
+    assert_ne!(copy[0]["SOPInstanceUID"], tags["SOPInstanceUID"]);
 }

@@ -11,8 +11,13 @@ pub struct Related {
     pub boundary: String,
 }
 
+/// The longest boundary accepted: RFC 2046 says at most 70 characters, but
+/// Orthanc's DICOMweb plugin sends 73 (two UUIDs joined), and a client must
+/// work unchanged.
+const MAX_BOUNDARY: usize = 256;
+
 /// Reads a request's Content-Type: it must be `multipart/related` with a
-/// boundary (1–70 characters, RFC 2046).
+/// boundary of 1 to [`MAX_BOUNDARY`] characters.
 pub fn content_type(value: Option<&str>) -> Result<Related, String> {
     let value =
         value.ok_or("no Content-Type: send multipart/related; type=\"application/dicom\"")?;
@@ -36,8 +41,10 @@ pub fn content_type(value: Option<&str>) -> Result<Related, String> {
         }
     }
     let boundary = boundary.ok_or("the multipart/related Content-Type has no boundary")?;
-    if boundary.is_empty() || boundary.len() > 70 {
-        return Err("the multipart boundary must be 1 to 70 characters".into());
+    if boundary.is_empty() || boundary.len() > MAX_BOUNDARY {
+        return Err(format!(
+            "the multipart boundary must be 1 to {MAX_BOUNDARY} characters"
+        ));
     }
     Ok(Related { type_, boundary })
 }
