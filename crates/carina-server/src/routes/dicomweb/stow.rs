@@ -64,15 +64,19 @@ async fn body(state: &AppState, req: Request) -> AppResult<(Option<String>, byte
     Ok((content_type, bytes))
 }
 
-/// The UIDs a part names, read as far as its data set can be.
-fn named_uids(state: &AppState, bytes: &[u8]) -> (Option<String>, Option<String>) {
-    match carina_imaging::read_dicom(bytes, &state.config.upload_limits()) {
+/// The UIDs a part names, read as far as its data set can be (a parse of the
+/// part: on the blocking pool).
+async fn named_uids(state: &AppState, bytes: &bytes::Bytes) -> (Option<String>, Option<String>) {
+    let (bytes, limits) = (bytes.clone(), state.config.upload_limits());
+    tokio::task::spawn_blocking(move || match carina_imaging::read_dicom(&bytes, &limits) {
         Ok(obj) => (
             crate::dicom_ids::text(&obj, tags::SOP_CLASS_UID),
             crate::dicom_ids::text(&obj, tags::SOP_INSTANCE_UID),
         ),
         Err(_) => (None, None),
-    }
+    })
+    .await
+    .unwrap_or((None, None))
 }
 
 /// Ingests one part: the stored image's UIDs, or why not.
@@ -108,9 +112,9 @@ async fn store_part(
     // UIDs are what the response references.
     if crate::sr_import::is_sr(&body) {
         return match crate::sr_import::import_sr(state, body.clone(), user, None, None).await {
-            Ok(_) => Ok(named_uids(state, &body)),
+            Ok(_) => Ok(named_uids(state, &body).await),
             Err(e) => {
-                let uids = named_uids(state, &body);
+                let uids = named_uids(state, &body).await;
                 Err(failed(reason(&e), format!("part {n}: {}", e.message), uids))
             }
         };
@@ -129,7 +133,7 @@ async fn store_part(
             Ok((ids.sop_class_uid, ids.sop_instance_uid))
         }
         Err(e) => {
-            let uids = named_uids(state, &body);
+            let uids = named_uids(state, &body).await;
             Err(failed(reason(&e), format!("part {n}: {}", e.message), uids))
         }
     }
