@@ -8,7 +8,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::module::adaptive_avg_pool2d;
 
 use crate::config::{Activation, BackboneConfig, BackboneKind, EfficientDetConfig};
-use crate::layers::{ConvSpec, Init, act, batch_norm, bn_act};
+use crate::layers::{ConvSpec, Init, act, batch_norm, bn_act, spread};
 
 /// One stage of EfficientNet-B0's architecture before scaling.
 struct StageDef {
@@ -126,7 +126,8 @@ impl SqueezeExcite {
         let s = adaptive_avg_pool2d(x.clone(), [1, 1]);
         let s = act(self.conv_reduce.forward(s), activation);
         let gate = sigmoid(self.conv_expand.forward(s));
-        x * gate
+        let dims = x.dims();
+        x * spread(gate, dims)
     }
 }
 

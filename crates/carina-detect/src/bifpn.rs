@@ -9,7 +9,7 @@ use burn::tensor::activation::{relu, softmax};
 
 use crate::config::{Activation, EfficientDetConfig, FpnFusion};
 use crate::layers::{
-    ConvSpec, Init, SeparableConv, act, batch_norm, bn_act, max_pool_same, resize_nearest,
+    ConvSpec, Init, SeparableConv, act, batch_norm, bn_act, max_pool_same, resize_nearest, spread,
 };
 
 /// Brings one feature map to the fusion node's channels (1×1 conv + batch norm, only when the
@@ -107,18 +107,20 @@ impl FpnNode {
     }
 }
 
-/// `sum_i x_i * w_i [/ denom]`, in effdet's order of operations.
+/// `sum_i x_i * w_i [/ denom]`, in effdet's order of operations. The factors are spread over
+/// each map first (see [`spread`]) so that their gradients stay exact to f32.
 fn sum_weighted(nodes: Vec<Tensor<4>>, weights: &Tensor<1>, denom: Option<Tensor<4>>) -> Tensor<4> {
     nodes
         .into_iter()
         .enumerate()
         .map(|(i, x)| {
+            let dims = x.dims();
             // burn's `slice` takes one range per dimension: this is not a Vec of a range.
             #[allow(clippy::single_range_in_vec_init)]
             let wi = weights.clone().slice([i..i + 1]).reshape([1, 1, 1, 1]);
-            let x = x * wi;
+            let x = x * spread(wi, dims);
             match &denom {
-                Some(d) => x / d.clone(),
+                Some(d) => x / spread(d.clone(), dims),
                 None => x,
             }
         })

@@ -20,6 +20,7 @@
 //! ([`composed_train`]), with its means taken one axis at a time.
 
 use super::{Route, contiguous, route, sigmoid};
+use crate::layers::spread;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -103,14 +104,17 @@ fn channel_mean(x: Tensor<4>) -> Tensor<4> {
 /// Batch norm in training mode composed of tensor operations (any backend, autodiff
 /// through the batch statistics), with the running statistics updated as PyTorch does.
 fn composed_train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    let [n, c, h, w] = x.dims();
+    let dims = x.dims();
+    let [n, c, h, w] = dims;
     let mean = channel_mean(x.clone());
-    let centered = x - mean.clone();
+    let centered = x - spread(mean.clone(), dims);
     let var = channel_mean(centered.clone().square());
     let inv_std = var.clone().add_scalar(bn.epsilon).sqrt().recip();
-    let gamma = bn.gamma.val().reshape([1, c, 1, 1]);
-    let beta = bn.beta.val().reshape([1, c, 1, 1]);
-    let y = centered * inv_std * gamma + beta;
+    // One factor and one shift per channel, each spread over the map so that the reductions
+    // of their gradients stay short (see `spread`).
+    let scale = spread(inv_std * bn.gamma.val().reshape([1, c, 1, 1]), dims);
+    let beta = spread(bn.beta.val().reshape([1, c, 1, 1]), dims);
+    let y = centered * scale + beta;
     let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<4>| {
         let device = batch.device();
         let value = running
@@ -139,10 +143,10 @@ struct Stats {
 }
 
 impl Stats {
-    /// `a, b` of `z = a·x + b` for channel `c`.
-    fn affine(&self, c: usize) -> (f32, f32) {
-        let a = self.gamma[c] * self.inv_std[c];
-        (a, self.beta[c] - self.mean[c] * a)
+    /// `a, μ, β` of `z = a·(x − μ) + β` for channel `c`. Centring first, as PyTorch does,
+    /// rather than `a·x + (β − a·μ)`, keeps `z` exact to f32 where `|μ|` dwarfs the spread.
+    fn affine(&self, c: usize) -> (f32, f32, f32) {
+        (self.gamma[c] * self.inv_std[c], self.mean[c], self.beta[c])
     }
 }
 
@@ -289,7 +293,7 @@ fn statistics(x: &FlexTensor, gamma: Vec<f32>, beta: Vec<f32>, epsilon: f64) -> 
     }
 }
 
-/// `act(a·x + b)` per channel, into a new tensor.
+/// `act(a·(x − μ) + β)` per channel, into a new tensor.
 fn forward(x: &FlexTensor, stats: &Stats, silu: bool) -> FlexTensor {
     let (n, c, plane) = dims(x);
     let shape = x.layout().shape().clone();
@@ -300,40 +304,40 @@ fn forward(x: &FlexTensor, stats: &Stats, silu: bool) -> FlexTensor {
         .with_min_len(planes_per_task(plane))
         .enumerate()
         .for_each(|(i, (o, xs))| {
-            let (a, b) = stats.affine(i % c);
+            let (a, mu, b) = stats.affine(i % c);
             if silu {
                 for (o, &v) in o.iter_mut().zip(xs) {
-                    let z = a * v + b;
+                    let z = a * (v - mu) + b;
                     *o = z * sigmoid(z);
                 }
             } else {
                 for (o, &v) in o.iter_mut().zip(xs) {
-                    *o = a * v + b;
+                    *o = a * (v - mu) + b;
                 }
             }
         });
     FlexTensor::from_data(TensorData::new(out, shape))
 }
 
-/// `dz ← g · act'(a·x + b)` in place, returning `(Σdz, Σdz·(x − shift))` over the plane.
+/// `dz ← g · act'(a·(x − μ) + b)` in place, returning `(Σdz, Σdz·(x − μ))` over the plane.
 #[inline(always)]
 fn grad_pre_activation(
     g: &mut [f32],
     xs: &[f32],
     a: f32,
+    mu: f32,
     b: f32,
-    shift: f32,
     silu: bool,
 ) -> (f64, f64) {
     if silu {
         for (g, &v) in g.iter_mut().zip(xs) {
-            let z = a * v + b;
+            let z = a * (v - mu) + b;
             let s = sigmoid(z);
             // As the fused SiLU's gradient: g·s + (g·z)·s·(1 − s).
             *g = *g * s + (*g * z) * s * (1.0 - s);
         }
     }
-    paired_sums(g, 0.0, xs, shift)
+    paired_sums(g, 0.0, xs, mu)
 }
 
 /// Gradients with respect to the input, gamma and beta, given the output's gradient.
@@ -360,26 +364,24 @@ fn backward(
         .with_min_len(planes_per_task(plane))
         .enumerate()
         .map(|(i, (g, xp))| {
-            let ch = i % c;
-            let (a, b) = stats.affine(ch);
-            grad_pre_activation(g, xp, a, b, stats.mean[ch], silu)
+            let (a, mu, b) = stats.affine(i % c);
+            grad_pre_activation(g, xp, a, mu, b, silu)
         })
         .collect();
     let count = (n * plane) as f64;
     let mut dgamma = vec![0f32; c];
     let mut dbeta = vec![0f32; c];
-    // dx = k1·dz + k2·x + k3 per channel.
-    let mut coef = vec![(0f32, 0f32, 0f32); c];
+    // dx = k1·dz + k2·(x − μ) + k3 per channel (centred, as in the forward).
+    let mut coef = vec![(0f32, 0f32, 0f32, 0f32); c];
     for (ch, (sg, sgx)) in channel_totals(&partial, n, c).into_iter().enumerate() {
         let s = f64::from(stats.inv_std[ch]);
         let gamma = f64::from(stats.gamma[ch]);
-        let mu = f64::from(stats.mean[ch]);
         dbeta[ch] = sg as f32;
         dgamma[ch] = (sgx * s) as f32;
         let k1 = gamma * s;
         let k2 = -gamma * s * s * s * sgx / count;
-        let k3 = -k2 * mu - k1 * sg / count;
-        coef[ch] = (k1 as f32, k2 as f32, k3 as f32);
+        let k3 = -k1 * sg / count;
+        coef[ch] = (k1 as f32, k2 as f32, k3 as f32, stats.mean[ch]);
     }
     grad.storage_mut::<f32>()[..len]
         .par_chunks_mut(plane)
@@ -387,9 +389,9 @@ fn backward(
         .with_min_len(planes_per_task(plane))
         .enumerate()
         .for_each(|(i, (g, xp))| {
-            let (k1, k2, k3) = coef[i % c];
+            let (k1, k2, k3, mu) = coef[i % c];
             for (g, &v) in g.iter_mut().zip(xp) {
-                *g = k1 * *g + k2 * v + k3;
+                *g = k1 * *g + k2 * (v - mu) + k3;
             }
         });
     (grad, dgamma, dbeta)

@@ -1,193 +1,95 @@
 //! One training step of Carina's trainer against effdet's `DetBenchTrain`
-//! (`../shared/fixtures/effdet-train/<arch>`, made by effdet 0.4.1 on torch): the
-//! anchor labels, the three losses, the gradient of every parameter by effdet's
-//! name, the batch-norm running statistics after the step, and one AdamW step.
-//! Each architecture is checked on flex with the fused batch norm and on the composed
-//! path (tensor operations, as on GPU backends). Tolerances are the fixture README's.
+//! (`../shared/fixtures/effdet-train/<arch>`, made by effdet 0.4.1 on torch in float32), on
+//! flex with the fused batch norm and on the composed path (tensor operations, as on GPU
+//! backends): the anchor labels, the three losses, the gradient of every parameter by
+//! effdet's name, the batch-norm running statistics after the step, and one AdamW step.
+//!
+//! Gradients in float32 cannot meet the fixture README's 1e-3 everywhere: effdet's own
+//! float32 gradients are up to 15 % (Lite0) and 11 % (D0) of a tensor's largest magnitude away
+//! from its float64 ones, and float32 reruns of effdet differ from the fixture as much
+//! (`docs/training.md`). `tests/effdet_f64.rs` holds the gradients to effdet's exactly in
+//! float64; here each float32 gradient is held within a ceiling of 1e-1 of the fixture (or
+//! effdet's own float32 error, where larger), and the tensors beyond 1e-3 and beyond the
+//! fixture's error plus four times effdet's float32 noise (both measured by
+//! `scripts/effdet_train_reference.py`) are listed: a kink or near-tie (ReLU6, max pool) that
+//! flips in float32 moves a few tensors by percents.
 //!
 //! Differences this found and fixed in the trainer: AdamW's epsilon (burn's default 1e-5, not
 //! PyTorch's 1e-8), the running variance (PyTorch's is Bessel-corrected), the momentum (0.1
-//! in the backbone, 0.01 in the BiFPN and heads) and the precision of the composed batch
-//! norm's statistics (losses were 1.5e-5 off).
+//! in the backbone, 0.01 in the BiFPN and heads), the precision of the composed batch norm's
+//! statistics (losses were 1.5e-5 off), and f32 sums: per-channel factors are spread before
+//! they broadcast and the fused batch norm centres before it scales (gradients of batch-norm
+//! shifts and BiFPN fusion weights were up to 23 % off).
 
-use burn::module::Module;
+use super::effdet_fixture::{ARCHS, Fixture, Step, assert_rel, error_to_fixture, same_parameters};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use carina_detect::anchors::Anchors;
-use carina_detect::weights::{
-    ClassHead, HostTensor, NamedParam, WeightsFile, load_weights, model_tensors, named_params,
-};
+use carina_detect::weights::{HostTensor, NamedParam, model_tensors};
 use carina_detect::{EfficientDet, EfficientDetConfig};
 use carina_train::TrainConfig;
-use carina_train::assign::{AnchorTargets, GtBox, label_anchors};
-use carina_train::config::{LossConfig, OptimizerKind};
-use carina_train::loss::{BatchTargets, detection_loss, flatten_levels};
+use carina_train::config::OptimizerKind;
 use carina_train::trainer::build_optimizer;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
-const NUM_CLASSES: usize = 9;
-const LEVELS: usize = 5;
+/// Below this largest magnitude effdet's exact gradient is zero up to rounding (biases a batch
+/// norm follows, levels without positives): float32 values there are rounding alone.
+const ZERO: f64 = 1e-9;
 
-struct Fixture {
-    arch: String,
-    step: HashMap<String, HostTensor>,
-    weights: HashMap<String, HostTensor>,
-}
+/// The float32 ceiling. Where a value sits within float32 rounding of a ReLU6 kink or of a
+/// max-pool tie (D0's BiFPN has windows whose two largest values are 2e-7 apart in float64), a
+/// float32 run routes a gradient differently, and the change spreads to the layers below:
+/// which ties flip depends on every rounding before them, so the tensors beyond effdet's noise
+/// change with any change of arithmetic. Measured on 2026-12-08 (largest 5.2e-2): Lite0 5 of
+/// 372 tensors beyond it on both paths, D0 23 of 460 fused and none composed.
+const FLOAT32_CEILING: f64 = 0.1;
 
-impl Fixture {
-    fn read(arch: &str) -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/effdet-train")
-            .join(arch);
-        let read = |name: &str| {
-            WeightsFile::read(&dir.join(name))
-                .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
-                .tensors
-        };
-        Self {
-            arch: arch.to_string(),
-            step: read("train_step.safetensors"),
-            weights: read("weights.safetensors"),
-        }
-    }
-
-    fn get(&self, name: &str) -> &HostTensor {
-        self.step
-            .get(name)
-            .unwrap_or_else(|| panic!("{}: no tensor {name} in the fixture", self.arch))
-    }
-
-    fn scalar(&self, name: &str) -> f64 {
-        f64::from(self.get(name).data[0])
-    }
-
-    fn image_size(&self) -> usize {
-        self.get("image").shape[3]
-    }
-
-    /// The ground truth of image `i`: `xyxy` rows turned into `yxyx`, padding (class −1) left out.
-    fn ground_truth(&self, i: usize) -> Vec<GtBox> {
-        let boxes = self.get("boxes_xyxy");
-        let classes = self.get("classes");
-        let per_image = classes.shape[1];
-        (0..per_image)
-            .filter_map(|j| {
-                let class = classes.data[i * per_image + j];
-                let b = &boxes.data[(i * per_image + j) * 4..][..4];
-                (class >= 0.0).then_some(GtBox {
-                    yxyx: [b[1], b[0], b[3], b[2]],
-                    class: class as u32,
-                })
-            })
-            .collect()
-    }
-}
-
-/// The fixture's model: its weights loaded into Carina's EfficientDet on `device`, in training mode.
-fn model(fx: &Fixture, device: &Device) -> (EfficientDet, EfficientDetConfig) {
-    let mut cfg = EfficientDetConfig::from_arch(&fx.arch, NUM_CLASSES).unwrap();
-    cfg.image_size = fx.image_size();
-    let mut model = EfficientDet::new(&cfg, device).unwrap();
-    load_weights(&mut model, &fx.weights, ClassHead::Load).unwrap();
-    (model.train(), cfg)
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()
-}
-
-/// Carina's labels of the batch, and a check that they are effdet's: classes and positives
-/// identical, box codes equal up to float rounding.
-fn labels_match(fx: &Fixture, cfg: &EfficientDetConfig) -> Vec<AnchorTargets> {
-    let anchors = Anchors::new(cfg);
-    let threshold = LossConfig::default().match_threshold;
-    let batch = fx.get("image").shape[0];
-    let mut out = Vec::new();
-    for i in 0..batch {
-        let t = label_anchors(anchors.boxes(), &fx.ground_truth(i), threshold);
-        let (mut classes, mut codes) = (Vec::new(), Vec::new());
-        for level in 0..LEVELS {
-            for (name, into) in [("cls", &mut classes), ("box", &mut codes)] {
-                let want = fx.get(&format!("{name}_targets.{level}"));
-                let per_image = want.data.len() / batch;
-                into.extend_from_slice(&want.data[i * per_image..][..per_image]);
+/// Each float32 gradient against the fixture (see the module documentation): within 1e-3 or the
+/// fixture's own error plus four times effdet's float32 noise, which most tensors meet (those
+/// that do not are listed on stderr), and none beyond [`FLOAT32_CEILING`] or, where effdet's
+/// own float32 gradient is further from its float64 one, beyond that. Every tensor off is
+/// named in the failure.
+fn gradients_match(fx: &Fixture, step: &Step, path: &str) {
+    same_parameters(fx, &step.params);
+    let (mut off, mut beyond_noise) = (Vec::new(), Vec::new());
+    for p in &step.params {
+        let r = &fx.reference.params[&p.name];
+        let got = step.gradient(p);
+        if r.scale < ZERO {
+            let worst = got.iter().fold(0f64, |m, v| m.max(v.abs()));
+            if worst > 1e-3 {
+                off.push(format!("{} (zero) reaches {worst:.2e}", p.name));
             }
+            continue;
         }
-        assert_eq!(t.classes.len(), classes.len(), "{}: anchors", fx.arch);
-        let differing = t
-            .classes
-            .iter()
-            .zip(&classes)
-            .filter(|(a, b)| **a as f32 != **b)
-            .count();
-        assert_eq!(differing, 0, "{}: image {i}: class labels differ", fx.arch);
-        for (j, (got, want)) in t.boxes.iter().zip(codes.chunks(4)).enumerate() {
-            for k in 0..4 {
-                let tol = 1e-6 * (1.0 + want[k].abs());
-                assert!(
-                    (got[k] - want[k]).abs() <= tol,
-                    "{}: image {i} anchor {j}: box code {got:?} vs effdet's {want:?}",
-                    fx.arch
-                );
-            }
-        }
-        let positives = fx.get("num_positives").data[i];
-        assert_eq!(t.num_positives as f32, positives, "{}: image {i}", fx.arch);
-        out.push(t);
-    }
-    out
-}
-
-fn assert_rel(got: f64, want: f64, rel: f64, what: &str) {
-    assert!(
-        (got - want).abs() <= rel * want.abs().max(1e-12),
-        "{what}: {got} vs effdet's {want} (relative {:.2e})",
-        (got - want).abs() / want.abs()
-    );
-}
-
-/// Each gradient within 1e-3 of the largest magnitude of effdet's tensor; every tensor that is
-/// not is named in the failure, with its worst difference relative to that magnitude.
-fn gradients_match(fx: &Fixture, params: &[NamedParam], grads: &GradientsParams, path: &str) {
-    let mut off = Vec::new();
-    for p in params {
-        let want = fx.get(&format!("grad.{}", p.name));
-        let got = match p.rank {
-            4 => grads.get::<4>(p.id).map(to_vec),
-            _ => grads.get::<1>(p.id).map(to_vec),
-        }
-        .unwrap_or_else(|| panic!("{} {path}: no gradient for {}", fx.arch, p.name));
-        assert_eq!(got.len(), want.data.len(), "{}: {}", fx.arch, p.name);
-        let scale = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let worst = got
-            .iter()
-            .zip(&want.data)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        if worst > 1e-3 * scale {
-            off.push(format!("{} {:.2e} of {scale:.2e}", p.name, worst / scale));
+        let err = error_to_fixture(fx, &p.name, &got);
+        let line = format!(
+            "{} {err:.2e} (fixture's own error {:.2e}, f32 noise {:.2e})",
+            p.name, r.fixture_error, r.f32_noise
+        );
+        let within_noise = f64::max(1e-3, r.fixture_error + 4.0 * r.f32_noise);
+        if err > f64::max(within_noise, FLOAT32_CEILING) {
+            off.push(line);
+        } else if err > within_noise {
+            beyond_noise.push(line);
         }
     }
-    let in_fixture = fx.step.keys().filter(|k| k.starts_with("grad.")).count();
-    assert_eq!(
-        params.len(),
-        in_fixture,
-        "{}: every parameter effdet has",
-        fx.arch
-    );
     assert!(
         off.is_empty(),
-        "{} {path}: {} of {} gradients differ from effdet's by more than 1e-3 of their \
-         largest magnitude:\n{}",
+        "{} {path}: {} of {} gradients differ from effdet's:\n{}",
         fx.arch,
         off.len(),
-        params.len(),
+        step.params.len(),
         off.join("\n")
     );
+    if !beyond_noise.is_empty() {
+        eprintln!(
+            "{} {path}: {} of {} gradients beyond effdet's float32 noise (float64 holds them):\n{}",
+            fx.arch,
+            beyond_noise.len(),
+            step.params.len(),
+            beyond_noise.join("\n")
+        );
+    }
 }
 
 /// Running statistics after the step, as effdet's batch norm (PyTorch) leaves them.
@@ -275,46 +177,38 @@ fn adamw_matches(fx: &Fixture, model: EfficientDet, params: &[NamedParam], ours:
     assert_eq!(checked, 7, "{}: the layers the fixture keeps", fx.arch);
 }
 
-/// The whole step on `device`; `path` names it in messages.
+/// The whole float32 step on `device`; `path` names it in messages.
 fn step_matches(fx: &Fixture, device: &Device, path: &str) {
-    let (model, cfg) = model(fx, device);
-    let targets = labels_match(fx, &cfg);
-    let image = fx.get("image");
-    let images = Tensor::<4>::from_data(
-        TensorData::new(image.data.clone(), image.shape.clone()),
-        device,
-    );
-    let out = model.forward(images);
-    let batch = BatchTargets::new(&targets, NUM_CLASSES, device);
-    let loss = detection_loss(
-        flatten_levels(out.class, NUM_CLASSES),
-        flatten_levels(out.boxes, 4),
-        &batch,
-        &LossConfig::default(),
-    );
-    let value = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>());
-    assert_rel(value(&loss.total), fx.scalar("loss"), 1e-5, "loss");
-    assert_rel(
-        value(&loss.class),
-        fx.scalar("class_loss"),
-        1e-5,
-        "class loss",
-    );
-    assert_rel(value(&loss.boxes), fx.scalar("box_loss"), 1e-5, "box loss");
-    let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-    let params = named_params(&model);
-    running_stats_match(fx, &model, &cfg, path);
-    // Not yet met (issue 16): most gradients are 0.1–4 % of their tensor's largest magnitude
-    // away from effdet's, while labels, losses, running statistics and the optimiser agree.
-    // `CARINA_TEST_EFFDET_GRADIENTS=1` runs the comparison and lists every tensor off.
-    if std::env::var_os("CARINA_TEST_EFFDET_GRADIENTS").is_some() {
-        gradients_match(fx, &params, &grads, path);
+    let step = Step::run(fx, device);
+    step.dump(fx, &format!("{}-f32", path.replace(' ', "_")));
+    // Within the README's 1e-5, or, where effdet's own float32 loss is further than that from
+    // its float64 one (Lite0's total and box loss: 1.3e-5 and 1.8e-5), within that error plus
+    // four times effdet's float32 noise.
+    let r = &fx.reference;
+    for (i, (name, what)) in [
+        ("loss", "loss"),
+        ("class_loss", "class loss"),
+        ("box_loss", "box loss"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tol = f64::max(1e-5, r.loss_fixture_error[i] + 4.0 * r.loss_f32_noise[i]);
+        assert_rel(
+            step.loss[i],
+            fx.scalar(name),
+            tol,
+            &format!("{} {path} {what}", fx.arch),
+        );
     }
-    adamw_matches(fx, model, &params, grads);
+    running_stats_match(fx, &step.model, &step.cfg, path);
+    gradients_match(fx, &step, path);
+    adamw_matches(fx, step.model, &step.params, step.grads);
 }
 
 fn check(arch: &str) {
     let _one_at_a_time = super::serial();
+    assert!(ARCHS.contains(&arch));
     let fx = Fixture::read(arch);
     // Both paths run before either failure is reported.
     let fused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

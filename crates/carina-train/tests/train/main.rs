@@ -3,6 +3,8 @@
 //! the saved folder loads in the detector.
 
 mod conv_grad;
+#[path = "../effdet/fixture.rs"]
+mod effdet_fixture;
 mod effdet_step;
 mod toy;
 
