@@ -209,7 +209,23 @@ impl Default for ValConfig {
     }
 }
 
+/// Named training recipes shipped with Carina (`carina train --recipe NAME`): each a TOML
+/// configuration under `crates/carina-train/recipes/` that explains its values.
+pub const RECIPES: [(&str, &str); 1] = [("vindr-d0", include_str!("../recipes/vindr-d0.toml"))];
+
 impl TrainConfig {
+    /// The configuration of a named recipe ([`RECIPES`]).
+    pub fn recipe(name: &str) -> Result<Self, TrainError> {
+        let (_, text) = RECIPES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            let names: Vec<&str> = RECIPES.iter().map(|(n, _)| *n).collect();
+            TrainError::Config(format!(
+                "unknown recipe {name:?}; the recipes are: {}",
+                names.join(", ")
+            ))
+        })?;
+        Self::from_toml(text)
+    }
+
     /// Reads a TOML file; missing fields take their defaults, unknown ones are refused.
     pub fn from_file(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path)
@@ -313,6 +329,38 @@ mod tests {
         assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
         assert_eq!(TrainConfig::from_toml("").unwrap(), c);
         c.validate().unwrap();
+    }
+
+    /// The VinDr recipe is effdet's train.py for 12,000 training images at a batch of 32:
+    /// the schedule's steps are whole epochs of 375 steps.
+    #[test]
+    fn vindr_recipe_is_effdets_training() {
+        let c = TrainConfig::recipe("vindr-d0").unwrap();
+        c.validate().unwrap();
+        let epoch = 12_000 / (c.batch_size * c.accumulate) as u64;
+        assert_eq!((c.batch_size * c.accumulate, epoch), (32, 375));
+        assert_eq!((c.arch.as_str(), c.image_size), ("tf_efficientdet_d0", 512));
+        assert!(c.init.starts_with("effdet:"));
+        assert_eq!(c.steps, 50 * epoch);
+        assert_eq!(c.optim.warmup_steps, 5 * epoch);
+        assert_eq!(c.val.every_steps, epoch);
+        let o = &c.optim;
+        assert_eq!(o.optimizer, OptimizerKind::Sgd);
+        assert_eq!((o.lr, o.momentum, o.weight_decay), (0.01, 0.9, 4e-5));
+        assert_eq!(o.clip_grad_norm, 10.0);
+        // effdet's --warmup-lr 1e-4 and --min-lr 1e-5, as fractions of --lr.
+        assert!((o.lr * o.warmup_factor - 1e-4).abs() < 1e-12);
+        assert!((o.lr * o.min_lr_factor - 1e-5).abs() < 1e-12);
+        assert_eq!(c.loss, LossConfig::default());
+        let a = &c.augment;
+        assert!(a.enabled && a.hflip);
+        assert_eq!((a.scale_min, a.scale_max, a.rotate_deg), (0.1, 2.0, 0.0));
+        assert_eq!(
+            (a.brightness, a.contrast, a.gamma, a.noise_std),
+            (0.0, 0.0, 0.0, 0.0)
+        );
+        let err = TrainConfig::recipe("vindr").unwrap_err().to_string();
+        assert!(err.contains("vindr-d0"), "{err}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub struct Args {
     /// Learn from corrections: build the training set from the workbench's accepted,
     /// edited and manual boxes (consensus where signed), fine-tune the deployed model,
     /// compare it with that model on a held-out part, and register it without deploying.
-    #[arg(long, conflicts_with_all = ["data", "resume", "finish", "stop_after", "config", "arch", "init"])]
+    #[arg(long, conflicts_with_all = ["data", "resume", "finish", "stop_after", "config", "recipe", "arch", "init"])]
     from_workbench: bool,
     /// With --from-workbench: the workbench data directory (as for `carina serve`;
     /// CARINA_DATABASE_URL / CARINA_OBJECT_STORE_URL when set).
@@ -40,6 +40,10 @@ pub struct Args {
     /// Training configuration (TOML); every field has a default.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A configuration shipped with Carina: `vindr-d0` (effdet's own training of D0, for
+    /// VinDr-CXR; see docs/training.md). --set, --arch and --init still apply.
+    #[arg(long, conflicts_with_all = ["config", "resume", "finish"])]
+    recipe: Option<String>,
     /// Override a configuration field, e.g. `--set optim.lr=0.02` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -138,9 +142,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let data = args.data.clone().expect("clap requires --data");
     let saved = args.out.join("config.toml");
-    let mut cfg = match &args.config {
-        Some(path) => TrainConfig::from_file(path)?,
-        None if args.resume || args.finish => {
+    let mut cfg = match (&args.config, &args.recipe) {
+        (_, Some(name)) => TrainConfig::recipe(name)?,
+        (Some(path), None) => TrainConfig::from_file(path)?,
+        (None, None) if args.resume || args.finish => {
             TrainConfig::from_file(&saved).with_context(|| {
                 format!(
                     "--resume and --finish need a previous run in {}",
@@ -148,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
             })?
         }
-        None => TrainConfig::default(),
+        (None, None) => TrainConfig::default(),
     };
     if let Some(arch) = &args.arch {
         cfg.arch = arch.clone();

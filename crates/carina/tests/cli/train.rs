@@ -36,6 +36,19 @@ fn train_refuses_bad_overrides_and_resume_without_a_run() {
     let o = carina(&["train", "--data", d, "--out", d, "--resume"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    // A recipe that does not exist names the ones that do; a recipe is not a --config.
+    let o = carina(&["train", "--data", d, "--out", d, "--recipe", "vindr"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("vindr-d0"), "{}", stderr(&o));
+    let o = carina(&[
+        "train", "--data", d, "--out", d, "--recipe", "vindr-d0", "--config", d,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--config"), "{}", stderr(&o));
+    // A real recipe gets as far as the data.
+    let o = carina(&["train", "--data", d, "--out", d, "--recipe", "vindr-d0"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("manifest.json"), "{}", stderr(&o));
 }
 
 #[test]
