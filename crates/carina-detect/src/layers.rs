@@ -14,6 +14,7 @@ use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 
 use crate::config::Activation;
+pub(crate) use crate::fused::spread;
 
 thread_local! {
     /// Set on the thread that records a forward pass for ONNX export (see [`onnx_ops`]).
@@ -54,26 +55,6 @@ pub(crate) fn bn_act(bn: &BatchNorm, x: Tensor<4>, activation: Option<Activation
         Some(Activation::Swish) => crate::fused::batch_norm(bn, x, true),
         Some(other) => act(crate::fused::batch_norm(bn, x, false), other),
     }
-}
-
-/// `t`, a per-channel or per-tensor factor (`[1|N, 1|C, 1, 1]`), made ready to broadcast over
-/// a map of shape `dims` (`[N, C, H, W]`). Under autodiff the gradient of a broadcast operand
-/// is one f32 reduction over every broadcast axis, up to N·H·W values: on EfficientDet's large
-/// maps that sum drifts by 1e-5 relative and, where its terms cancel (batch-norm shifts,
-/// squeeze-excite gates, BiFPN fusion weights), by percents, against effdet's exact gradient.
-/// Repeating `t` along C and W first leaves that reduction N·H values, and each repeat's own
-/// backward sums one axis. Outside autodiff `t` is returned as it is.
-pub(crate) fn spread(t: Tensor<4>, dims: [usize; 4]) -> Tensor<4> {
-    if !t.device().is_autodiff() {
-        return t;
-    }
-    let mut t = t;
-    for axis in [1, 3] {
-        if t.dims()[axis] == 1 && dims[axis] > 1 {
-            t = t.repeat_dim(axis, dims[axis]);
-        }
-    }
-    t
 }
 
 /// How a convolution's weights start out before any checkpoint is loaded.

@@ -19,8 +19,7 @@
 //! backends, gradient checkpointing) the same batch norm is composed of tensor operations
 //! ([`composed_train`]), with its means taken one axis at a time.
 
-use super::{Route, contiguous, route, sigmoid};
-use crate::layers::spread;
+use super::{Route, contiguous, route, sigmoid, spread};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;

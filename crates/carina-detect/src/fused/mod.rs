@@ -56,6 +56,26 @@ fn route<const D: usize>(x: &Tensor<D>) -> Route {
     }
 }
 
+/// `t`, a per-channel or per-tensor factor (`[1|N, 1|C, 1, 1]`), made ready to broadcast over
+/// a map of shape `dims` (`[N, C, H, W]`). Under autodiff the gradient of a broadcast operand
+/// is one f32 reduction over every broadcast axis, up to N·H·W values: on EfficientDet's large
+/// maps that sum drifts by 1e-5 relative and, where its terms cancel (batch-norm shifts,
+/// squeeze-excite gates, BiFPN fusion weights), by percents, against effdet's exact gradient.
+/// Repeating `t` along C and W first leaves that reduction N·H values, and each repeat's own
+/// backward sums one axis. Outside autodiff `t` is returned as it is.
+pub(crate) fn spread(t: Tensor<4>, dims: [usize; 4]) -> Tensor<4> {
+    if !t.device().is_autodiff() {
+        return t;
+    }
+    let mut t = t;
+    for axis in [1, 3] {
+        if t.dims()[axis] == 1 && dims[axis] > 1 {
+            t = t.repeat_dim(axis, dims[axis]);
+        }
+    }
+    t
+}
+
 /// `x · sigmoid(x)`, fused on flex (see the module documentation).
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     match route(&x) {
