@@ -145,11 +145,19 @@ cargo fmt --all -- --check
 # dependency tree on two cores): JPEG-LS through CharLS (C++, built with
 # cmake) and ONNX Runtime as an engine (`carina/ort`: its parity tests, and
 # the CLI's `--engine ort`). Lints as errors on every target (benches and
-# examples too), with the same features: a check build of its own, about 3.5
-# minutes cold on two cores.
+# examples too), with the same features: a check build of its own.
+# CARINA_TEST_CUDA=1 adds `carina/cuda` to it (burn's CUDA backend, compiled
+# and linted, never linked): its LLVM 23.1 is a GitHub download of
+# tracel-llvm-bundler's build script (README, "Training on a GPU"), and
+# DOCS_RS=1, docs.rs's switch, makes that build script and cubecl-llvm's skip
+# LLVM. Opt-in because it is not cheap: the CUDA crates turn on proc-macro2's
+# `span-locations` and cc's `parallel` on the host, so the clippy build no
+# longer shares its proc-macros and build scripts with the test build.
 features=carina/ort,carina-imaging/jpegls
-echo "== [${SECONDS}s] cargo clippy --features $features -D warnings"
-cargo clippy --workspace --all-targets --locked --features "$features" -- -D warnings
+clippy_features=$features
+if [ "${CARINA_TEST_CUDA:-0}" = 1 ]; then clippy_features+=,carina/cuda; fi
+echo "== [${SECONDS}s] cargo clippy --features $clippy_features -D warnings"
+DOCS_RS=1 cargo clippy --workspace --all-targets --locked --features "$clippy_features" -- -D warnings
 echo "== [${SECONDS}s] cargo test --features $features"
 cargo test --workspace --locked --features "$features" "$@"
 
