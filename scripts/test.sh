@@ -155,9 +155,13 @@ cargo fmt --all -- --check
 # longer shares its proc-macros and build scripts with the test build.
 features=carina/ort,carina-imaging/jpegls
 clippy_features=$features
-if [ "${CARINA_TEST_CUDA:-0}" = 1 ]; then clippy_features+=,carina/cuda; fi
+clippy_env=()
+if [ "${CARINA_TEST_CUDA:-0}" = 1 ]; then
+  clippy_features+=,carina/cuda
+  clippy_env=(DOCS_RS=1)
+fi
 echo "== [${SECONDS}s] cargo clippy --features $clippy_features -D warnings"
-DOCS_RS=1 cargo clippy --workspace --all-targets --locked --features "$clippy_features" -- -D warnings
+env "${clippy_env[@]}" cargo clippy --workspace --all-targets --locked --features "$clippy_features" -- -D warnings
 echo "== [${SECONDS}s] cargo test --features $features"
 cargo test --workspace --locked --features "$features" "$@"
 
