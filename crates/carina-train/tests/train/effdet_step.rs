@@ -18,10 +18,10 @@
 //! PyTorch's 1e-8), the running variance (PyTorch's is Bessel-corrected), the momentum (0.1
 //! in the backbone, 0.01 in the BiFPN and heads), the precision of the composed batch norm's
 //! statistics (losses were 1.5e-5 off), and f32 sums: per-channel factors are spread before
-//! they broadcast and the fused batch norm centres before it scales (gradients of batch-norm
-//! shifts and BiFPN fusion weights were up to 23 % off).
+//! they broadcast (D0's composed median gradient error against effdet's exact one fell from
+//! 1.1e-2 to 4.6e-3) and the fused batch norm centres before it scales.
 
-use super::effdet_fixture::{ARCHS, Fixture, Step, assert_rel, error_to_fixture, same_parameters};
+use super::effdet_fixture::{Fixture, Step, assert_rel, error_to_fixture, same_parameters};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use carina_detect::weights::{HostTensor, NamedParam, model_tensors};
@@ -208,7 +208,6 @@ fn step_matches(fx: &Fixture, device: &Device, path: &str) {
 
 fn check(arch: &str) {
     let _one_at_a_time = super::serial();
-    assert!(ARCHS.contains(&arch));
     let fx = Fixture::read(arch);
     // Both paths run before either failure is reported.
     let fused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
